@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# fetch-kernel.sh VERSION [DEST]: unpack Debian's linux-image-VERSION into DEST
+# (default build/kernel/VERSION): DEST/vmlinuz and DEST/lib/modules/VERSION/.
+#
+# The package is downloaded (`apt-get download`) and unpacked with dpkg-deb, never
+# installed: the guest kernel is a file we hand to the emulator, not the host's kernel.
+set -euo pipefail
+
+ver=${1:?usage: fetch-kernel.sh VERSION [DEST]}
+dest=${2:-build/kernel/$ver}
+
+if [ -f "$dest/.done" ]; then
+	exit 0
+fi
+
+rm -rf "$dest"
+mkdir -p "$dest/dl"
+pkg=linux-image-$ver
+echo "fetch-kernel: downloading $pkg"
+# apt-get download writes to the current directory. If the package lists are missing
+# or stale (a fresh machine), refresh them once and retry.
+if ! (cd "$dest/dl" && apt-get download -q "$pkg" 2>/dev/null); then
+	apt-get update -q
+	(cd "$dest/dl" && apt-get download -q "$pkg")
+fi
+
+echo "fetch-kernel: unpacking into $dest"
+dpkg-deb -x "$dest"/dl/"$pkg"_*.deb "$dest/root"
+mv "$dest/root/boot/vmlinuz-$ver" "$dest/vmlinuz"
+mv "$dest/root/lib" "$dest/lib"
+rm -rf "$dest/root" "$dest/dl"
+
+# The package ships no modules.dep (its postinst runs depmod): build it, so that
+# `modprobe -d DEST -S VERSION --show-depends kvm_amd` can list the load order.
+depmod -b "$dest" "$ver"
+touch "$dest/.done"

@@ -1,0 +1,120 @@
+#!/bin/sh
+# /init of the test rigs' initramfs (runs under busybox sh inside the emulated machine).
+#
+# It loads the module under test (minikvm.ko, or with REF the real kvm + kvm_amd /
+# kvm_intel), runs the selftests, checks that the module unloads and loads again,
+# dumps the kernel log and powers the machine off. Everything goes to the serial
+# console, where scripts/parse-serial.sh on the host reads it. The "RIG: " lines are
+# markers for that parser; test results are kselftest TAP ("ok N ...", "not ok N ...").
+#
+# Settings come from /etc/rig.conf (written by scripts/rig.sh):
+#   RIG_NAME       name of this run, echoed in the markers
+#   RIG_MODULE     the module that registers /dev/kvm: minikvm, kvm_amd or kvm_intel
+#   RIG_TESTS      test binaries in /tests to run ("" = every /tests/*_test)
+#   RIG_TIMEOUT    seconds one test binary may run before it is killed
+#   RIG_SHELL=1    open a shell on the console instead of powering off
+#   RIG_DEMO=1     show what the module reports instead of running the tests
+# and /lib/modules/load.list lists the .ko files to insmod, in dependency order.
+
+/bin/busybox --install -s /bin
+export PATH=/bin
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tracefs tracefs /sys/kernel/tracing
+mount -t debugfs debugfs /sys/kernel/debug
+mkdir -p /tmp
+
+. /etc/rig.conf
+
+echo "RIG: begin $RIG_NAME (kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) cpus)"
+# The log dumped at the end starts here: boot messages are not the module's doing.
+dmesg -c > /tmp/boot.dmesg
+
+# TAP output of one of the rig's own checks: tap N ok|fail name [diagnostic]
+tap() {
+	if [ "$2" = ok ]; then
+		echo "ok $1 $3"
+	else
+		echo "not ok $1 $3"
+		[ -n "$4" ] && echo "# $4"
+	fi
+}
+
+# insmod every module of load.list; the last one registers /dev/kvm.
+load_modules() {
+	for ko in $(cat /lib/modules/load.list); do
+		insmod "/lib/modules/$ko" || return 1
+	done
+}
+
+# Load, and check that /dev/kvm appeared.
+echo "RIG: run module_load"
+echo "1..1"
+if load_modules && [ -c /dev/kvm ]; then
+	tap 1 ok module_load
+else
+	tap 1 fail module_load "insmod failed or no /dev/kvm; lsmod: $(lsmod | tr '\n' ' ')"
+fi
+echo "RIG: exit module_load 0"
+
+if [ "$RIG_DEMO" = 1 ]; then
+	echo "RIG: demo"
+	echo "--- kernel log of the module"
+	dmesg | grep -E 'minikvm|kvm' || true
+	echo "--- /dev/kvm"
+	ls -l /dev/kvm
+	echo "--- /bin/kvm-info"
+	/bin/kvm-info
+	echo "---"
+else
+	[ -n "$RIG_TESTS" ] || RIG_TESTS=$(cd /tests && ls *_test 2>/dev/null)
+	for t in $RIG_TESTS; do
+		echo "RIG: run $t"
+		if [ -x "/tests/$t" ]; then
+			timeout "$RIG_TIMEOUT" "/tests/$t" 2>&1
+			echo "RIG: exit $t $?"
+		else
+			echo "1..1"
+			echo "not ok 1 $t # no such test in /tests"
+			echo "RIG: exit $t 1"
+		fi
+	done
+fi
+
+# Unload and load again: /dev/kvm must go away and come back, and nothing may be left
+# behind (a leak or a dangling registration shows up as a failed insmod or in dmesg).
+echo "RIG: run module_cycle"
+echo "1..3"
+if rmmod "$RIG_MODULE" && [ ! -e /dev/kvm ]; then
+	tap 1 ok module_unload
+else
+	tap 1 fail module_unload "rmmod $RIG_MODULE failed or /dev/kvm still there"
+fi
+if insmod "/lib/modules/$(tail -n 1 /lib/modules/load.list)" && [ -c /dev/kvm ]; then
+	tap 2 ok module_reload
+else
+	tap 2 fail module_reload "insmod failed or no /dev/kvm"
+fi
+if rmmod "$RIG_MODULE" && [ ! -e /dev/kvm ]; then
+	tap 3 ok module_unload_again
+else
+	tap 3 fail module_unload_again "rmmod $RIG_MODULE failed or /dev/kvm still there"
+fi
+echo "RIG: exit module_cycle 0"
+
+echo "RIG: dmesg begin"
+dmesg
+echo "RIG: dmesg end"
+
+if [ "$RIG_SHELL" = 1 ]; then
+	insmod "/lib/modules/$(tail -n 1 /lib/modules/load.list)"
+	echo "RIG: shell ($RIG_MODULE loaded, tests in /tests; exit the shell to power off)"
+	setsid cttyhack sh -l
+fi
+
+echo "RIG: end $RIG_NAME"
+# The last bytes on the serial line are lost if the machine goes off right away.
+sleep 2
+poweroff -f

@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# rig.sh: boot an emulated machine with virtualization extensions, load the module,
+# run the selftests in it and judge the serial output.
+#
+#   --vendor svm|vmx   svm: QEMU TCG -cpu max (AMD SVM + NPT)   [default svm]
+#                      vmx: Bochs, Haswell model (Intel VMX + EPT)
+#   --ref              load the real kvm + kvm_amd/kvm_intel instead of minikvm.ko
+#   --module FILE      minikvm.ko to load (built for the guest kernel; not with --ref)
+#   --kver 6.1|6.12    guest kernel series (Debian 12 packages)         [default 6.1]
+#   --test NAME        run only /tests/NAME (repeatable; "smoke" = "smoke_test")
+#   --shell            end in a shell on the console instead of powering off (svm only)
+#   --icount           QEMU -icount shift=0,sleep=off: guest time counts instructions
+#   --demo             show what the module reports instead of running the tests
+#   --name NAME        name of the run [default <vendor>-<minikvm|kvm>-<kver>]
+#   --timeout SECS     wall-clock limit of the whole run [svm 300, vmx 900]
+#
+# Files: build/rig/NAME/ (initramfs, ISO, counts), build/logs/NAME.log (serial output).
+# The last line printed is "NAME: N passed, N failed, N skipped"; the exit status is 0
+# only if nothing failed.
+set -euo pipefail
+
+vendor=svm ref=0 module="" kver=6.1 tests=() shell=0 icount=0 demo=0 name="" timeout=""
+while [ $# -gt 0 ]; do
+	case $1 in
+	--vendor)  vendor=$2; shift ;;
+	--ref)     ref=1 ;;
+	--module)  module=$2; shift ;;
+	--kver)    kver=$2; shift ;;
+	--test)    t=$2; [[ $t == *_test ]] || t=${t}_test; tests+=("$t"); shift ;;
+	--shell)   shell=1 ;;
+	--icount)  icount=1 ;;
+	--demo)    demo=1 ;;
+	--name)    name=$2; shift ;;
+	--timeout) timeout=$2; shift ;;
+	*) echo "rig.sh: unknown option $1 (see the comment at the top of $0)" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+case $vendor in
+svm) : "${timeout:=300}" ;;
+vmx) : "${timeout:=900}" ;;
+*) echo "rig.sh: --vendor must be svm or vmx" >&2; exit 2 ;;
+esac
+if [ "$shell" = 1 ] && [ "$vendor" != svm ]; then
+	echo "rig.sh: --shell needs the svm rig (Bochs runs without a usable console)" >&2
+	exit 2
+fi
+
+ver=$(scripts/kver.sh "$kver")
+[ "$ref" = 1 ] && flavour=kvm || flavour=minikvm
+: "${name:=$vendor-$flavour-$kver}"
+dir=build/rig/$name
+log=build/logs/$name.log
+kdir=build/kernel/$ver
+rm -rf "$dir"
+mkdir -p "$dir" build/logs
+
+scripts/fetch-kernel.sh "$ver"
+
+# ---------------------------------------------------------------- initramfs
+# root/                       the guest's whole filesystem
+#   init                      scripts/guest-init.sh
+#   bin/busybox, bin/sh       the userland (applets installed by init)
+#   etc/rig.conf              this run's settings
+#   lib/modules/*.ko          the modules, load.list = insmod order
+#   tests/*_test              static selftest binaries
+root=$dir/root
+mkdir -p "$root"/{bin,etc,lib/modules,tests,proc,sys,dev,tmp}
+cp /bin/busybox "$root/bin/busybox"
+ln -s busybox "$root/bin/sh"
+cp scripts/guest-init.sh "$root/init"
+chmod 755 "$root/init"
+
+# Copy module $1 (a .ko or .ko.xz) into the initramfs as a plain .ko: busybox insmod
+# cannot decompress.
+add_module() {
+	local src=$1 base
+	base=$(basename "$src" .xz)
+	case $src in
+	*.xz) xz -dc "$src" > "$root/lib/modules/$base" ;;
+	*)    cp "$src" "$root/lib/modules/$base" ;;
+	esac
+	echo "$base" >> "$root/lib/modules/load.list"
+}
+
+if [ "$ref" = 1 ]; then
+	[ "$vendor" = svm ] && rig_module=kvm_amd || rig_module=kvm_intel
+	# modprobe prints "insmod FILE" per module, dependencies first (irqbypass, kvm,
+	# ccp for kvm_amd, ...), from the modules.dep fetch-kernel.sh generated.
+	for ko in $(modprobe -d "$kdir" -S "$ver" --show-depends "$rig_module" |
+	            awk '$1 == "insmod" { print $2 }'); do
+		add_module "$ko"
+	done
+else
+	rig_module=minikvm
+	[ -n "$module" ] && [ -f "$module" ] ||
+		{ echo "rig.sh: --module FILE (minikvm.ko) is needed without --ref" >&2; exit 2; }
+	# A module only loads into the kernel it was built for: say so early and clearly.
+	vermagic=$(modinfo -F vermagic "$module")
+	[ "${vermagic%% *}" = "$ver" ] ||
+		{ echo "rig.sh: $module is built for ${vermagic%% *}, the guest runs $ver" >&2; exit 2; }
+	add_module "$module"
+fi
+
+for t in build/selftests/*_test; do
+	[ -e "$t" ] && cp "$t" "$root/tests/"
+done
+[ -x build/user/kvm-info ] && cp build/user/kvm-info "$root/bin/"
+
+cat > "$root/etc/rig.conf" <<CONF
+RIG_NAME='$name'
+RIG_MODULE='$rig_module'
+RIG_TESTS='${tests[*]}'
+RIG_TIMEOUT='$((timeout - 30))'
+RIG_SHELL='$shell'
+RIG_DEMO='$demo'
+CONF
+
+(cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$dir/initrd.gz"
+
+cmdline="console=ttyS0 quiet panic=-1 oops=panic panic_on_warn=0"
+
+# ---------------------------------------------------------------- run
+echo "== $name: $(modinfo -F vermagic "$root/lib/modules/$(tail -n 1 "$root/lib/modules/load.list")" |
+	cut -d' ' -f1) guest on $vendor, tests: ${tests[*]:-all}, timeout ${timeout}s"
+start=$SECONDS
+
+if [ "$vendor" = svm ]; then
+	qemu=(qemu-system-x86_64 -no-reboot -m 2G -smp "${SMP:-2}" -cpu max
+	      -kernel "$kdir/vmlinuz" -initrd "$dir/initrd.gz" -append "$cmdline")
+	[ "$icount" = 1 ] && qemu+=(-icount shift=0,sleep=off)
+	if [ "$shell" = 1 ]; then
+		# Interactive: the serial console is this terminal (Ctrl-A X quits QEMU).
+		"${qemu[@]}" -nographic 2>&1 | tee "$log"
+		exit 0
+	fi
+	: > "$log"
+	# timeout runs QEMU in a process group of its own; the parser may end it early.
+	timeout -k 5 "$timeout" "${qemu[@]}" -display none -monitor none \
+		-serial "file:$log" < /dev/null > "$dir/emulator.out" 2>&1 &
+else
+	# Bochs has no -kernel: boot an ISO made with isolinux.
+	iso=$dir/iso
+	mkdir -p "$iso/isolinux"
+	cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 "$iso/isolinux/"
+	cp "$kdir/vmlinuz" "$dir/initrd.gz" "$iso/"
+	printf 'DEFAULT rig\nLABEL rig\n  KERNEL /vmlinuz\n  APPEND initrd=/initrd.gz %s\n' \
+		"$cmdline" > "$iso/isolinux/isolinux.cfg"
+	xorriso -as mkisofs -quiet -o "$dir/boot.iso" -b isolinux/isolinux.bin \
+		-c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table "$iso"
+
+	# Debian's Bochs: cpu model with VMX + EPT + unrestricted guest; the guest clock
+	# follows the instruction count (clock: sync=none), so runs are repeatable.
+	cat > "$dir/bochsrc" <<BOCHSRC
+megs: 1024
+cpu: model=corei7_haswell_4770, count=1, ips=200000000
+romimage: file=/usr/share/bochs/BIOS-bochs-latest
+vgaromimage: file=/usr/share/vgabios/vgabios.bin
+ata0-master: type=cdrom, path=boot.iso, status=inserted
+boot: cdrom
+com1: enabled=1, mode=file, dev=serial.log
+display_library: term
+clock: sync=none
+log: bochs.log
+BOCHSRC
+	# Debian's Bochs has its debugger built in and stops at a prompt: continue, then quit.
+	printf 'c\nquit\n' > "$dir/dbg.rc"
+	: > "$dir/serial.log"
+	ln -sf "$PWD/$dir/serial.log" "$log"
+	# The "term" display needs a terminal: script(1) gives it a pseudo-terminal.
+	(cd "$dir" && exec timeout -k 5 "$timeout" script -qfc "bochs -q -f bochsrc -rc dbg.rc" /dev/null \
+		< /dev/null > emulator.out 2>&1) &
+fi
+emu=$!
+
+# Follow the serial log until the emulator is gone (the parser stops it after the end
+# marker or a panic; timeout stops it at the wall-clock limit).
+rc=0
+scripts/parse-serial.sh "$name" "$dir/counts" "$emu" \
+	< <(tail -n +1 -F --pid="$emu" "$log" 2>/dev/null) || rc=$?
+wait "$emu" 2>/dev/null || true
+echo "== $name: $((SECONDS - start)) s wall, serial log in $log"
+exit "$rc"
