@@ -22,6 +22,7 @@ packages=(
 	busybox-static          # the guest's userland: /init runs under busybox sh
 	qemu-system-x86         # SVM rig: QEMU TCG with -cpu max emulates AMD SVM + NPT
 	bochs bochsbios vgabios # VMX rig: Bochs emulates Intel VMX + EPT
+	bochs-term              # its text display, the one that runs without X (under script)
 	isolinux syslinux-common xorriso  # Bochs has no -kernel option: it boots an ISO
 )
 

@@ -163,13 +163,17 @@ com1: enabled=1, mode=file, dev=serial.log
 display_library: term
 clock: sync=none
 log: bochs.log
+speaker: enabled=0
+sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy
 BOCHSRC
 	# Debian's Bochs has its debugger built in and stops at a prompt: continue, then quit.
 	printf 'c\nquit\n' > "$dir/dbg.rc"
 	: > "$dir/serial.log"
 	ln -sf "$PWD/$dir/serial.log" "$log"
-	# The "term" display needs a terminal: script(1) gives it a pseudo-terminal.
-	(cd "$dir" && exec timeout -k 5 "$timeout" script -qfc "bochs -q -f bochsrc -rc dbg.rc" /dev/null \
+	# The "term" display needs a terminal: script(1) gives it a pseudo-terminal, which
+	# needs a size (0x0 crashes the display) and a terminal type.
+	(cd "$dir" && exec timeout -k 5 "$timeout" script -qfc \
+		"stty cols 80 rows 25; TERM=vt100 exec bochs -q -f bochsrc -rc dbg.rc" /dev/null \
 		< /dev/null > emulator.out 2>&1) &
 fi
 emu=$!

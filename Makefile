@@ -1,0 +1,105 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# minikvm: build the module, the selftests and the user programs; run the test rigs.
+#
+#   make / make all    module (in place: ./minikvm.ko), user/ programs and selftests
+#                      (static binaries in build/)
+#   make module        only the module; KDIR=/path/to/kernel/build to pick the kernel
+#   make module-copy   the module for the guest kernel KVER, built in build/k-<version>/
+#   make selftests     only the selftests (build/selftests/*_test)
+#   make unit          host-side unit tests (tests/unit/)
+#   make rig           boot a test rig and run the selftests in it; options:
+#                        VENDOR=svm|vmx   QEMU TCG (AMD SVM) or Bochs (Intel VMX)  [svm]
+#                        REF=kvm          load the real kvm modules instead of minikvm
+#                        TEST=name        run only selftests/name_test.c ("smoke")
+#                        KVER=6.1|6.12    guest kernel series                      [6.1]
+#                        SHELL_VM=1       end in a shell on the console (svm only)
+#                        ICOUNT=1         QEMU -icount: guest time = instructions
+#                        TIMEOUT=secs     wall-clock limit of the run
+#                        SMP=n            vCPUs of the QEMU machine                  [2]
+#   make check         everything above on both rigs, with and without REF; the last
+#                      line is "N passed, N failed, N skipped"
+#   make demo          boot the SVM rig and show what the module reports
+#   make deps          install the Debian packages all this needs
+#   make clean         remove build products (keeps the downloaded guest kernels);
+#   make distclean     ... and those too
+#
+# Kernel versions: KVER picks a Debian 12 kernel series; scripts/kver.sh turns it into
+# the newest installed headers version (e.g. 6.1 -> 6.1.0-56-amd64), and the rig boots
+# the linux-image of exactly that version (downloaded into build/kernel/).
+
+KVER      ?= 6.1
+GUEST_VER := $(shell scripts/kver.sh $(KVER) 2>/dev/null)
+GUEST_KDIR := /usr/src/linux-headers-$(GUEST_VER)
+
+# The kernel to build the module against: the running kernel's build directory if
+# there is one, else the headers of the KVER series.
+ifneq ($(wildcard /lib/modules/$(shell uname -r)/build),)
+KDIR ?= /lib/modules/$(shell uname -r)/build
+else
+KDIR ?= $(GUEST_KDIR)
+endif
+
+BUILD := $(CURDIR)/build
+
+# The minikvm.ko the rig loads must be built for the guest kernel: the in-place one
+# if KDIR is that kernel, else a copy built in build/k-<version>/ (out-of-tree
+# builds write their objects next to the sources, so each kernel needs its own copy).
+ifeq ($(realpath $(KDIR)),$(realpath $(GUEST_KDIR)))
+RIG_KO     := $(CURDIR)/minikvm.ko
+RIG_MODULE := module
+else
+RIG_KO     := $(BUILD)/k-$(GUEST_VER)/minikvm.ko
+RIG_MODULE := module-copy
+endif
+
+all: module user selftests
+
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+module-copy:
+	@[ -n "$(GUEST_VER)" ] || { scripts/kver.sh $(KVER); exit 1; }
+	mkdir -p $(BUILD)/k-$(GUEST_VER)
+	rsync -a --delete --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' \
+		--exclude='*.mod' --exclude='*.mod.c' Kbuild kmod $(BUILD)/k-$(GUEST_VER)/
+	$(MAKE) -C $(GUEST_KDIR) M=$(BUILD)/k-$(GUEST_VER) modules
+
+user:
+	@if [ -f user/Makefile ]; then $(MAKE) -C user OUT=$(BUILD)/user; fi
+
+$(BUILD)/ksft/kselftest_harness.h:
+	scripts/ksft-headers.sh $(BUILD)/ksft
+
+selftests: $(BUILD)/ksft/kselftest_harness.h
+	$(MAKE) -C selftests OUT=$(BUILD)/selftests KSFT=$(BUILD)/ksft
+
+unit:
+	scripts/unit-tests.sh
+
+RIG_ARGS := --vendor $(or $(VENDOR),svm) --kver $(KVER) \
+	$(if $(filter kvm,$(REF)),--ref,--module $(RIG_KO)) \
+	$(foreach t,$(TEST),--test $(t)) \
+	$(if $(filter 1,$(SHELL_VM)),--shell) $(if $(filter 1,$(ICOUNT)),--icount) \
+	$(if $(TIMEOUT),--timeout $(TIMEOUT))
+
+rig: selftests user $(if $(filter kvm,$(REF)),,$(RIG_MODULE))
+	SMP=$(or $(SMP),2) scripts/rig.sh $(RIG_ARGS)
+
+demo: deps
+	$(MAKE) $(RIG_MODULE) user selftests
+	scripts/rig.sh --vendor svm --kver $(KVER) --module $(RIG_KO) --demo --name demo
+
+check: deps
+	scripts/check.sh
+
+deps:
+	scripts/deps.sh
+
+clean:
+	@if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
+	find build -mindepth 1 -maxdepth 1 ! -name kernel -exec rm -rf {} + 2>/dev/null || true
+
+distclean: clean
+	rm -rf build
+
+.PHONY: all module module-copy user selftests unit rig demo check deps clean distclean
