@@ -64,7 +64,11 @@ struct prefixes {
 	u8 rex;			/* 0, or the REX byte 40..4F */
 };
 
-#define REX_B(rex)	((rex) & 1)		/* extends ModRM.rm / SIB.base */
+/*
+ * REX is 0100WRXB (SDM Vol.2 2.2.1, Table 2-4). X and B extend the index
+ * and base registers of the address, which we never compute (see the
+ * top of the file), so only W and R matter here.
+ */
 #define REX_R(rex)	(((rex) >> 2) & 1)	/* extends ModRM.reg */
 #define REX_W(rex)	(((rex) >> 3) & 1)	/* 64-bit operand size */
 

@@ -153,7 +153,8 @@ static const struct decode_case cases[] = {
 	  .want = { .len = 2, .op = LD, .size = 4, .reg_size = 4 } },
 
 	/* ---- 64-bit mode: what must be refused ---- */
-	{ "mov eax,ebx (register form)", 64, BYTES(0x8b, 0xc3), .ret = -EINVAL },
+	{ "mov eax,ebx (register form)", 64, BYTES(0x8b, 0xc3),
+	  .ret = -EINVAL },
 	{ "mov [rax],eax truncated: opcode only", 64, BYTES(0x89),
 	  .ret = -EINVAL },
 	{ "mov [rdi+0x100],eax truncated disp32", 64,
