@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * minikvm: the CPUID a guest sees.
+ *
+ * CPUID is how an operating system learns what the CPU can do, so it is
+ * also how a hypervisor decides what the guest may use. KVM's contract:
+ * KVM_GET_SUPPORTED_CPUID says what the hypervisor *could* offer (host
+ * features it can virtualize), the VMM picks from that and installs the
+ * result per vCPU with KVM_SET_CPUID2, and the guest's CPUID instruction
+ * exits to the kernel, which answers from that table (emulate.c).
+ */
+#define pr_fmt(fmt) "minikvm: " fmt
+
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <asm/processor.h>
+
+#include "minikvm.h"
+
+#define MKVM_MAX_SUPPORTED	32
+
+/*
+ * Features we pass through from the host. Everything else is hidden: the
+ * guest must not see VMX/SVM (no nesting), XSAVE/AVX (we do not manage
+ * XCR0 for it), MONITOR/MWAIT, PCID/INVPCID, TSC-deadline, x2APIC,
+ * RDTSCP (TSC_AUX is not switched), performance counters.
+ * Bit numbers: SDM Vol.2 CPUID, Tables 3-10/3-11; APM Vol.3 E.4.
+ */
+#define F(bit)	BIT(bit)
+static const u32 leaf1_edx = F(0) | F(1) | F(2) | F(3) | F(4) | F(5) |
+	F(6) | F(8) | F(9) | F(11) | F(12) | F(13) | F(15) | F(16) |
+	F(17) | F(19) | F(23) | F(24) | F(25) | F(26);	/* FPU..SSE2 */
+static const u32 leaf1_ecx = F(0) | F(1) | F(9) | F(13) | F(19) |
+	F(20) | F(22) | F(23) | F(25) | F(30);	/* SSE3..RDRAND */
+static const u32 leaf7_ebx = F(0) | F(3) | F(8) | F(9);	/* FSGSBASE, BMI */
+static const u32 ext1_edx = F(11) | F(20) | F(29);	/* SYSCALL, NX, LM */
+static const u32 ext1_ecx = F(0) | F(5) | F(8);	/* LAHF, LZCNT, PREFETCHW */
+#undef F
+
+#define CPUID_HYPERVISOR	BIT(31)	/* leaf 1 ECX: "running under a VMM" */
+
+static void mkvm_add_leaf(struct kvm_cpuid_entry2 *e, int *n, u32 fn,
+			  u32 idx, bool indexed)
+{
+	struct kvm_cpuid_entry2 *x = &e[(*n)++];
+
+	memset(x, 0, sizeof(*x));
+	x->function = fn;
+	x->index = idx;
+	x->flags = indexed ? KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0;
+	cpuid_count(fn, idx, &x->eax, &x->ebx, &x->ecx, &x->edx);
+
+	switch (fn) {
+	case 0:
+		x->eax = min_t(u32, x->eax, 7);
+		break;
+	case 1:
+		/* EBX[31:24] is the host's APIC id: the guest's is its own. */
+		x->ebx &= 0x0000ffff;
+		x->ecx = (x->ecx & leaf1_ecx) | CPUID_HYPERVISOR;
+		x->edx &= leaf1_edx;
+		break;
+	case 7:
+		x->eax = 0;
+		x->ebx &= leaf7_ebx;
+		x->ecx = x->edx = 0;
+		break;
+	case 0x80000000:
+		x->eax = min_t(u32, x->eax, 0x80000008);
+		break;
+	case 0x80000001:
+		x->ecx &= ext1_ecx;
+		x->edx &= ext1_edx;
+		break;
+	case 0x80000008:
+		/* Address sizes only; no extra AMD features. */
+		x->eax &= 0xffff;
+		x->ebx = x->ecx = x->edx = 0;
+		break;
+	default:
+		/* Brand string leaves 0x80000002-4 are passed as they are. */
+		break;
+	}
+}
+
+static int mkvm_build_supported(struct kvm_cpuid_entry2 *e)
+{
+	u32 max = cpuid_eax(0), max_ext = cpuid_eax(0x80000000);
+	static const u32 ext[] = { 0x80000000, 0x80000001, 0x80000002,
+				   0x80000003, 0x80000004, 0x80000008 };
+	int n = 0, i;
+
+	mkvm_add_leaf(e, &n, 0, 0, false);
+	mkvm_add_leaf(e, &n, 1, 0, false);
+	if (max >= 7)
+		mkvm_add_leaf(e, &n, 7, 0, true);
+	for (i = 0; i < ARRAY_SIZE(ext); i++)
+		if (ext[i] <= max_ext)
+			mkvm_add_leaf(e, &n, ext[i], 0, false);
+	return n;
+}
+
+/**
+ * mkvm_get_supported_cpuid() - KVM_GET_SUPPORTED_CPUID on /dev/kvm.
+ * @uc: struct kvm_cpuid2 with nent = room in entries[]
+ *
+ * Return: 0 (nent updated), -E2BIG if the array is too small, -EFAULT.
+ */
+int mkvm_get_supported_cpuid(struct kvm_cpuid2 __user *uc)
+{
+	struct kvm_cpuid_entry2 *e;
+	struct kvm_cpuid2 c;
+	int n, r = 0;
+
+	if (copy_from_user(&c, uc, sizeof(c)))
+		return -EFAULT;
+	e = kcalloc(MKVM_MAX_SUPPORTED, sizeof(*e), GFP_KERNEL);
+	if (!e)
+		return -ENOMEM;
+	n = mkvm_build_supported(e);
+	if (c.nent < n) {
+		r = -E2BIG;
+		goto out;
+	}
+	c.nent = n;
+	if (copy_to_user(uc, &c, sizeof(c)) ||
+	    copy_to_user(uc->entries, e, n * sizeof(*e)))
+		r = -EFAULT;
+out:
+	kfree(e);
+	return r;
+}
+
+/* KVM_SET_CPUID2: the table the guest's CPUID answers from. */
+int mkvm_set_cpuid2(struct mkvm_vcpu *vcpu, struct kvm_cpuid2 __user *uc)
+{
+	struct kvm_cpuid_entry2 *e;
+	struct kvm_cpuid2 c;
+
+	if (copy_from_user(&c, uc, sizeof(c)))
+		return -EFAULT;
+	if (c.nent > MKVM_MAX_CPUID)
+		return -E2BIG;
+	/* All or nothing: a fault half-way leaves the old table intact. */
+	e = memdup_user(uc->entries, c.nent * sizeof(*e));
+	if (IS_ERR(e))
+		return PTR_ERR(e);
+	memcpy(vcpu->cpuid, e, c.nent * sizeof(*e));
+	vcpu->nr_cpuid = c.nent;
+	kfree(e);
+	return 0;
+}
+
+int mkvm_get_cpuid2(struct mkvm_vcpu *vcpu, struct kvm_cpuid2 __user *uc)
+{
+	struct kvm_cpuid2 c;
+
+	if (copy_from_user(&c, uc, sizeof(c)))
+		return -EFAULT;
+	if (c.nent < vcpu->nr_cpuid)
+		return -E2BIG;
+	c.nent = vcpu->nr_cpuid;
+	if (copy_to_user(uc, &c, sizeof(c)) ||
+	    copy_to_user(uc->entries, vcpu->cpuid,
+			 c.nent * sizeof(vcpu->cpuid[0])))
+		return -EFAULT;
+	return 0;
+}

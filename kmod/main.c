@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * minikvm: module entry, /dev/kvm and the system ioctls.
+ *
+ * This is where a KVM client starts: open("/dev/kvm"), ask the API version
+ * (always 12), ask which capabilities exist, then KVM_CREATE_VM for a VM fd.
+ * At load time we pick the hardware backend: AMD SVM or Intel VMX,
+ * whichever probe says yes. The extension itself (EFER.SVME or VMXON) is
+ * turned on only while at least one VM exists (vm.c: mkvm_hardware_get()).
+ */
+#define pr_fmt(fmt) "minikvm: " fmt
+
+#include <linux/cpu.h>
+#include <linux/cpuhotplug.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/percpu.h>
+#include <linux/reboot.h>
+
+#include "minikvm.h"
+
+const struct mkvm_x86_ops *mkvm_ops;
+
+/* ------------------------------------------------------------------ */
+/* Turning the extension on and off on every CPU                       */
+/* ------------------------------------------------------------------ */
+
+/*
+ * How many VMs exist. While it is non-zero, SVM/VMX is on on every online
+ * CPU; a CPU that comes online meanwhile turns it on in mkvm_cpu_online().
+ */
+static DEFINE_MUTEX(mkvm_hw_lock);
+static int mkvm_hw_users;
+static DEFINE_PER_CPU(bool, mkvm_cpu_on);
+static atomic_t mkvm_hw_failed;
+static enum cpuhp_state mkvm_cpuhp_state;
+
+static void mkvm_cpu_enable(void *unused)
+{
+	if (this_cpu_read(mkvm_cpu_on))
+		return;
+	if (mkvm_ops->cpu_enable()) {
+		atomic_inc(&mkvm_hw_failed);
+		return;
+	}
+	this_cpu_write(mkvm_cpu_on, true);
+}
+
+static void mkvm_cpu_disable(void *unused)
+{
+	if (!this_cpu_read(mkvm_cpu_on))
+		return;
+	mkvm_ops->cpu_disable();
+	this_cpu_write(mkvm_cpu_on, false);
+}
+
+/**
+ * mkvm_hardware_get() - make sure the extension is on everywhere.
+ *
+ * Called when a VM is created. The first VM turns SVM/VMX on on all
+ * CPUs; if one CPU refuses (another hypervisor holds it), undo and fail.
+ * Return: 0 or -EBUSY.
+ */
+int mkvm_hardware_get(void)
+{
+	int r = 0;
+
+	cpus_read_lock();
+	mutex_lock(&mkvm_hw_lock);
+	if (mkvm_hw_users++ == 0) {
+		atomic_set(&mkvm_hw_failed, 0);
+		on_each_cpu(mkvm_cpu_enable, NULL, 1);
+		if (atomic_read(&mkvm_hw_failed)) {
+			on_each_cpu(mkvm_cpu_disable, NULL, 1);
+			mkvm_hw_users = 0;
+			r = -EBUSY;
+		}
+	}
+	mutex_unlock(&mkvm_hw_lock);
+	cpus_read_unlock();
+	return r;
+}
+
+/* Called when a VM is destroyed: the last one turns the extension off. */
+void mkvm_hardware_put(void)
+{
+	cpus_read_lock();
+	mutex_lock(&mkvm_hw_lock);
+	if (--mkvm_hw_users == 0)
+		on_each_cpu(mkvm_cpu_disable, NULL, 1);
+	mutex_unlock(&mkvm_hw_lock);
+	cpus_read_unlock();
+}
+
+static int mkvm_cpu_online(unsigned int cpu)
+{
+	int r = 0;
+
+	mutex_lock(&mkvm_hw_lock);
+	if (mkvm_hw_users) {
+		atomic_set(&mkvm_hw_failed, 0);
+		smp_call_function_single(cpu, mkvm_cpu_enable, NULL, 1);
+		if (atomic_read(&mkvm_hw_failed))
+			r = -EBUSY;
+	}
+	mutex_unlock(&mkvm_hw_lock);
+	return r;
+}
+
+static int mkvm_cpu_offline(unsigned int cpu)
+{
+	mutex_lock(&mkvm_hw_lock);
+	if (mkvm_hw_users)
+		smp_call_function_single(cpu, mkvm_cpu_disable, NULL, 1);
+	mutex_unlock(&mkvm_hw_lock);
+	return 0;
+}
+
+/* A reboot (or kexec) must not find a CPU still in SVM/VMX operation. */
+static int mkvm_reboot(struct notifier_block *nb, unsigned long code, void *p)
+{
+	on_each_cpu(mkvm_cpu_disable, NULL, 1);
+	return NOTIFY_OK;
+}
+
+static struct notifier_block mkvm_reboot_nb = {
+	.notifier_call = mkvm_reboot,
+};
+
+/* ------------------------------------------------------------------ */
+/* System ioctls                                                       */
+/* ------------------------------------------------------------------ */
+
+/**
+ * mkvm_check_extension() - answer KVM_CHECK_EXTENSION.
+ * @ext: a KVM_CAP_* number
+ *
+ * Honest list: a capability appears here only once it works. 0 means
+ * "not supported" for anything else, as KVM answers.
+ */
+long mkvm_check_extension(long ext)
+{
+	switch (ext) {
+	case KVM_CAP_USER_MEMORY:
+	case KVM_CAP_SET_TSS_ADDR:
+	case KVM_CAP_DESTROY_MEMORY_REGION_WORKS:
+	case KVM_CAP_JOIN_MEMORY_REGIONS_WORKS:
+	case KVM_CAP_READONLY_MEM:
+	case KVM_CAP_IMMEDIATE_EXIT:
+	case KVM_CAP_EXT_CPUID:
+	case KVM_CAP_HLT:
+		return 1;
+	case KVM_CAP_NR_VCPUS:
+	case KVM_CAP_MAX_VCPUS:
+	case KVM_CAP_MAX_VCPU_ID:
+		return MKVM_MAX_VCPUS;
+	case KVM_CAP_NR_MEMSLOTS:
+		return MKVM_MAX_MEMSLOTS;
+	default:
+		return 0;
+	}
+}
+
+static long mkvm_dev_ioctl(struct file *filp, unsigned int ioctl,
+			   unsigned long arg)
+{
+	switch (ioctl) {
+	case KVM_GET_API_VERSION:
+		if (arg)
+			return -EINVAL;
+		return KVM_API_VERSION;
+	case KVM_CHECK_EXTENSION:
+		return mkvm_check_extension(arg);
+	case KVM_CREATE_VM:
+		return mkvm_create_vm(arg);
+	case KVM_GET_VCPU_MMAP_SIZE:
+		if (arg)
+			return -EINVAL;
+		return MKVM_RUN_MMAP_SIZE;
+	case KVM_GET_SUPPORTED_CPUID:
+		return mkvm_get_supported_cpuid((void __user *)arg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations mkvm_dev_fops = {
+	.owner		= THIS_MODULE,
+	.unlocked_ioctl	= mkvm_dev_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.llseek		= noop_llseek,
+};
+
+/* /dev/kvm is the misc device with minor 232, the number KVM uses. */
+static struct miscdevice mkvm_dev = {
+	.minor	= KVM_MINOR,
+	.name	= "kvm",
+	.fops	= &mkvm_dev_fops,
+	.mode	= 0666,
+};
+
+/* ------------------------------------------------------------------ */
+/* Module load and unload                                              */
+/* ------------------------------------------------------------------ */
+
+static const struct mkvm_x86_ops *const mkvm_backends[] = {
+	&svm_ops,
+	&vmx_ops,
+};
+
+/* Pick the first backend whose probe says the CPU has its extension. */
+static int mkvm_pick_backend(void)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(mkvm_backends); i++) {
+		if (mkvm_backends[i]->probe() == 0) {
+			mkvm_ops = mkvm_backends[i];
+			return 0;
+		}
+	}
+	pr_err("no usable virtualization extension (need AMD SVM with NPT or Intel VMX with EPT and unrestricted guest)\n");
+	return -ENODEV;
+}
+
+static int __init mkvm_init(void)
+{
+	int r;
+
+	r = mkvm_pick_backend();
+	if (r)
+		return r;
+
+	r = mkvm_ops->global_init();
+	if (r)
+		return r;
+
+	r = cpuhp_setup_state_nocalls(CPUHP_AP_ONLINE_DYN, "minikvm:online",
+				      mkvm_cpu_online, mkvm_cpu_offline);
+	if (r < 0)
+		goto err_vendor_exit;
+	mkvm_cpuhp_state = r;
+
+	register_reboot_notifier(&mkvm_reboot_nb);
+	preempt_notifier_inc();
+
+	r = misc_register(&mkvm_dev);
+	if (r) {
+		if (r == -EBUSY)
+			pr_err("/dev/kvm (misc 10:%d) is taken: unload kvm.ko first\n",
+			       KVM_MINOR);
+		else
+			pr_err("cannot register /dev/kvm: %d\n", r);
+		goto err_unregister;
+	}
+
+	pr_info("loaded, using %s\n", mkvm_ops->name);
+	return 0;
+
+err_unregister:
+	preempt_notifier_dec();
+	unregister_reboot_notifier(&mkvm_reboot_nb);
+	cpuhp_remove_state_nocalls(mkvm_cpuhp_state);
+err_vendor_exit:
+	mkvm_ops->global_exit();
+	return r;
+}
+
+static void __exit mkvm_exit(void)
+{
+	/* No fd can be open here: each holds a reference on the module. */
+	misc_deregister(&mkvm_dev);
+	preempt_notifier_dec();
+	unregister_reboot_notifier(&mkvm_reboot_nb);
+	cpuhp_remove_state_nocalls(mkvm_cpuhp_state);
+	mkvm_ops->global_exit();
+	pr_info("unloaded\n");
+}
+
+module_init(mkvm_init);
+module_exit(mkvm_exit);
+
+MODULE_DESCRIPTION("minikvm: a small teaching implementation of the KVM API");
+MODULE_LICENSE("GPL");
+MODULE_ALIAS_MISCDEV(KVM_MINOR);
+MODULE_ALIAS("devname:kvm");

@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * minikvm: guest memory slots (KVM_SET_USER_MEMORY_REGION).
+ *
+ * Guest RAM is ordinary memory of the VMM process: it mmap()s a buffer and
+ * tells us "guest-physical range [gpa, gpa+size) is this userspace
+ * address". We remember that in a slot and pin nothing yet: a page is
+ * pinned and mapped into the NPT/EPT only when the guest first touches it
+ * (tdp.c, mkvm_handle_tdp_fault()).
+ *
+ * Readers (vCPUs handling a fault) see the slot set under SRCU without any
+ * lock. A change builds a new copy, publishes it, waits for the readers of
+ * the old copy (synchronize_srcu), and only then drops mappings that the
+ * change made stale.
+ */
+#define pr_fmt(fmt) "minikvm: " fmt
+
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "minikvm.h"
+
+/* The KVM_MEM_* flags we implement (dirty logging is not one of them). */
+#define MKVM_MEM_FLAGS	KVM_MEM_READONLY
+
+static struct mkvm_memslots *mkvm_slots_locked(struct mkvm *vm)
+{
+	return rcu_dereference_protected(vm->memslots,
+					 lockdep_is_held(&vm->lock));
+}
+
+static struct mkvm_memslot *mkvm_slot_by_id(struct mkvm_memslots *slots,
+					    u16 id)
+{
+	int i;
+
+	for (i = 0; i < slots->nr; i++)
+		if (slots->slot[i].id == id)
+			return &slots->slot[i];
+	return NULL;
+}
+
+static bool mkvm_slot_overlaps(struct mkvm_memslots *slots, u16 id,
+			       u64 base_gfn, u64 npages)
+{
+	int i;
+
+	for (i = 0; i < slots->nr; i++) {
+		struct mkvm_memslot *s = &slots->slot[i];
+
+		if (s->id == id)
+			continue;
+		if (base_gfn < s->base_gfn + s->npages &&
+		    s->base_gfn < base_gfn + npages)
+			return true;
+	}
+	return false;
+}
+
+/* The same checks, in the same order, as KVM's, so callers get its errno. */
+static int mkvm_check_region(const struct kvm_userspace_memory_region *mr)
+{
+	if (mr->flags & ~MKVM_MEM_FLAGS)
+		return -EINVAL;
+	if (mr->memory_size & (PAGE_SIZE - 1))
+		return -EINVAL;
+	if (mr->guest_phys_addr & (PAGE_SIZE - 1))
+		return -EINVAL;
+	if ((mr->userspace_addr & (PAGE_SIZE - 1)) ||
+	    !access_ok((void __user *)(unsigned long)mr->userspace_addr,
+		       mr->memory_size))
+		return -EINVAL;
+	/* Only address space 0: we have no SMM. */
+	if ((mr->slot >> 16) || (u16)mr->slot >= MKVM_MAX_MEMSLOTS)
+		return -EINVAL;
+	if (mr->guest_phys_addr + mr->memory_size < mr->guest_phys_addr)
+		return -EINVAL;
+	return 0;
+}
+
+/**
+ * mkvm_set_memory_region() - create, move, change or delete a slot.
+ * @vm: the VM
+ * @mr: what userspace asked for
+ *
+ * Return: 0, -EINVAL for a malformed or impossible request, -EEXIST when
+ * the new range overlaps another slot, -ENOMEM.
+ */
+int mkvm_set_memory_region(struct mkvm *vm,
+			   const struct kvm_userspace_memory_region *mr)
+{
+	struct mkvm_memslots *old_slots, *new_slots;
+	struct mkvm_memslot *old, *s;
+	u64 base_gfn = mr->guest_phys_addr >> PAGE_SHIFT;
+	u64 npages = mr->memory_size >> PAGE_SHIFT;
+	u16 id = (u16)mr->slot;
+	bool zap = false;
+	int r;
+
+	r = mkvm_check_region(mr);
+	if (r)
+		return r;
+
+	mutex_lock(&vm->lock);
+	old_slots = mkvm_slots_locked(vm);
+	old = mkvm_slot_by_id(old_slots, id);
+
+	r = -EINVAL;
+	if (!npages) {
+		/* Delete: the slot must exist. */
+		if (!old)
+			goto out_unlock;
+		zap = true;
+	} else if (old) {
+		/* Change: only the address and the flags may change. */
+		if (mr->userspace_addr != old->hva || npages != old->npages ||
+		    ((mr->flags ^ old->flags) & KVM_MEM_READONLY))
+			goto out_unlock;
+		if (base_gfn == old->base_gfn && mr->flags == old->flags) {
+			r = 0;
+			goto out_unlock;
+		}
+		zap = base_gfn != old->base_gfn;
+	}
+	if (npages && (!old || base_gfn != old->base_gfn) &&
+	    mkvm_slot_overlaps(old_slots, id, base_gfn, npages)) {
+		r = -EEXIST;
+		goto out_unlock;
+	}
+
+	r = -ENOMEM;
+	new_slots = kmemdup(old_slots, sizeof(*old_slots), GFP_KERNEL_ACCOUNT);
+	if (!new_slots)
+		goto out_unlock;
+
+	s = mkvm_slot_by_id(new_slots, id);
+	if (!npages) {
+		/* Keep the array dense: move the last slot into the hole. */
+		*s = new_slots->slot[--new_slots->nr];
+	} else {
+		if (!s)
+			s = &new_slots->slot[new_slots->nr++];
+		s->id = id;
+		s->base_gfn = base_gfn;
+		s->npages = npages;
+		s->hva = mr->userspace_addr;
+		s->flags = mr->flags;
+	}
+
+	rcu_assign_pointer(vm->memslots, new_slots);
+	/* From here on, no fault can find the old slot set... */
+	synchronize_srcu(&vm->srcu);
+	/*
+	 * ...so mappings made from it can go: drop them all, and make every
+	 * vCPU flush its TLB before it runs again. Guest pages are pinned
+	 * per mapping, so this also unpins what the old slot pinned.
+	 */
+	if (zap)
+		mkvm_tdp_zap_all(vm);
+	kfree(old_slots);
+	r = 0;
+out_unlock:
+	mutex_unlock(&vm->lock);
+	return r;
+}
+
+void mkvm_free_memslots(struct mkvm *vm)
+{
+	kfree(rcu_dereference_protected(vm->memslots, true));
+}
+
+/**
+ * mkvm_gfn_to_slot() - the slot holding guest frame @gfn, or NULL.
+ *
+ * Caller holds vm->srcu (vCPU exit handling always does).
+ */
+struct mkvm_memslot *mkvm_gfn_to_slot(struct mkvm *vm, u64 gfn)
+{
+	struct mkvm_memslots *slots = srcu_dereference(vm->memslots,
+							&vm->srcu);
+	int i;
+
+	for (i = 0; i < slots->nr; i++) {
+		struct mkvm_memslot *s = &slots->slot[i];
+
+		if (gfn - s->base_gfn < s->npages)
+			return s;
+	}
+	return NULL;
+}
+
+/*
+ * Copy to or from guest-physical memory through the VMM's own mapping of
+ * it. Runs in the vCPU thread, so current->mm is the VM's mm and the
+ * userspace address is directly usable (it may fault and sleep: fine here).
+ */
+static int mkvm_access_guest(struct mkvm_vcpu *vcpu, u64 gpa, void *buf,
+			     int len, bool write)
+{
+	while (len > 0) {
+		struct mkvm_memslot *s = mkvm_gfn_to_slot(vcpu->vm,
+							  gpa >> PAGE_SHIFT);
+		int off = offset_in_page(gpa);
+		int n = min_t(int, len, PAGE_SIZE - off);
+		void __user *hva;
+
+		if (!s || (write && (s->flags & KVM_MEM_READONLY)))
+			return -EFAULT;
+		hva = (void __user *)(unsigned long)(s->hva +
+			((gpa >> PAGE_SHIFT) - s->base_gfn) * PAGE_SIZE + off);
+		if (write ? copy_to_user(hva, buf, n) : copy_from_user(buf, hva, n))
+			return -EFAULT;
+		gpa += n;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int mkvm_read_guest(struct mkvm_vcpu *vcpu, u64 gpa, void *buf, int len)
+{
+	return mkvm_access_guest(vcpu, gpa, buf, len, false);
+}
+
+int mkvm_write_guest(struct mkvm_vcpu *vcpu, u64 gpa, const void *buf,
+		     int len)
+{
+	return mkvm_access_guest(vcpu, gpa, (void *)buf, len, true);
+}

@@ -1,0 +1,433 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * minikvm core: the objects every part of the module shares.
+ *
+ * Three kinds of file descriptor make up the KVM API, and each has one
+ * object here:
+ *
+ *   /dev/kvm  (system fd)  ->  no object: module-wide state in main.c
+ *   VM fd                  ->  struct mkvm      (guest memory, vCPU list)
+ *   vCPU fd                ->  struct mkvm_vcpu (registers, kvm_run page)
+ *
+ * The core (the .c files in kmod/) knows nothing about AMD or Intel. Everything that
+ * touches SVM or VMX goes through one table of vendor operations,
+ * struct mkvm_x86_ops, chosen once at module load (see main.c).
+ */
+#ifndef MINIKVM_H
+#define MINIKVM_H
+
+#include <linux/kvm.h>
+#include <linux/mm_types.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/srcu.h>
+#include <linux/preempt.h>
+#include <linux/refcount.h>
+#include <linux/types.h>
+
+#include "decode.h"
+
+#define MKVM_MAX_VCPUS		16	/* KVM_CAP_NR_VCPUS / MAX_VCPUS */
+#define MKVM_MAX_MEMSLOTS	32	/* KVM_CAP_NR_MEMSLOTS */
+#define MKVM_MAX_CPUID		64	/* entries in KVM_SET_CPUID2 */
+
+/*
+ * The vCPU mmap: page 0 is struct kvm_run, page 1 holds the data of port
+ * I/O exits (kvm_run.io.data_offset points there), as in KVM.
+ */
+#define MKVM_PIO_PAGE_OFFSET	1
+#define MKVM_RUN_MMAP_SIZE	(2 * PAGE_SIZE)
+
+/* Pages of TDP tables a fault may need: one per level below the root. */
+#define MKVM_TDP_CACHE_PAGES	3
+
+/* Indexes into vcpu->regs[], in the order of the x86 register encoding. */
+enum mkvm_reg {
+	MKVM_RAX, MKVM_RCX, MKVM_RDX, MKVM_RBX,
+	MKVM_RSP, MKVM_RBP, MKVM_RSI, MKVM_RDI,
+	MKVM_R8, MKVM_R9, MKVM_R10, MKVM_R11,
+	MKVM_R12, MKVM_R13, MKVM_R14, MKVM_R15,
+	MKVM_NR_GPRS
+};
+
+/* Segment registers, in the order of the x86 encoding (SDM Vol.2 2.1.3). */
+enum mkvm_seg {
+	MKVM_ES, MKVM_CS, MKVM_SS, MKVM_DS, MKVM_FS, MKVM_GS,
+	MKVM_TR, MKVM_LDTR,
+	MKVM_NR_SEGS
+};
+
+/* Architectural bits the core needs (SDM Vol.3 2.5, APM Vol.2 3.1). */
+#define MKVM_CR0_PE	BIT_ULL(0)
+#define MKVM_CR0_PG	BIT_ULL(31)
+#define MKVM_CR4_PAE	BIT_ULL(5)
+#define MKVM_EFER_LME	BIT_ULL(8)
+#define MKVM_EFER_LMA	BIT_ULL(10)
+#define MKVM_RFLAGS_IF	BIT_ULL(9)
+#define MKVM_RFLAGS_FIXED BIT_ULL(1)
+
+/* Exception vectors (SDM Vol.3 6.3.1). */
+#define MKVM_UD_VECTOR	6
+#define MKVM_DF_VECTOR	8
+#define MKVM_GP_VECTOR	13
+#define MKVM_PF_VECTOR	14
+
+/* ------------------------------------------------------------------ */
+/* Guest memory                                                        */
+/* ------------------------------------------------------------------ */
+
+/**
+ * struct mkvm_memslot - one KVM_SET_USER_MEMORY_REGION slot.
+ * @base_gfn:	first guest frame number
+ * @npages:	size in 4 KiB pages
+ * @hva:	userspace address the VMM mapped for it
+ * @flags:	KVM_MEM_* flags
+ * @id:		slot number chosen by userspace
+ * @pages:	pinned host pages, filled on first guest touch (NULL = not yet)
+ *
+ * A slot's @pages array outlives a flags-only change: the new slot shares
+ * it. Pages are unpinned only when the slot goes away (memslot.c).
+ */
+struct mkvm_memslot {
+	u64 base_gfn;
+	u64 npages;
+	u64 hva;
+	u32 flags;
+	u16 id;
+	struct page **pages;
+};
+
+/*
+ * The set of slots a VM has. Readers (the page-fault path) look at it
+ * under SRCU; writers build a new copy and publish it (memslot.c).
+ */
+struct mkvm_memslots {
+	int nr;
+	struct mkvm_memslot slot[MKVM_MAX_MEMSLOTS];
+};
+
+/*
+ * Two-dimensional paging (NPT on AMD, EPT on Intel): a 4-level table that
+ * maps guest-physical to host-physical addresses. The walk is the same
+ * for both vendors; only the bits in an entry differ, so the vendor hands
+ * the core a function that makes an entry (svm/npt.c, vmx/ept.c).
+ */
+struct mkvm_tdp {
+	spinlock_t lock;	/* serialises changes to the table */
+	u64 *root;		/* level-4 table, one page */
+	phys_addr_t root_pa;
+	unsigned long nr_tables;	/* pages in use, for statistics */
+};
+
+/* ------------------------------------------------------------------ */
+/* Neutral exit information: vendor decodes, core acts (STYLE.md 5)    */
+/* ------------------------------------------------------------------ */
+
+/** struct mkvm_io - one port I/O instruction, decoded by the vendor. */
+struct mkvm_io {
+	u16 port;
+	u8 size;		/* 1, 2 or 4 bytes */
+	bool in;
+	bool string;		/* INS/OUTS */
+	bool rep;		/* REP prefix: count in RCX */
+	u8 addr_size;		/* 2, 4 or 8: address size of a string op */
+	u8 seg;			/* segment of the source for OUTS */
+	unsigned long next_rip;
+};
+
+/**
+ * struct mkvm_tdp_fault - a guest-physical access the NPT/EPT refused.
+ * @gpa:	faulting guest-physical address
+ * @write:	the access was a write
+ * @fetch:	the access was an instruction fetch
+ * @present:	a translation existed (so this was a permission fault)
+ * @insn:	instruction bytes the hardware captured (SVM decode assists)
+ * @insn_len:	number of valid bytes in @insn, 0 if none
+ */
+struct mkvm_tdp_fault {
+	u64 gpa;
+	bool write;
+	bool fetch;
+	bool present;
+	u8 insn[15];
+	u8 insn_len;
+};
+
+/* ------------------------------------------------------------------ */
+/* VM and vCPU                                                         */
+/* ------------------------------------------------------------------ */
+
+/**
+ * struct mkvm - one virtual machine (one VM fd).
+ * @lock:	serialises ioctls that change the VM (memslots, vCPU creation)
+ * @srcu:	protects readers of @memslots
+ * @memslots:	the published slot set (rcu pointer)
+ * @tdp:	the guest-physical -> host-physical table
+ * @vcpus:	created vCPUs, indexed by creation order
+ * @mm:		the address space of the process that created the VM
+ * @vendor:	private state of the vendor (e.g. ASID)
+ */
+struct mkvm {
+	struct mutex lock;
+	struct srcu_struct srcu;
+	struct mkvm_memslots __rcu *memslots;
+	struct mkvm_tdp tdp;
+	struct mkvm_vcpu *vcpus[MKVM_MAX_VCPUS];
+	int nr_vcpus;
+	refcount_t users;	/* the VM fd and each vCPU fd */
+	struct mm_struct *mm;
+	u64 tss_addr;
+	void *vendor;
+};
+
+/* Requests one thread makes of a vCPU, acted on before the next entry. */
+#define MKVM_REQ_TLB_FLUSH	0
+
+/* Where a vCPU is, for kicks (see mkvm_kick_all()). */
+enum mkvm_vcpu_mode {
+	MKVM_OUTSIDE_GUEST,
+	MKVM_IN_GUEST,
+};
+
+/**
+ * struct mkvm_pending_event - an exception or interrupt to deliver at the
+ * next VM entry (SDM Vol.3 26.6, APM Vol.2 15.20).
+ */
+struct mkvm_pending_event {
+	bool pending;
+	bool is_irq;		/* external interrupt rather than exception */
+	bool has_error;
+	u8 vector;
+	u32 error;
+};
+
+/**
+ * struct mkvm_vcpu - one virtual CPU (one vCPU fd).
+ *
+ * The general-purpose registers live here in @regs for every vendor:
+ * the world switch (svm/vmenter.S, vmx/vmenter.S) loads them before entry
+ * and stores them after exit. RIP, RFLAGS (and on SVM, RAX and RSP) live
+ * in the VMCB/VMCS; the vendor copies them to @rip/@rflags/@regs on
+ * exit and back before entry, so the core can always read @regs/@rip.
+ */
+struct mkvm_vcpu {
+	struct mkvm *vm;
+	int id;
+	int cpu;		/* host CPU it last ran on, -1 = never */
+	struct kvm_run *run;	/* the page userspace mmaps */
+	void *pio_data;		/* page MKVM_PIO_PAGE_OFFSET of the mmap */
+	void *tdp_cache[MKVM_TDP_CACHE_PAGES];	/* zeroed pages for faults */
+	int nr_tdp_cache;
+	struct mutex mutex;	/* one ioctl at a time on this vCPU */
+	struct preempt_notifier pn;
+	struct fpu_guest *fpu;	/* guest FPU/XSAVE state */
+	unsigned long requests;
+	int mode;		/* enum mkvm_vcpu_mode, read by kicks */
+
+	unsigned long regs[MKVM_NR_GPRS];
+	unsigned long rip;
+	u8 exit_insn_len;	/* length of the exiting instruction, by vendor */
+	unsigned long rflags;
+	u64 cr2;
+	u64 efer;
+	bool sregs_set;	/* userspace did KVM_SET_SREGS */
+
+	struct mkvm_pending_event event;
+	/*
+	 * An instruction that went to userspace and finishes on the next
+	 * KVM_RUN (emulate.c): the IN data or the MMIO read value is in the
+	 * kvm_run page then, and RIP moves past the instruction only then,
+	 * as in KVM (so KVM_GET_REGS in between shows RIP at it).
+	 */
+	struct mkvm_io_pending {
+		u8 kind;		/* MKVM_PENDING_* */
+		struct mkvm_io io;	/* port I/O */
+		u32 count;		/* string I/O: elements in this exit */
+		struct mkvm_insn insn;	/* MMIO read */
+		unsigned long rip;	/* RIP of the instruction */
+	} pio;
+
+	/*
+	 * Guest MSRs that neither the VMCB nor the VMCS hold. The vendor
+	 * programs msr_tsc_offset (guest TSC = host TSC + offset) into the
+	 * VMCB/VMCS TSC offset on every entry.
+	 */
+	u64 msr_tsc_offset;
+	u64 msr_pat;
+	u64 msr_apic_base;
+	u64 msr_misc_enable;
+
+	struct kvm_cpuid_entry2 cpuid[MKVM_MAX_CPUID];
+	int nr_cpuid;
+
+	struct mkvm_exit_stats {
+		u64 exits;
+		u64 io_exits;
+		u64 mmio_exits;
+		u64 hlt_exits;
+		u64 cpuid_exits;
+		u64 msr_exits;
+		u64 tdp_faults;
+		u64 signal_exits;
+	} stat;
+
+	void *vendor;
+};
+
+/* What struct mkvm_io_pending holds. */
+enum {
+	MKVM_PENDING_NONE,
+	MKVM_PENDING_PIO,
+	MKVM_PENDING_MMIO_READ,
+};
+
+/* ------------------------------------------------------------------ */
+/* The vendor operations table (STYLE.md 1)                            */
+/* ------------------------------------------------------------------ */
+
+/**
+ * struct mkvm_x86_ops - what a hardware backend provides.
+ *
+ * Handler contract, written once (STYLE.md 4): functions that handle an
+ * exit return 1 to re-enter the guest, 0 after filling vcpu->run for
+ * userspace, and a negative errno on failure.
+ */
+struct mkvm_x86_ops {
+	const char *name;		/* "svm" or "vmx" */
+	__u32 isa;			/* KVM_ISA_SVM/VMX for tracepoints */
+	/* Module load: does this CPU have the extension? 0 or -errno. */
+	int (*probe)(void);
+	/* Module load/unload: allocate/free global state (not module_init:
+	 * that name is a macro). */
+	int (*global_init)(void);
+	void (*global_exit)(void);
+	/* Turn the extension on/off on the calling CPU. */
+	int (*cpu_enable)(void);
+	void (*cpu_disable)(void);
+
+	int (*vm_init)(struct mkvm *vm);
+	void (*vm_destroy)(struct mkvm *vm);
+	int (*vcpu_create)(struct mkvm_vcpu *vcpu);
+	void (*vcpu_free)(struct mkvm_vcpu *vcpu);
+	/* The vCPU thread now runs on @cpu / is leaving it (preemption). */
+	void (*vcpu_load)(struct mkvm_vcpu *vcpu, int cpu);
+	void (*vcpu_put)(struct mkvm_vcpu *vcpu);
+
+	/* Special registers. */
+	void (*get_segment)(struct mkvm_vcpu *vcpu, struct kvm_segment *s,
+			    int seg);
+	void (*set_segment)(struct mkvm_vcpu *vcpu,
+			    const struct kvm_segment *s, int seg);
+	void (*get_dtable)(struct mkvm_vcpu *vcpu, struct kvm_dtable *dt,
+			   bool idt);
+	void (*set_dtable)(struct mkvm_vcpu *vcpu,
+			   const struct kvm_dtable *dt, bool idt);
+	u64 (*get_cr)(struct mkvm_vcpu *vcpu, int cr);
+	void (*set_cr)(struct mkvm_vcpu *vcpu, int cr, u64 val);
+	void (*set_efer)(struct mkvm_vcpu *vcpu, u64 efer);
+	int (*get_cpl)(struct mkvm_vcpu *vcpu);
+
+	/* Guest MSRs held in the VMCB/VMCS; -ENOENT if not the vendor's. */
+	int (*get_msr)(struct mkvm_vcpu *vcpu, u32 index, u64 *data);
+	int (*set_msr)(struct mkvm_vcpu *vcpu, u32 index, u64 data);
+
+	/*
+	 * Enter the guest once and come back: load vcpu->regs/rip/rflags,
+	 * deliver vcpu->event if pending, world switch, save state back,
+	 * record the exit. Called with interrupts disabled and preemption
+	 * off; must not sleep.
+	 */
+	void (*run)(struct mkvm_vcpu *vcpu);
+	/*
+	 * Act on the exit recorded by run(), through the vendor's exit
+	 * table. Called with interrupts and preemption enabled, under the
+	 * VM's SRCU read lock. Returns 1/0/-errno per the contract.
+	 */
+	int (*handle_exit)(struct mkvm_vcpu *vcpu);
+
+	/* Flush this vCPU's guest-physical TLB entries at the next entry. */
+	void (*flush_tlb)(struct mkvm_vcpu *vcpu);
+	/* Make a TDP leaf or table entry pointing at @pa. */
+	u64 (*tdp_pte)(phys_addr_t pa, bool leaf, bool write, bool exec);
+	bool (*tdp_present)(u64 pte);
+	bool (*tdp_writable)(u64 pte);
+	/* The value to program as the TDP root (nCR3 or EPTP). */
+	void (*set_tdp_root)(struct mkvm_vcpu *vcpu, phys_addr_t root);
+};
+
+extern const struct mkvm_x86_ops *mkvm_ops;
+
+/* Vendor backends, each found by its probe (main.c). */
+extern const struct mkvm_x86_ops svm_ops;
+extern const struct mkvm_x86_ops vmx_ops;
+
+/* ------------------------------------------------------------------ */
+/* Core functions the vendors call                                     */
+/* ------------------------------------------------------------------ */
+
+/* main.c */
+long mkvm_check_extension(long ext);
+
+/* vm.c */
+int mkvm_create_vm(unsigned long type);
+void mkvm_put_vm(struct mkvm *vm);
+int mkvm_hardware_get(void);
+void mkvm_hardware_put(void);
+void mkvm_kick_all(struct mkvm *vm, int req);
+
+/* vcpu.c */
+int mkvm_create_vcpu(struct mkvm *vm, unsigned long id);
+void mkvm_vcpu_destroy(struct mkvm_vcpu *vcpu);
+static inline bool mkvm_test_clear_request(struct mkvm_vcpu *vcpu, int req)
+{
+	return test_and_clear_bit(req, &vcpu->requests);
+}
+
+/* memslot.c */
+int mkvm_set_memory_region(struct mkvm *vm,
+			   const struct kvm_userspace_memory_region *mr);
+void mkvm_free_memslots(struct mkvm *vm);
+struct mkvm_memslot *mkvm_gfn_to_slot(struct mkvm *vm, u64 gfn);
+int mkvm_read_guest(struct mkvm_vcpu *vcpu, u64 gpa, void *buf, int len);
+int mkvm_write_guest(struct mkvm_vcpu *vcpu, u64 gpa, const void *buf,
+		     int len);
+
+/* tdp.c */
+int mkvm_tdp_init(struct mkvm *vm);
+void mkvm_tdp_destroy(struct mkvm *vm);
+void mkvm_tdp_zap_all(struct mkvm *vm);
+void mkvm_tdp_free_cache(struct mkvm_vcpu *vcpu);
+int mkvm_tdp_fault_in(struct mkvm_vcpu *vcpu, struct mkvm_memslot *slot,
+		      u64 gpa);
+
+/* emulate.c: common handlers called by the vendor exit tables. */
+int mkvm_emulate_io(struct mkvm_vcpu *vcpu, const struct mkvm_io *io);
+int mkvm_emulate_cpuid(struct mkvm_vcpu *vcpu);
+int mkvm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data);
+int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data);
+int mkvm_emulate_rdmsr(struct mkvm_vcpu *vcpu);
+int mkvm_emulate_wrmsr(struct mkvm_vcpu *vcpu);
+int mkvm_emulate_hlt(struct mkvm_vcpu *vcpu);
+int mkvm_handle_tdp_fault(struct mkvm_vcpu *vcpu,
+			  const struct mkvm_tdp_fault *f);
+int mkvm_exit_shutdown(struct mkvm_vcpu *vcpu);
+/* Step over the exiting instruction: rip += exit_insn_len. */
+static inline void mkvm_skip_insn(struct mkvm_vcpu *vcpu)
+{
+	vcpu->rip += vcpu->exit_insn_len;
+}
+/* Guest virtual -> guest physical, using the guest's own page tables. */
+int mkvm_gva_to_gpa(struct mkvm_vcpu *vcpu, u64 gva, bool write, u64 *gpa);
+int mkvm_exit_fail_entry(struct mkvm_vcpu *vcpu, u64 reason);
+int mkvm_exit_unexpected(struct mkvm_vcpu *vcpu, u64 code, u64 info1,
+			 u64 info2);
+int mkvm_complete_userspace_io(struct mkvm_vcpu *vcpu);
+void mkvm_queue_exception(struct mkvm_vcpu *vcpu, u8 vector,
+			  bool has_error, u32 error);
+
+/* cpuid.c */
+int mkvm_get_supported_cpuid(struct kvm_cpuid2 __user *ucpuid);
+int mkvm_set_cpuid2(struct mkvm_vcpu *vcpu, struct kvm_cpuid2 __user *uc);
+int mkvm_get_cpuid2(struct mkvm_vcpu *vcpu, struct kvm_cpuid2 __user *uc);
+
+#endif /* MINIKVM_H */

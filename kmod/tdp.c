@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * minikvm: two-dimensional paging (TDP), the core half of NPT and EPT.
+ *
+ * With NPT (AMD) or EPT (Intel) the CPU translates every guest-physical
+ * address through a second page table that we own. It starts empty: the
+ * first time the guest touches a page, the hardware exits (#NPF, EPT
+ * violation), we find the memslot, pin the host page behind it and map it
+ * here. Both tables are 4 levels of 512 8-byte entries, with the address
+ * in bits 51:12 (APM Vol.2 15.25.5, SDM Vol.3 29.3.2); only the permission
+ * bits differ, so the vendor supplies mkvm_ops->tdp_pte() and this file
+ * does the walk.
+ *
+ * Every leaf entry holds one pinned page. The table is therefore also the
+ * record of what is pinned: zapping it unpins (mkvm_tdp_zap_all()).
+ */
+#define pr_fmt(fmt) "minikvm: " fmt
+
+#include <linux/io.h>
+#include <linux/mm.h>
+
+#include "minikvm.h"
+
+#define TDP_LEVELS	4
+#define TDP_ENTRIES	512
+#define TDP_ADDR_MASK	GENMASK_ULL(51, 12)
+#define TDP_GPA_BITS	48
+
+static inline int tdp_index(u64 gpa, int level)
+{
+	return (gpa >> (PAGE_SHIFT + 9 * (level - 1))) & (TDP_ENTRIES - 1);
+}
+
+static inline u64 *tdp_next(u64 pte)
+{
+	return __va(pte & TDP_ADDR_MASK);
+}
+
+int mkvm_tdp_init(struct mkvm *vm)
+{
+	spin_lock_init(&vm->tdp.lock);
+	vm->tdp.root = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	if (!vm->tdp.root)
+		return -ENOMEM;
+	vm->tdp.root_pa = __pa(vm->tdp.root);
+	return 0;
+}
+
+/*
+ * Free a detached subtree: @table is a table at @level whose entries no
+ * vCPU can reach any more. Leaves (level 1) give their pinned page back,
+ * marked dirty if the guest could write it.
+ */
+static void tdp_free_table(u64 *table, int level)
+{
+	int i;
+
+	for (i = 0; i < TDP_ENTRIES; i++) {
+		u64 pte = table[i];
+		struct page *page;
+
+		if (!mkvm_ops->tdp_present(pte))
+			continue;
+		if (level > 1) {
+			tdp_free_table(tdp_next(pte), level - 1);
+			continue;
+		}
+		page = pfn_to_page((pte & TDP_ADDR_MASK) >> PAGE_SHIFT);
+		unpin_user_pages_dirty_lock(&page, 1, mkvm_ops->tdp_writable(pte));
+	}
+	free_page((unsigned long)table);
+}
+
+/**
+ * mkvm_tdp_zap_all() - drop every guest-physical mapping of @vm.
+ *
+ * The root's entries move to a private copy under the lock (from then on,
+ * new faults build a fresh tree), every vCPU is kicked out of guest mode
+ * and told to flush its TLB; only then, when no CPU can still use an old
+ * translation, the old tree is freed and its pages unpinned. May sleep.
+ */
+void mkvm_tdp_zap_all(struct mkvm *vm)
+{
+	u64 *old = (u64 *)__get_free_page(GFP_KERNEL);
+	int i;
+
+	if (!old) {
+		/* Rare: zap in place, keeping the lock short is not vital. */
+		old = vm->tdp.root;
+	}
+	spin_lock(&vm->tdp.lock);
+	if (old != vm->tdp.root) {
+		memcpy(old, vm->tdp.root, PAGE_SIZE);
+		memset(vm->tdp.root, 0, PAGE_SIZE);
+	}
+	vm->tdp.nr_tables = 0;
+	spin_unlock(&vm->tdp.lock);
+
+	mkvm_kick_all(vm, MKVM_REQ_TLB_FLUSH);
+
+	for (i = 0; i < TDP_ENTRIES; i++) {
+		if (mkvm_ops->tdp_present(old[i])) {
+			tdp_free_table(tdp_next(old[i]), TDP_LEVELS - 1);
+			old[i] = 0;
+		}
+	}
+	if (old != vm->tdp.root)
+		free_page((unsigned long)old);
+}
+
+void mkvm_tdp_destroy(struct mkvm *vm)
+{
+	if (!vm->tdp.root)
+		return;
+	/* No vCPU exists any more, so nobody to kick: free directly. */
+	tdp_free_table(vm->tdp.root, TDP_LEVELS);
+	vm->tdp.root = NULL;
+}
+
+/* Fill the vCPU's cache of zeroed pages; a fault may use one per level. */
+static int tdp_topup_cache(struct mkvm_vcpu *vcpu)
+{
+	while (vcpu->nr_tdp_cache < MKVM_TDP_CACHE_PAGES) {
+		void *p = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+
+		if (!p)
+			return -ENOMEM;
+		vcpu->tdp_cache[vcpu->nr_tdp_cache++] = p;
+	}
+	return 0;
+}
+
+void mkvm_tdp_free_cache(struct mkvm_vcpu *vcpu)
+{
+	while (vcpu->nr_tdp_cache)
+		free_page((unsigned long)vcpu->tdp_cache[--vcpu->nr_tdp_cache]);
+}
+
+/*
+ * Install a leaf for @gpa -> @page. The walk allocates missing tables from
+ * the vCPU cache, so nothing sleeps under the spinlock. Returns -EEXIST if
+ * another vCPU mapped the page first (the caller unpins its copy).
+ */
+static int tdp_map(struct mkvm_vcpu *vcpu, u64 gpa, struct page *page,
+		   bool write)
+{
+	struct mkvm_tdp *tdp = &vcpu->vm->tdp;
+	u64 *table = tdp->root;
+	int level, idx, r = 0;
+
+	spin_lock(&tdp->lock);
+	for (level = TDP_LEVELS; level > 1; level--) {
+		idx = tdp_index(gpa, level);
+		if (!mkvm_ops->tdp_present(table[idx])) {
+			void *next = vcpu->tdp_cache[--vcpu->nr_tdp_cache];
+
+			table[idx] = mkvm_ops->tdp_pte(__pa(next), false, true,
+						       true);
+			tdp->nr_tables++;
+		}
+		table = tdp_next(table[idx]);
+	}
+	idx = tdp_index(gpa, 1);
+	if (mkvm_ops->tdp_present(table[idx]))
+		r = -EEXIST;
+	else
+		table[idx] = mkvm_ops->tdp_pte(page_to_phys(page), true, write,
+					       true);
+	spin_unlock(&tdp->lock);
+	return r;
+}
+
+/**
+ * mkvm_tdp_fault_in() - map the RAM page behind guest-physical @gpa.
+ * @vcpu: the faulting vCPU (its thread runs in the VMM's mm)
+ * @slot: the memslot holding @gpa
+ * @gpa: faulting guest-physical address
+ *
+ * Pins the page of the VMM's mapping (writable unless the slot is
+ * readonly) with the kernel's long-term GUP, then maps it.
+ * Return: 1 to re-enter the guest, or -EFAULT when the VMM's mapping is
+ * missing (KVM_RUN fails with EFAULT, as in KVM), -ENOMEM.
+ */
+int mkvm_tdp_fault_in(struct mkvm_vcpu *vcpu, struct mkvm_memslot *slot,
+		      u64 gpa)
+{
+	bool write = !(slot->flags & KVM_MEM_READONLY);
+	unsigned long hva = slot->hva +
+		((gpa >> PAGE_SHIFT) - slot->base_gfn) * PAGE_SIZE;
+	struct page *page;
+	long n;
+	int r;
+
+	if (gpa >> TDP_GPA_BITS)
+		return -EFAULT;
+	r = tdp_topup_cache(vcpu);
+	if (r)
+		return r;
+	n = pin_user_pages_unlocked(hva, 1, &page,
+				    FOLL_LONGTERM | (write ? FOLL_WRITE : 0));
+	if (n != 1)
+		return -EFAULT;
+	r = tdp_map(vcpu, gpa, page, write);
+	if (r == -EEXIST) {
+		unpin_user_page(page);
+		r = 0;
+	}
+	vcpu->stat.tdp_faults++;
+	return r ? r : 1;
+}

@@ -1,0 +1,509 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * minikvm: the vCPU file descriptor and the run loop.
+ *
+ * A vCPU is a host thread that calls ioctl(KVM_RUN) in a loop. Inside
+ * KVM_RUN the thread switches to guest mode (VMRUN / VMLAUNCH), the guest
+ * runs until something it does needs the hypervisor, the CPU exits back,
+ * and we either handle the exit here and re-enter, or fill in the shared
+ * struct kvm_run page and return to userspace (the VMM) to do the rest.
+ *
+ *   userspace:   ioctl(KVM_RUN) ................ handle run->exit_reason
+ *                      |                                  ^
+ *   kernel:      mkvm_vcpu_run() -> handle_exit() ---- 0 -+
+ *                      |            ^        | 1
+ *   guest:             +-> guest -->+        +--> re-enter
+ */
+#define pr_fmt(fmt) "minikvm: " fmt
+
+#include <linux/anon_inodes.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <asm/fpu/api.h>
+
+#include "minikvm.h"
+
+/* ------------------------------------------------------------------ */
+/* Loading a vCPU onto a host CPU                                      */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The VMCS/VMCB of a vCPU belongs to one host CPU at a time. While the vCPU
+ * thread is inside one of our ioctls, a preempt notifier tells the vendor
+ * whenever the scheduler moves the thread away and back (maybe to another
+ * CPU, which then needs VMCLEAR/VMPTRLD or a TLB flush).
+ */
+static inline struct mkvm_vcpu *pn_to_vcpu(struct preempt_notifier *pn)
+{
+	return container_of(pn, struct mkvm_vcpu, pn);
+}
+
+static void mkvm_sched_in(struct preempt_notifier *pn, int cpu)
+{
+	struct mkvm_vcpu *vcpu = pn_to_vcpu(pn);
+
+	mkvm_ops->vcpu_load(vcpu, cpu);
+	WRITE_ONCE(vcpu->cpu, cpu);
+}
+
+static void mkvm_sched_out(struct preempt_notifier *pn,
+			   struct task_struct *next)
+{
+	mkvm_ops->vcpu_put(pn_to_vcpu(pn));
+}
+
+static struct preempt_ops mkvm_preempt_ops = {
+	.sched_in = mkvm_sched_in,
+	.sched_out = mkvm_sched_out,
+};
+
+static void mkvm_vcpu_load(struct mkvm_vcpu *vcpu)
+{
+	int cpu = get_cpu();
+
+	preempt_notifier_register(&vcpu->pn);
+	mkvm_ops->vcpu_load(vcpu, cpu);
+	WRITE_ONCE(vcpu->cpu, cpu);
+	put_cpu();
+}
+
+static void mkvm_vcpu_put(struct mkvm_vcpu *vcpu)
+{
+	preempt_disable();
+	mkvm_ops->vcpu_put(vcpu);
+	preempt_notifier_unregister(&vcpu->pn);
+	preempt_enable();
+}
+
+/* ------------------------------------------------------------------ */
+/* Registers                                                           */
+/* ------------------------------------------------------------------ */
+
+static void mkvm_get_regs(struct mkvm_vcpu *vcpu, struct kvm_regs *r)
+{
+	unsigned long *g = vcpu->regs;
+
+	r->rax = g[MKVM_RAX]; r->rbx = g[MKVM_RBX];
+	r->rcx = g[MKVM_RCX]; r->rdx = g[MKVM_RDX];
+	r->rsi = g[MKVM_RSI]; r->rdi = g[MKVM_RDI];
+	r->rsp = g[MKVM_RSP]; r->rbp = g[MKVM_RBP];
+	r->r8 = g[MKVM_R8];   r->r9 = g[MKVM_R9];
+	r->r10 = g[MKVM_R10]; r->r11 = g[MKVM_R11];
+	r->r12 = g[MKVM_R12]; r->r13 = g[MKVM_R13];
+	r->r14 = g[MKVM_R14]; r->r15 = g[MKVM_R15];
+	r->rip = vcpu->rip;
+	r->rflags = vcpu->rflags;
+}
+
+static void mkvm_set_regs(struct mkvm_vcpu *vcpu, const struct kvm_regs *r)
+{
+	unsigned long *g = vcpu->regs;
+
+	g[MKVM_RAX] = r->rax; g[MKVM_RBX] = r->rbx;
+	g[MKVM_RCX] = r->rcx; g[MKVM_RDX] = r->rdx;
+	g[MKVM_RSI] = r->rsi; g[MKVM_RDI] = r->rdi;
+	g[MKVM_RSP] = r->rsp; g[MKVM_RBP] = r->rbp;
+	g[MKVM_R8] = r->r8;   g[MKVM_R9] = r->r9;
+	g[MKVM_R10] = r->r10; g[MKVM_R11] = r->r11;
+	g[MKVM_R12] = r->r12; g[MKVM_R13] = r->r13;
+	g[MKVM_R14] = r->r14; g[MKVM_R15] = r->r15;
+	vcpu->rip = r->rip;
+	/* Bit 1 of RFLAGS always reads as 1 (SDM Vol.1 3.4.3). */
+	vcpu->rflags = r->rflags | MKVM_RFLAGS_FIXED;
+	/* As in KVM, new registers drop a queued exception. */
+	if (!vcpu->event.is_irq)
+		vcpu->event.pending = false;
+}
+
+/* The kvm_segment pointers of kvm_sregs, in enum mkvm_seg order. */
+static struct kvm_segment *sregs_seg(struct kvm_sregs *s, int seg)
+{
+	struct kvm_segment *const map[MKVM_NR_SEGS] = {
+		[MKVM_ES] = &s->es, [MKVM_CS] = &s->cs, [MKVM_SS] = &s->ss,
+		[MKVM_DS] = &s->ds, [MKVM_FS] = &s->fs, [MKVM_GS] = &s->gs,
+		[MKVM_TR] = &s->tr, [MKVM_LDTR] = &s->ldt,
+	};
+	return map[seg];
+}
+
+static void mkvm_get_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s)
+{
+	int seg;
+
+	memset(s, 0, sizeof(*s));
+	for (seg = 0; seg < MKVM_NR_SEGS; seg++)
+		mkvm_ops->get_segment(vcpu, sregs_seg(s, seg), seg);
+	mkvm_ops->get_dtable(vcpu, &s->gdt, false);
+	mkvm_ops->get_dtable(vcpu, &s->idt, true);
+	s->cr0 = mkvm_ops->get_cr(vcpu, 0);
+	s->cr2 = mkvm_ops->get_cr(vcpu, 2);
+	s->cr3 = mkvm_ops->get_cr(vcpu, 3);
+	s->cr4 = mkvm_ops->get_cr(vcpu, 4);
+	s->cr8 = mkvm_ops->get_cr(vcpu, 8);
+	s->efer = vcpu->efer;
+	s->apic_base = vcpu->msr_apic_base;
+	if (vcpu->event.pending && vcpu->event.is_irq)
+		set_bit(vcpu->event.vector,
+			(unsigned long *)s->interrupt_bitmap);
+}
+
+/*
+ * Control-register combinations no CPU accepts; KVM refuses them in
+ * KVM_SET_SREGS with EINVAL instead of letting the entry fail
+ * (SDM Vol.3 2.5, 9.8.5; APM Vol.2 3.1.1, 14.6).
+ */
+#define MKVM_CR0_NW	BIT_ULL(29)
+#define MKVM_CR0_CD	BIT_ULL(30)
+#define MKVM_CR4_RESERVED (~(u64)0x3f7fff)	/* bits past PKS, and 23 */
+
+static bool mkvm_sregs_valid(const struct kvm_sregs *s)
+{
+	if ((s->efer & MKVM_EFER_LME) && (s->cr0 & MKVM_CR0_PG)) {
+		if (!(s->cr4 & MKVM_CR4_PAE) || !(s->efer & MKVM_EFER_LMA))
+			return false;
+	} else if ((s->efer & MKVM_EFER_LMA) || s->cs.l) {
+		return false;
+	}
+	if (s->cr0 >> 32)
+		return false;
+	if ((s->cr0 & MKVM_CR0_NW) && !(s->cr0 & MKVM_CR0_CD))
+		return false;
+	if ((s->cr0 & MKVM_CR0_PG) && !(s->cr0 & MKVM_CR0_PE))
+		return false;
+	if (s->cr4 & MKVM_CR4_RESERVED)
+		return false;
+	return true;
+}
+
+static int mkvm_set_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s)
+{
+	int seg, irq;
+
+	if (!mkvm_sregs_valid(s))
+		return -EINVAL;
+
+	vcpu->efer = s->efer;
+	mkvm_ops->set_efer(vcpu, s->efer);
+	mkvm_ops->set_cr(vcpu, 0, s->cr0);
+	mkvm_ops->set_cr(vcpu, 4, s->cr4);
+	mkvm_ops->set_cr(vcpu, 3, s->cr3);
+	mkvm_ops->set_cr(vcpu, 2, s->cr2);
+	mkvm_ops->set_cr(vcpu, 8, s->cr8);
+	for (seg = 0; seg < MKVM_NR_SEGS; seg++)
+		mkvm_ops->set_segment(vcpu, sregs_seg(s, seg), seg);
+	mkvm_ops->set_dtable(vcpu, &s->gdt, false);
+	mkvm_ops->set_dtable(vcpu, &s->idt, true);
+	vcpu->msr_apic_base = s->apic_base;
+
+	/* A set bit in interrupt_bitmap queues that interrupt (KVM ABI). */
+	irq = find_first_bit((unsigned long *)s->interrupt_bitmap, 256);
+	if (irq < 256) {
+		vcpu->event = (struct mkvm_pending_event){
+			.pending = true, .is_irq = true, .vector = irq };
+	}
+	vcpu->sregs_set = true;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* KVM_RUN                                                             */
+/* ------------------------------------------------------------------ */
+
+/* Fill the kvm_run fields every exit reports (KVM's post_kvm_run_save). */
+static void mkvm_post_run(struct mkvm_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	run->if_flag = !!(vcpu->rflags & MKVM_RFLAGS_IF);
+	run->cr8 = mkvm_ops->get_cr(vcpu, 8);
+	run->apic_base = vcpu->msr_apic_base;
+	run->ready_for_interrupt_injection = 0;
+}
+
+/*
+ * One trip into the guest. Everything between local_irq_disable() and
+ * the vendor's run() is about not losing a wake-up: a kick (IPI) or a
+ * signal that arrives after we looked must still stop us, so we publish
+ * mode = MKVM_IN_GUEST first, then look at requests and signals. With
+ * interrupts off, a pending IPI fires as a VM exit right after entry.
+ */
+static bool mkvm_enter_guest(struct mkvm_vcpu *vcpu)
+{
+	preempt_disable();
+	local_irq_disable();
+	smp_store_mb(vcpu->mode, MKVM_IN_GUEST);
+
+	if (need_resched() || signal_pending(current)) {
+		WRITE_ONCE(vcpu->mode, MKVM_OUTSIDE_GUEST);
+		local_irq_enable();
+		preempt_enable();
+		return false;
+	}
+	if (mkvm_test_clear_request(vcpu, MKVM_REQ_TLB_FLUSH))
+		mkvm_ops->flush_tlb(vcpu);
+
+	mkvm_ops->run(vcpu);
+
+	WRITE_ONCE(vcpu->mode, MKVM_OUTSIDE_GUEST);
+	vcpu->stat.exits++;
+	/* The host now takes the interrupt that made the guest exit. */
+	local_irq_enable();
+	preempt_enable();
+	return true;
+}
+
+static int mkvm_vcpu_run(struct mkvm_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	int r, idx;
+
+	run->flags = 0;
+	idx = srcu_read_lock(&vcpu->vm->srcu);
+	r = mkvm_complete_userspace_io(vcpu);
+	if (r <= 0)
+		goto out;
+	if (READ_ONCE(run->immediate_exit)) {
+		r = -EINTR;
+		goto out;
+	}
+
+	fpu_swap_kvm_fpstate(vcpu->fpu, true);
+	for (;;) {
+		if (signal_pending(current)) {
+			run->exit_reason = KVM_EXIT_INTR;
+			vcpu->stat.signal_exits++;
+			r = -EINTR;
+			break;
+		}
+		if (need_resched()) {
+			srcu_read_unlock(&vcpu->vm->srcu, idx);
+			cond_resched();
+			idx = srcu_read_lock(&vcpu->vm->srcu);
+		}
+		if (!mkvm_enter_guest(vcpu))
+			continue;
+		r = mkvm_ops->handle_exit(vcpu);
+		if (r <= 0)
+			break;
+	}
+	fpu_swap_kvm_fpstate(vcpu->fpu, false);
+out:
+	mkvm_post_run(vcpu);
+	srcu_read_unlock(&vcpu->vm->srcu, idx);
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* The vCPU fd                                                         */
+/* ------------------------------------------------------------------ */
+
+static long mkvm_vcpu_ioctl_locked(struct mkvm_vcpu *vcpu, unsigned int ioctl,
+				   void __user *argp)
+{
+	union {
+		struct kvm_regs regs;
+		struct kvm_sregs sregs;
+	} u;
+
+	switch (ioctl) {
+	case KVM_RUN:
+		if (argp)
+			return -EINVAL;
+		return mkvm_vcpu_run(vcpu);
+	case KVM_GET_REGS:
+		mkvm_get_regs(vcpu, &u.regs);
+		return copy_to_user(argp, &u.regs, sizeof(u.regs)) ? -EFAULT : 0;
+	case KVM_SET_REGS:
+		if (copy_from_user(&u.regs, argp, sizeof(u.regs)))
+			return -EFAULT;
+		mkvm_set_regs(vcpu, &u.regs);
+		return 0;
+	case KVM_GET_SREGS:
+		mkvm_get_sregs(vcpu, &u.sregs);
+		return copy_to_user(argp, &u.sregs, sizeof(u.sregs)) ?
+			-EFAULT : 0;
+	case KVM_SET_SREGS:
+		if (copy_from_user(&u.sregs, argp, sizeof(u.sregs)))
+			return -EFAULT;
+		return mkvm_set_sregs(vcpu, &u.sregs);
+	case KVM_SET_CPUID2:
+		return mkvm_set_cpuid2(vcpu, argp);
+	case KVM_GET_CPUID2:
+		return mkvm_get_cpuid2(vcpu, argp);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static long mkvm_vcpu_ioctl(struct file *filp, unsigned int ioctl,
+			    unsigned long arg)
+{
+	struct mkvm_vcpu *vcpu = filp->private_data;
+	long r;
+
+	if (vcpu->vm->mm != current->mm)
+		return -EIO;
+	if (_IOC_TYPE(ioctl) != KVMIO)
+		return -ENOTTY;
+	/* One ioctl at a time per vCPU: KVM_RUN may sleep in here a while. */
+	if (mutex_lock_killable(&vcpu->mutex))
+		return -EINTR;
+	mkvm_vcpu_load(vcpu);
+	r = mkvm_vcpu_ioctl_locked(vcpu, ioctl, (void __user *)arg);
+	mkvm_vcpu_put(vcpu);
+	mutex_unlock(&vcpu->mutex);
+	return r;
+}
+
+/* mmap of the vCPU fd: page 0 is struct kvm_run, page 1 the PIO data. */
+static vm_fault_t mkvm_vcpu_fault(struct vm_fault *vmf)
+{
+	struct mkvm_vcpu *vcpu = vmf->vma->vm_file->private_data;
+	void *addr;
+
+	if (vmf->pgoff == 0)
+		addr = vcpu->run;
+	else if (vmf->pgoff == MKVM_PIO_PAGE_OFFSET)
+		addr = vcpu->pio_data;
+	else
+		return VM_FAULT_SIGBUS;
+	vmf->page = virt_to_page(addr);
+	get_page(vmf->page);
+	return 0;
+}
+
+static const struct vm_operations_struct mkvm_vcpu_vm_ops = {
+	.fault = mkvm_vcpu_fault,
+};
+
+static int mkvm_vcpu_mmap(struct file *filp, struct vm_area_struct *vma)
+{
+	vma->vm_ops = &mkvm_vcpu_vm_ops;
+	return 0;
+}
+
+static int mkvm_vcpu_release(struct inode *inode, struct file *filp)
+{
+	struct mkvm_vcpu *vcpu = filp->private_data;
+
+	/* The vCPU itself is freed with its VM (vm.c). */
+	mkvm_put_vm(vcpu->vm);
+	return 0;
+}
+
+static const struct file_operations mkvm_vcpu_fops = {
+	.owner		= THIS_MODULE,
+	.release	= mkvm_vcpu_release,
+	.unlocked_ioctl	= mkvm_vcpu_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.mmap		= mkvm_vcpu_mmap,
+	.llseek		= noop_llseek,
+};
+
+/* ------------------------------------------------------------------ */
+/* Creation and destruction                                            */
+/* ------------------------------------------------------------------ */
+
+static void mkvm_vcpu_reset(struct mkvm_vcpu *vcpu)
+{
+	/* What a CPU holds after RESET (SDM Vol.3 9.1.1, Table 9-1). */
+	vcpu->rip = 0xfff0;
+	vcpu->rflags = MKVM_RFLAGS_FIXED;
+	/* EDX = family/model/stepping; KVM uses 0x600 with no CPUID set. */
+	vcpu->regs[MKVM_RDX] = 0x600;
+	vcpu->efer = 0;
+	vcpu->msr_pat = 0x0007040600070406ULL;
+	/* MISC_ENABLE: BTS and PEBS unavailable (bits 11, 12), as KVM. */
+	vcpu->msr_misc_enable = BIT_ULL(11) | BIT_ULL(12);
+}
+
+/**
+ * mkvm_create_vcpu() - KVM_CREATE_VCPU.
+ * @vm: the VM
+ * @id: the vCPU id userspace chose (its APIC id), below KVM_CAP_MAX_VCPU_ID
+ *
+ * Return: the new vCPU fd, or -EINVAL (bad id, too many vCPUs), -EEXIST
+ * (id taken), -ENOMEM.
+ */
+int mkvm_create_vcpu(struct mkvm *vm, unsigned long id)
+{
+	struct mkvm_vcpu *vcpu;
+	int i, r;
+
+	if (id >= MKVM_MAX_VCPUS)
+		return -EINVAL;
+
+	vcpu = kzalloc(sizeof(*vcpu), GFP_KERNEL_ACCOUNT);
+	if (!vcpu)
+		return -ENOMEM;
+	vcpu->vm = vm;
+	vcpu->id = id;
+	vcpu->cpu = -1;
+	mutex_init(&vcpu->mutex);
+	preempt_notifier_init(&vcpu->pn, &mkvm_preempt_ops);
+	mkvm_vcpu_reset(vcpu);
+
+	r = -ENOMEM;
+	vcpu->run = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	vcpu->pio_data = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	if (!vcpu->run || !vcpu->pio_data)
+		goto err_free_pages;
+	vcpu->fpu = kzalloc(sizeof(*vcpu->fpu), GFP_KERNEL_ACCOUNT);
+	if (!vcpu->fpu || !fpu_alloc_guest_fpstate(vcpu->fpu))
+		goto err_free_fpu;
+
+	r = mkvm_ops->vcpu_create(vcpu);
+	if (r)
+		goto err_free_fpstate;
+
+	mutex_lock(&vm->lock);
+	r = -EINVAL;
+	if (vm->nr_vcpus == MKVM_MAX_VCPUS)
+		goto err_unlock;
+	r = -EEXIST;
+	for (i = 0; i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i]->id == id)
+			goto err_unlock;
+
+	/* The fd takes a reference on the VM; from here the VM owns us. */
+	refcount_inc(&vm->users);
+	r = anon_inode_getfd("kvm-vcpu", &mkvm_vcpu_fops, vcpu,
+			     O_RDWR | O_CLOEXEC);
+	if (r < 0) {
+		refcount_dec(&vm->users);
+		goto err_unlock;
+	}
+	vm->vcpus[vm->nr_vcpus] = vcpu;
+	/* Publish the pointer before the count (mkvm_kick_all() reads). */
+	smp_wmb();
+	WRITE_ONCE(vm->nr_vcpus, vm->nr_vcpus + 1);
+	mutex_unlock(&vm->lock);
+	return r;
+
+err_unlock:
+	mutex_unlock(&vm->lock);
+	mkvm_ops->vcpu_free(vcpu);
+err_free_fpstate:
+	fpu_free_guest_fpstate(vcpu->fpu);
+err_free_fpu:
+	kfree(vcpu->fpu);
+err_free_pages:
+	free_page((unsigned long)vcpu->pio_data);
+	free_page((unsigned long)vcpu->run);
+	kfree(vcpu);
+	return r;
+}
+
+void mkvm_vcpu_destroy(struct mkvm_vcpu *vcpu)
+{
+	mkvm_ops->vcpu_free(vcpu);
+	mkvm_tdp_free_cache(vcpu);
+	fpu_free_guest_fpstate(vcpu->fpu);
+	kfree(vcpu->fpu);
+	free_page((unsigned long)vcpu->pio_data);
+	free_page((unsigned long)vcpu->run);
+	kfree(vcpu);
+}

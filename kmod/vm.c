@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * minikvm: the VM file descriptor.
+ *
+ * KVM_CREATE_VM on /dev/kvm returns a new fd backed by one struct mkvm.
+ * Its ioctls build the machine: guest memory (KVM_SET_USER_MEMORY_REGION,
+ * memslot.c) and vCPUs (KVM_CREATE_VCPU, vcpu.c). The VM lives as long as
+ * its fd or any of its vCPU fds is open: each holds a reference.
+ */
+#define pr_fmt(fmt) "minikvm: " fmt
+
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "minikvm.h"
+
+static void mkvm_destroy_vm(struct mkvm *vm)
+{
+	struct mm_struct *mm = vm->mm;
+	int i;
+
+	/*
+	 * Every vCPU fd is closed (each held a reference), so no vCPU can
+	 * run: free them, then what they used.
+	 */
+	for (i = 0; i < vm->nr_vcpus; i++)
+		mkvm_vcpu_destroy(vm->vcpus[i]);
+	mkvm_ops->vm_destroy(vm);
+	mkvm_tdp_destroy(vm);
+	mkvm_free_memslots(vm);
+	cleanup_srcu_struct(&vm->srcu);
+	kfree(vm);
+	mmdrop(mm);
+	mkvm_hardware_put();
+}
+
+void mkvm_put_vm(struct mkvm *vm)
+{
+	if (refcount_dec_and_test(&vm->users))
+		mkvm_destroy_vm(vm);
+}
+
+static int mkvm_vm_release(struct inode *inode, struct file *filp)
+{
+	mkvm_put_vm(filp->private_data);
+	return 0;
+}
+
+/**
+ * mkvm_kick_all() - make every vCPU of @vm act on request @req.
+ *
+ * Sets the request bit on every vCPU, then interrupts the CPUs where a
+ * vCPU is in guest mode right now. The IPI forces a VM exit (physical
+ * interrupts always exit, see the vendors' intercepts) and wait=1 means
+ * that when this returns, every such vCPU has left guest mode; it will
+ * see the request before it enters again (vcpu.c checks requests with
+ * interrupts disabled, after setting mode = MKVM_IN_GUEST).
+ */
+static void mkvm_kick_ack(void *unused)
+{
+}
+
+void mkvm_kick_all(struct mkvm *vm, int req)
+{
+	cpumask_var_t cpus;
+	int i, cpu, me;
+
+	if (!zalloc_cpumask_var(&cpus, GFP_KERNEL))
+		return;
+	me = get_cpu();
+	for (i = 0; i < READ_ONCE(vm->nr_vcpus); i++) {
+		struct mkvm_vcpu *vcpu = vm->vcpus[i];
+
+		set_bit(req, &vcpu->requests);
+		smp_mb__after_atomic();
+		cpu = READ_ONCE(vcpu->cpu);
+		if (READ_ONCE(vcpu->mode) == MKVM_IN_GUEST && cpu != me &&
+		    cpu >= 0)
+			cpumask_set_cpu(cpu, cpus);
+	}
+	smp_call_function_many(cpus, mkvm_kick_ack, NULL, 1);
+	put_cpu();
+	free_cpumask_var(cpus);
+}
+
+static long mkvm_vm_ioctl(struct file *filp, unsigned int ioctl,
+			  unsigned long arg)
+{
+	struct mkvm *vm = filp->private_data;
+	void __user *argp = (void __user *)arg;
+
+	/* A VM belongs to the process that made it (and its threads). */
+	if (vm->mm != current->mm)
+		return -EIO;
+
+	switch (ioctl) {
+	case KVM_CREATE_VCPU:
+		return mkvm_create_vcpu(vm, arg);
+	case KVM_SET_USER_MEMORY_REGION: {
+		struct kvm_userspace_memory_region mr;
+
+		if (copy_from_user(&mr, argp, sizeof(mr)))
+			return -EFAULT;
+		return mkvm_set_memory_region(vm, &mr);
+	}
+	case KVM_SET_TSS_ADDR:
+		/*
+		 * KVM needs three pages here for real mode on old VMX
+		 * without unrestricted guest. We never use them, but keep
+		 * KVM's check that they fit below 4 GiB.
+		 */
+		if (arg > 0xffffffffUL - 3 * PAGE_SIZE + 1)
+			return -EINVAL;
+		vm->tss_addr = arg;
+		return 0;
+	case KVM_SET_IDENTITY_MAP_ADDR: {
+		u64 addr;
+
+		if (copy_from_user(&addr, argp, sizeof(addr)))
+			return -EFAULT;
+		return 0;
+	}
+	case KVM_CHECK_EXTENSION:
+		return mkvm_check_extension(arg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations mkvm_vm_fops = {
+	.owner		= THIS_MODULE,
+	.release	= mkvm_vm_release,
+	.unlocked_ioctl	= mkvm_vm_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.llseek		= noop_llseek,
+};
+
+/**
+ * mkvm_create_vm() - KVM_CREATE_VM.
+ * @type: machine type; only 0 (the default x86 VM) exists here
+ *
+ * Return: the new VM fd, or a negative errno.
+ */
+int mkvm_create_vm(unsigned long type)
+{
+	struct mkvm_memslots *slots;
+	struct mkvm *vm;
+	int r;
+
+	if (type)
+		return -EINVAL;
+
+	r = mkvm_hardware_get();
+	if (r)
+		return r;
+
+	r = -ENOMEM;
+	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
+	if (!vm)
+		goto err_hardware_put;
+	slots = kzalloc(sizeof(*slots), GFP_KERNEL_ACCOUNT);
+	if (!slots)
+		goto err_free_vm;
+	RCU_INIT_POINTER(vm->memslots, slots);
+	mutex_init(&vm->lock);
+	refcount_set(&vm->users, 1);
+	r = init_srcu_struct(&vm->srcu);
+	if (r)
+		goto err_free_slots;
+	r = mkvm_tdp_init(vm);
+	if (r)
+		goto err_cleanup_srcu;
+	r = mkvm_ops->vm_init(vm);
+	if (r)
+		goto err_tdp_destroy;
+
+	/* Keep the mm_struct (not the address space) for the GUP checks. */
+	vm->mm = current->mm;
+	mmgrab(vm->mm);
+
+	r = anon_inode_getfd("kvm-vm", &mkvm_vm_fops, vm, O_RDWR | O_CLOEXEC);
+	if (r < 0)
+		goto err_vm_destroy;
+	return r;
+
+err_vm_destroy:
+	mmdrop(vm->mm);
+	mkvm_ops->vm_destroy(vm);
+err_tdp_destroy:
+	mkvm_tdp_destroy(vm);
+err_cleanup_srcu:
+	cleanup_srcu_struct(&vm->srcu);
+err_free_slots:
+	kfree(slots);
+err_free_vm:
+	kfree(vm);
+err_hardware_put:
+	mkvm_hardware_put();
+	return r;
+}
