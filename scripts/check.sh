@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# check.sh: everything `make check` runs, in order, each piece counted:
+#   1. host-side unit tests (tests/unit/)
+#   2. the module built against the 6.1 and the 6.12 headers, and the selftests and
+#      user programs: each build is one check, failed if it fails or prints a warning
+#   3. the rigs: SVM (QEMU) and VMX (Bochs), each with minikvm.ko and with the real
+#      kvm modules (REF: the oracle the selftests are written against), on 6.1;
+#      SVM also on 6.12
+# The last line is "N passed, N failed, N skipped" (the sum of every piece); the exit
+# status is non-zero if anything failed.
+set -euo pipefail
+
+mkdir -p build/logs
+total_p=0 total_f=0 total_s=0
+table=()
+
+# add NAME P F S SECONDS: count one piece.
+add() {
+	total_p=$((total_p + $2)) total_f=$((total_f + $3)) total_s=$((total_s + $4))
+	table+=("$(printf '%-22s %4d passed %4d failed %4d skipped %5ss' "$1" "$2" "$3" "$4" "$5")")
+}
+
+# counted NAME COUNTS_FILE COMMAND...: run a piece that writes "P F S" to COUNTS_FILE;
+# a piece that dies before writing it counts as one failure.
+counted() {
+	local name=$1 counts=$2 start=$SECONDS p f s
+	shift 2
+	rm -f "$counts"
+	echo
+	echo "=== $name"
+	"$@" || true
+	if [ -s "$counts" ]; then
+		read -r p f s < "$counts"
+	else
+		echo "not ok - $name: ended before reporting results"
+		p=0 f=1 s=0
+	fi
+	add "$name" "$p" "$f" "$s" $((SECONDS - start))
+}
+
+# build NAME COMMAND...: one check; fails on a non-zero exit or any compiler warning.
+build() {
+	local name=$1 log=build/logs/$1.log start=$SECONDS rc=0
+	shift
+	echo
+	echo "=== $name: $*"
+	"$@" > "$log" 2>&1 || rc=$?
+	if [ "$rc" = 0 ] && ! grep -q -E 'warning:|error:' "$log"; then
+		echo "ok - $name"
+		add "$name" 1 0 0 $((SECONDS - start))
+	else
+		grep -E 'warning:|error:' "$log" | head -n 20 || true
+		tail -n 5 "$log"
+		echo "not ok - $name: exit status $rc, $(grep -c -E 'warning:|error:' "$log" || true) warning/error lines (log: $log)"
+		add "$name" 0 1 0 $((SECONDS - start))
+	fi
+}
+
+v61=$(scripts/kver.sh 6.1)
+v612=$(scripts/kver.sh 6.12)
+
+counted unit build/unit.counts scripts/unit-tests.sh build/unit.counts
+
+build "build-$v61" make module KDIR="/usr/src/linux-headers-$v61"
+build "build-$v612" make module-copy KVER=6.12
+build build-selftests make selftests user
+
+# rig NAME ARGS...: one rig run (scripts/rig.sh), counted from its serial output.
+rig() {
+	local name=$1
+	shift
+	counted "$name" "build/rig/$name/counts" scripts/rig.sh --name "$name" "$@"
+}
+rig svm-minikvm-6.1  --vendor svm --kver 6.1  --module "$PWD/minikvm.ko"
+rig svm-kvm-6.1      --vendor svm --kver 6.1  --ref
+rig svm-minikvm-6.12 --vendor svm --kver 6.12 --module "$PWD/build/k-$v612/minikvm.ko"
+rig svm-kvm-6.12     --vendor svm --kver 6.12 --ref
+rig vmx-minikvm-6.1  --vendor vmx --kver 6.1  --module "$PWD/minikvm.ko"
+rig vmx-kvm-6.1      --vendor vmx --kver 6.1  --ref
+
+echo
+echo "=== summary"
+printf '%s\n' "${table[@]}"
+echo "$total_p passed, $total_f failed, $total_s skipped"
+[ "$total_f" = 0 ]
