@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vm.c: /dev/kvm, VMs, memslots and vCPUs for the selftests.
+ *
+ * The order of calls follows the KVM API (Documentation/virt/kvm/api.rst):
+ * system ioctls on the /dev/kvm fd, VM ioctls on the fd KVM_CREATE_VM returns,
+ * vCPU ioctls on the fd KVM_CREATE_VCPU returns, and the vCPU's struct kvm_run
+ * shared through mmap() of the vCPU fd.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "vm.h"
+#include "x86.h"
+
+void __test_fail(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	/* "#" keeps the message a comment in the TAP stream the harness prints. */
+	fprintf(stderr, "# %s:%d: ", file, line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	/* The harness reports a test killed by SIGABRT as "terminated by assertion". */
+	abort();
+}
+
+/* ---------------------------------------------------------------- /dev/kvm */
+
+int kvm_open(void)
+{
+	return open(KVM_DEV_PATH, O_RDWR | O_CLOEXEC);
+}
+
+/* True if /dev/kvm can be opened. Any other problem shows up later as a failure. */
+bool kvm_present(void)
+{
+	int fd = kvm_open();
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+/* KVM_CHECK_EXTENSION on /dev/kvm: 0 = unsupported (or no /dev/kvm at all). */
+int kvm_check_cap(long cap)
+{
+	int fd = kvm_open();
+	int r;
+
+	if (fd < 0)
+		return 0;
+	r = ioctl(fd, KVM_CHECK_EXTENSION, cap);
+	close(fd);
+	return r < 0 ? 0 : r;
+}
+
+/*
+ * The host's virtualization extension, from CPUID: VMX is CPUID.1:ECX[5]
+ * (SDM Vol.3 23.6), SVM is CPUID.80000001h:ECX[2] (APM Vol.2 15.4). Tests use it
+ * where real kvm_intel and kvm_amd legitimately differ.
+ */
+enum host_virt host_virt(void)
+{
+	uint32_t a, b, c, d;
+
+	host_cpuid(1, 0, &a, &b, &c, &d);
+	if (c & (1u << 5))
+		return HOST_VIRT_VMX;
+	host_cpuid(0x80000000, 0, &a, &b, &c, &d);
+	if (a >= 0x80000001) {
+		host_cpuid(0x80000001, 0, &a, &b, &c, &d);
+		if (c & (1u << 2))
+			return HOST_VIRT_SVM;
+	}
+	return HOST_VIRT_NONE;
+}
+
+/*
+ * KVM_GET_SUPPORTED_CPUID: the caller must size the array; E2BIG means "too small",
+ * so grow until it fits. The result is malloc()ed; free() it.
+ */
+struct kvm_cpuid2 *kvm_get_supported_cpuid(void)
+{
+	struct kvm_cpuid2 *cpuid = NULL;
+	int nent = 64, fd, r;
+
+	fd = kvm_open();
+	if (fd < 0)
+		test_fail("open %s: %s", KVM_DEV_PATH, strerror(errno));
+	for (;;) {
+		free(cpuid);
+		cpuid = calloc(1, sizeof(*cpuid) + nent * sizeof(cpuid->entries[0]));
+		if (!cpuid)
+			test_fail("out of memory");
+		cpuid->nent = nent;
+		r = ioctl(fd, KVM_GET_SUPPORTED_CPUID, cpuid);
+		if (r == 0)
+			break;
+		if (errno != E2BIG || nent >= 4096)
+			test_fail("KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
+		nent *= 2;
+	}
+	close(fd);
+	return cpuid;
+}
+
+/* ---------------------------------------------------------------- VMs */
+
+struct vm *vm_create(void)
+{
+	struct vm *vm = calloc(1, sizeof(*vm));
+	int r;
+
+	if (!vm)
+		test_fail("out of memory");
+	vm->kvm_fd = kvm_open();
+	if (vm->kvm_fd < 0)
+		test_fail("open %s: %s", KVM_DEV_PATH, strerror(errno));
+
+	/* The kvm_run mapping size is per host, not a constant: ask for it. */
+	r = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (r < (int)sizeof(struct kvm_run))
+		test_fail("KVM_GET_VCPU_MMAP_SIZE: %d (%s)", r, strerror(errno));
+	vm->run_size = r;
+
+	/* Type 0: the default (and on x86 in 6.1, the only) VM type. */
+	vm->fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->fd < 0)
+		test_fail("KVM_CREATE_VM: %s", strerror(errno));
+	return vm;
+}
+
+/*
+ * Tear down in the reverse order of creation. Closing the fds is what frees the VM
+ * in the kernel: the VM lives until its last vCPU fd and its own fd are closed.
+ */
+void vm_free(struct vm *vm)
+{
+	int i;
+
+	if (!vm)
+		return;
+	for (i = 0; i < vm->nr_vcpus; i++) {
+		munmap(vm->vcpus[i]->run, vm->run_size);
+		close(vm->vcpus[i]->fd);
+		free(vm->vcpus[i]);
+	}
+	close(vm->fd);
+	for (i = 0; i < vm->nr_regions; i++)
+		munmap(vm->regions[i].hva, vm->regions[i].size);
+	close(vm->kvm_fd);
+	free(vm);
+}
+
+/* KVM_SET_USER_MEMORY_REGION with exactly these fields; returns ioctl()'s result. */
+int __vm_set_memslot(struct vm *vm, uint32_t slot, uint32_t flags,
+		     uint64_t gpa, uint64_t size, void *hva)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = slot,
+		.flags = flags,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uintptr_t)hva,
+	};
+
+	return ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &region);
+}
+
+/*
+ * Back [gpa, gpa + size) with fresh anonymous memory in memslot @slot and return the
+ * host address. The memory starts zeroed, like RAM after a reset is in practice.
+ */
+void *vm_add_memory(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size,
+		    uint32_t flags)
+{
+	struct vm_region *region;
+	void *hva;
+
+	if (vm->nr_regions >= VM_MAX_REGIONS)
+		test_fail("more than %d memory regions", VM_MAX_REGIONS);
+	hva = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (hva == MAP_FAILED)
+		test_fail("mmap %#llx bytes: %s", (unsigned long long)size, strerror(errno));
+	if (__vm_set_memslot(vm, slot, flags, gpa, size, hva))
+		test_fail("KVM_SET_USER_MEMORY_REGION slot %u gpa %#llx size %#llx: %s",
+			  slot, (unsigned long long)gpa, (unsigned long long)size,
+			  strerror(errno));
+
+	region = &vm->regions[vm->nr_regions++];
+	region->slot = slot;
+	region->flags = flags;
+	region->gpa = gpa;
+	region->size = size;
+	region->hva = hva;
+	return hva;
+}
+
+/* The host address behind a guest physical address, for the host to read/write. */
+void *gpa_to_hva(struct vm *vm, uint64_t gpa)
+{
+	int i;
+
+	for (i = 0; i < vm->nr_regions; i++) {
+		struct vm_region *r = &vm->regions[i];
+
+		if (gpa >= r->gpa && gpa - r->gpa < r->size)
+			return (uint8_t *)r->hva + (gpa - r->gpa);
+	}
+	test_fail("no memory region holds gpa %#llx", (unsigned long long)gpa);
+}
+
+/* ---------------------------------------------------------------- vCPUs */
+
+struct vcpu *vcpu_add(struct vm *vm, uint32_t id)
+{
+	struct vcpu *vcpu;
+
+	if (vm->nr_vcpus >= VM_MAX_VCPUS)
+		test_fail("more than %d vCPUs", VM_MAX_VCPUS);
+	vcpu = calloc(1, sizeof(*vcpu));
+	if (!vcpu)
+		test_fail("out of memory");
+	vcpu->vm = vm;
+	vcpu->id = id;
+	vcpu->fd = ioctl(vm->fd, KVM_CREATE_VCPU, (unsigned long)id);
+	if (vcpu->fd < 0)
+		test_fail("KVM_CREATE_VCPU %u: %s", id, strerror(errno));
+
+	/*
+	 * struct kvm_run is the vCPU's mailbox: KVM fills the exit reason and details
+	 * (I/O port and data, MMIO address...) there before KVM_RUN returns.
+	 */
+	vcpu->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 vcpu->fd, 0);
+	if (vcpu->run == MAP_FAILED)
+		test_fail("mmap kvm_run of vCPU %u: %s", id, strerror(errno));
+	vm->vcpus[vm->nr_vcpus++] = vcpu;
+	return vcpu;
+}
+
+int __vcpu_run(struct vcpu *vcpu)
+{
+	return ioctl(vcpu->fd, KVM_RUN, 0);
+}
+
+/*
+ * Run until the next exit to userspace. A signal interrupting KVM_RUN (EINTR) is not
+ * expected here; tests that deal with signals call __vcpu_run().
+ */
+void vcpu_run(struct vcpu *vcpu)
+{
+	if (__vcpu_run(vcpu))
+		test_fail("KVM_RUN vCPU %u: %s", vcpu->id, strerror(errno));
+}
+
+void vcpu_get_regs(struct vcpu *vcpu, struct kvm_regs *regs)
+{
+	if (ioctl(vcpu->fd, KVM_GET_REGS, regs))
+		test_fail("KVM_GET_REGS: %s", strerror(errno));
+}
+
+void vcpu_set_regs(struct vcpu *vcpu, const struct kvm_regs *regs)
+{
+	if (ioctl(vcpu->fd, KVM_SET_REGS, regs))
+		test_fail("KVM_SET_REGS: %s", strerror(errno));
+}
+
+void vcpu_get_sregs(struct vcpu *vcpu, struct kvm_sregs *sregs)
+{
+	if (ioctl(vcpu->fd, KVM_GET_SREGS, sregs))
+		test_fail("KVM_GET_SREGS: %s", strerror(errno));
+}
+
+void vcpu_set_sregs(struct vcpu *vcpu, const struct kvm_sregs *sregs)
+{
+	if (ioctl(vcpu->fd, KVM_SET_SREGS, sregs))
+		test_fail("KVM_SET_SREGS: %s", strerror(errno));
+}
+
+void vcpu_set_cpuid(struct vcpu *vcpu, const struct kvm_cpuid2 *cpuid)
+{
+	if (ioctl(vcpu->fd, KVM_SET_CPUID2, cpuid))
+		test_fail("KVM_SET_CPUID2 (%u entries): %s", cpuid->nent, strerror(errno));
+}
+
+/* KVM_GET_MSRS / KVM_SET_MSRS return the number of MSRs processed, not 0. */
+uint64_t vcpu_get_msr(struct vcpu *vcpu, uint32_t index)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry entry;
+	} msrs = { .hdr.nmsrs = 1, .entry.index = index };
+	int r;
+
+	r = ioctl(vcpu->fd, KVM_GET_MSRS, &msrs);
+	if (r != 1)
+		test_fail("KVM_GET_MSRS %#x: returned %d (%s)", index, r, strerror(errno));
+	return msrs.entry.data;
+}
+
+void vcpu_set_msr(struct vcpu *vcpu, uint32_t index, uint64_t value)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry entry;
+	} msrs = { .hdr.nmsrs = 1, .entry.index = index, .entry.data = value };
+	int r;
+
+	r = ioctl(vcpu->fd, KVM_SET_MSRS, &msrs);
+	if (r != 1)
+		test_fail("KVM_SET_MSRS %#x=%#llx: returned %d (%s)", index,
+			  (unsigned long long)value, r, strerror(errno));
+}
