@@ -13,8 +13,6 @@
 #include <linux/kernel.h>
 #include <linux/mm.h>
 #include <linux/uaccess.h>
-#include <asm/msr-index.h>
-#include <asm/tsc.h>
 
 #include "minikvm.h"
 #include "gpt.h"
@@ -468,130 +466,6 @@ int mkvm_emulate_cpuid(struct mkvm_vcpu *vcpu)
 	vcpu->regs[MKVM_RBX] = e ? e->ebx : 0;
 	vcpu->regs[MKVM_RCX] = e ? e->ecx : 0;
 	vcpu->regs[MKVM_RDX] = e ? e->edx : 0;
-	mkvm_skip_insn(vcpu);
-	return 1;
-}
-
-/* ------------------------------------------------------------------ */
-/* MSRs                                                                */
-/* ------------------------------------------------------------------ */
-
-/* EFER bits a guest may set: SCE, LME, LMA, NXE (APM Vol.2 3.1.7). */
-#define MKVM_EFER_VALID	(BIT_ULL(0) | MKVM_EFER_LME | MKVM_EFER_LMA | \
-			 BIT_ULL(11))
-
-/* Each PAT entry must be a defined memory type (SDM Vol.3 11.12.2). */
-static bool mkvm_pat_valid(u64 pat)
-{
-	int i;
-
-	for (i = 0; i < 8; i++) {
-		u8 type = pat >> (i * 8);
-
-		if (type > 7 || type == 2 || type == 3)
-			return false;
-	}
-	return true;
-}
-
-/**
- * mkvm_get_msr() - read guest MSR @index. Return: 0, or -ENOENT for an
- * MSR we do not implement (the guest gets #GP, as from real hardware).
- */
-int mkvm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data)
-{
-	switch (index) {
-	case MSR_EFER:
-		*data = vcpu->efer;
-		return 0;
-	case MSR_IA32_TSC:
-		*data = rdtsc() + vcpu->msr_tsc_offset;
-		return 0;
-	case MSR_IA32_CR_PAT:
-		*data = vcpu->msr_pat;
-		return 0;
-	case MSR_IA32_APICBASE:
-		*data = vcpu->msr_apic_base;
-		return 0;
-	case MSR_IA32_MISC_ENABLE:
-		*data = vcpu->msr_misc_enable;
-		return 0;
-	case MSR_MTRRcap:
-	case MSR_MTRRdefType:
-	case MSR_IA32_UCODE_REV:
-		*data = 0;
-		return 0;
-	default:
-		return mkvm_ops->get_msr(vcpu, index, data);
-	}
-}
-
-int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data)
-{
-	int r;
-
-	switch (index) {
-	case MSR_EFER:
-		if (data & ~MKVM_EFER_VALID)
-			return -EINVAL;
-		/* LME cannot change while paging is on (SDM Vol.3 9.8.5). */
-		if ((mkvm_ops->get_cr(vcpu, 0) & MKVM_CR0_PG) &&
-		    ((data ^ vcpu->efer) & MKVM_EFER_LME))
-			return -EINVAL;
-		/* LMA is the CPU's to set; a write keeps the current value. */
-		data = (data & ~MKVM_EFER_LMA) | (vcpu->efer & MKVM_EFER_LMA);
-		vcpu->efer = data;
-		mkvm_ops->set_efer(vcpu, data);
-		return 0;
-	case MSR_IA32_TSC:
-		vcpu->msr_tsc_offset = data - rdtsc();
-		return 0;
-	case MSR_IA32_CR_PAT:
-		if (!mkvm_pat_valid(data))
-			return -EINVAL;
-		vcpu->msr_pat = data;
-		/* The vendor may hold it in hardware too (VMCB g_pat, VMCS). */
-		r = mkvm_ops->set_msr(vcpu, index, data);
-		return r == -ENOENT ? 0 : r;
-	case MSR_IA32_APICBASE:
-		vcpu->msr_apic_base = data;
-		return 0;
-	case MSR_IA32_MISC_ENABLE:
-		vcpu->msr_misc_enable = data;
-		return 0;
-	case MSR_MTRRdefType:
-	case MSR_IA32_UCODE_REV:
-		return 0;
-	default:
-		return mkvm_ops->set_msr(vcpu, index, data);
-	}
-}
-
-int mkvm_emulate_rdmsr(struct mkvm_vcpu *vcpu)
-{
-	u64 data;
-
-	vcpu->stat.msr_exits++;
-	if (mkvm_get_msr(vcpu, vcpu->regs[MKVM_RCX], &data)) {
-		mkvm_queue_exception(vcpu, MKVM_GP_VECTOR, true, 0);
-		return 1;
-	}
-	vcpu->regs[MKVM_RAX] = (u32)data;
-	vcpu->regs[MKVM_RDX] = data >> 32;
-	mkvm_skip_insn(vcpu);
-	return 1;
-}
-
-int mkvm_emulate_wrmsr(struct mkvm_vcpu *vcpu)
-{
-	u64 data = (u32)vcpu->regs[MKVM_RAX] |
-		   ((u64)(u32)vcpu->regs[MKVM_RDX] << 32);
-
-	vcpu->stat.msr_exits++;
-	if (mkvm_set_msr(vcpu, vcpu->regs[MKVM_RCX], data)) {
-		mkvm_queue_exception(vcpu, MKVM_GP_VECTOR, true, 0);
-		return 1;
-	}
 	mkvm_skip_insn(vcpu);
 	return 1;
 }

@@ -180,6 +180,8 @@ static long mkvm_dev_ioctl(struct file *filp, unsigned int ioctl,
 		return MKVM_RUN_MMAP_SIZE;
 	case KVM_GET_SUPPORTED_CPUID:
 		return mkvm_get_supported_cpuid((void __user *)arg);
+	case KVM_GET_MSR_INDEX_LIST:
+		return mkvm_get_msr_index_list((void __user *)arg);
 	default:
 		return -ENOTTY;
 	}

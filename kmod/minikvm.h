@@ -233,6 +233,8 @@ struct mkvm_vcpu {
 	bool sregs_set;	/* userspace did KVM_SET_SREGS */
 
 	struct mkvm_pending_event event;
+	/* KVM_INTERRUPT: vector waiting for the guest to accept it, or -1. */
+	int queued_irq;
 	/*
 	 * An instruction that went to userspace and finishes on the next
 	 * KVM_RUN (emulate.c): the IN data or the MMIO read value is in the
@@ -345,6 +347,19 @@ struct mkvm_x86_ops {
 	 */
 	int (*handle_exit)(struct mkvm_vcpu *vcpu);
 
+	/*
+	 * Interrupts from a userspace interrupt controller (KVM_INTERRUPT).
+	 * interrupt_allowed: the guest would take an external interrupt
+	 * now (RFLAGS.IF = 1, no STI/MOV SS shadow, no event being
+	 * delivered). enable_irq_window: make the guest exit as soon as
+	 * that becomes true (SVM: virtual interrupt + VINTR intercept,
+	 * APM 15.21.4; VMX: interrupt-window exiting, SDM 26.7.5); the
+	 * exit's handler calls mkvm_handle_irq_window(). Both may be NULL
+	 * while a backend lacks them: KVM_INTERRUPT then fails.
+	 */
+	bool (*interrupt_allowed)(struct mkvm_vcpu *vcpu);
+	void (*enable_irq_window)(struct mkvm_vcpu *vcpu);
+
 	/* Flush this vCPU's guest-physical TLB entries at the next entry. */
 	void (*flush_tlb)(struct mkvm_vcpu *vcpu);
 	/* Make a TDP leaf or table entry pointing at @pa. */
@@ -403,10 +418,6 @@ int mkvm_tdp_fault_in(struct mkvm_vcpu *vcpu, struct mkvm_memslot *slot,
 /* emulate.c: common handlers called by the vendor exit tables. */
 int mkvm_emulate_io(struct mkvm_vcpu *vcpu, const struct mkvm_io *io);
 int mkvm_emulate_cpuid(struct mkvm_vcpu *vcpu);
-int mkvm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data);
-int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data);
-int mkvm_emulate_rdmsr(struct mkvm_vcpu *vcpu);
-int mkvm_emulate_wrmsr(struct mkvm_vcpu *vcpu);
 int mkvm_emulate_hlt(struct mkvm_vcpu *vcpu);
 int mkvm_handle_tdp_fault(struct mkvm_vcpu *vcpu,
 			  const struct mkvm_tdp_fault *f);
@@ -422,8 +433,18 @@ int mkvm_exit_fail_entry(struct mkvm_vcpu *vcpu, u64 reason);
 int mkvm_exit_unexpected(struct mkvm_vcpu *vcpu, u64 code, u64 info1,
 			 u64 info2);
 int mkvm_complete_userspace_io(struct mkvm_vcpu *vcpu);
+int mkvm_handle_irq_window(struct mkvm_vcpu *vcpu);
 void mkvm_queue_exception(struct mkvm_vcpu *vcpu, u8 vector,
 			  bool has_error, u32 error);
+
+/* msr.c */
+int mkvm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data);
+int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data, bool host);
+int mkvm_emulate_rdmsr(struct mkvm_vcpu *vcpu);
+int mkvm_emulate_wrmsr(struct mkvm_vcpu *vcpu);
+int mkvm_get_msr_index_list(struct kvm_msr_list __user *ul);
+int mkvm_msrs_ioctl(struct mkvm_vcpu *vcpu, struct kvm_msrs __user *um,
+		    bool set);
 
 /* cpuid.c */
 int mkvm_get_supported_cpuid(struct kvm_cpuid2 __user *ucpuid);

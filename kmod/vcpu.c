@@ -22,9 +22,18 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/version.h>
 #include <asm/fpu/api.h>
+#include <asm/fpu/types.h>
 
 #include "minikvm.h"
+
+/* Linux 6.10 renamed the kernel's view of this kvm_run field (not the ABI). */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
+#define MKVM_IMMEDIATE_EXIT immediate_exit__unsafe
+#else
+#define MKVM_IMMEDIATE_EXIT immediate_exit
+#endif
 
 /* ------------------------------------------------------------------ */
 /* Loading a vCPU onto a host CPU                                      */
@@ -212,6 +221,65 @@ static int mkvm_set_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s)
 /* KVM_RUN                                                             */
 /* ------------------------------------------------------------------ */
 
+/* ------------------------------------------------------------------ */
+/* Interrupts from the VMM                                             */
+/* ------------------------------------------------------------------ */
+
+/*
+ * With the interrupt controller in userspace (our only model), the VMM
+ * decides which vector to raise and calls KVM_INTERRUPT; we hold it in
+ * queued_irq until the guest can take it, then inject it at an entry.
+ * "Can take it" is the vendor's to say (RFLAGS.IF, interrupt shadow).
+ */
+static bool mkvm_ready_for_interrupt(struct mkvm_vcpu *vcpu)
+{
+	return mkvm_ops->interrupt_allowed && vcpu->queued_irq < 0 &&
+	       !vcpu->event.pending && mkvm_ops->interrupt_allowed(vcpu);
+}
+
+static int mkvm_interrupt(struct mkvm_vcpu *vcpu, void __user *argp)
+{
+	struct kvm_interrupt irq;
+
+	if (!mkvm_ops->interrupt_allowed)
+		return -ENOTTY;
+	if (copy_from_user(&irq, argp, sizeof(irq)))
+		return -EFAULT;
+	if (irq.irq >= 256)
+		return -EINVAL;
+	if (vcpu->queued_irq >= 0)
+		return -ENXIO;		/* one at a time, as in KVM */
+	vcpu->queued_irq = irq.irq;
+	return 0;
+}
+
+/* Before an entry (interrupts off): inject, or ask to hear when we can. */
+static void mkvm_prepare_interrupts(struct mkvm_vcpu *vcpu)
+{
+	bool allowed;
+
+	if (!mkvm_ops->interrupt_allowed)
+		return;
+	if (vcpu->queued_irq < 0 && !vcpu->run->request_interrupt_window)
+		return;
+	allowed = !vcpu->event.pending && mkvm_ops->interrupt_allowed(vcpu);
+	if (vcpu->queued_irq >= 0 && allowed) {
+		vcpu->event = (struct mkvm_pending_event){
+			.pending = true, .is_irq = true,
+			.vector = vcpu->queued_irq };
+		vcpu->queued_irq = -1;
+		allowed = false;
+	}
+	if (!allowed)
+		mkvm_ops->enable_irq_window(vcpu);
+}
+
+/* The interrupt window opened: the run loop decides what to tell the VMM. */
+int mkvm_handle_irq_window(struct mkvm_vcpu *vcpu)
+{
+	return 1;
+}
+
 /* Fill the kvm_run fields every exit reports (KVM's post_kvm_run_save). */
 static void mkvm_post_run(struct mkvm_vcpu *vcpu)
 {
@@ -220,7 +288,7 @@ static void mkvm_post_run(struct mkvm_vcpu *vcpu)
 	run->if_flag = !!(vcpu->rflags & MKVM_RFLAGS_IF);
 	run->cr8 = mkvm_ops->get_cr(vcpu, 8);
 	run->apic_base = vcpu->msr_apic_base;
-	run->ready_for_interrupt_injection = 0;
+	run->ready_for_interrupt_injection = mkvm_ready_for_interrupt(vcpu);
 }
 
 /*
@@ -244,6 +312,7 @@ static bool mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 	}
 	if (mkvm_test_clear_request(vcpu, MKVM_REQ_TLB_FLUSH))
 		mkvm_ops->flush_tlb(vcpu);
+	mkvm_prepare_interrupts(vcpu);
 
 	mkvm_ops->run(vcpu);
 
@@ -265,7 +334,7 @@ static int mkvm_vcpu_run(struct mkvm_vcpu *vcpu)
 	r = mkvm_complete_userspace_io(vcpu);
 	if (r <= 0)
 		goto out;
-	if (READ_ONCE(run->immediate_exit)) {
+	if (READ_ONCE(run->MKVM_IMMEDIATE_EXIT)) {
 		r = -EINTR;
 		goto out;
 	}
@@ -288,6 +357,13 @@ static int mkvm_vcpu_run(struct mkvm_vcpu *vcpu)
 		r = mkvm_ops->handle_exit(vcpu);
 		if (r <= 0)
 			break;
+		/* The VMM asked to hear when it may inject (KVM ABI). */
+		if (run->request_interrupt_window &&
+		    mkvm_ready_for_interrupt(vcpu)) {
+			run->exit_reason = KVM_EXIT_IRQ_WINDOW_OPEN;
+			r = 0;
+			break;
+		}
 	}
 	fpu_swap_kvm_fpstate(vcpu->fpu, false);
 out:
@@ -300,12 +376,61 @@ out:
 /* The vCPU fd                                                         */
 /* ------------------------------------------------------------------ */
 
+/*
+ * KVM_GET/SET_FPU: the legacy FXSAVE image of the guest's FPU/SSE state,
+ * kept by the kernel's FPU code in vcpu->fpu between KVM_RUNs.
+ */
+static void mkvm_get_fpu(struct mkvm_vcpu *vcpu, struct kvm_fpu *f)
+{
+	struct fxregs_state *fx = &vcpu->fpu->fpstate->regs.fxsave;
+
+	memset(f, 0, sizeof(*f));
+	memcpy(f->fpr, fx->st_space, sizeof(f->fpr));
+	f->fcw = fx->cwd;
+	f->fsw = fx->swd;
+	f->ftwx = fx->twd;
+	f->last_opcode = fx->fop;
+	f->last_ip = fx->rip;
+	f->last_dp = fx->rdp;
+	memcpy(f->xmm, fx->xmm_space, sizeof(f->xmm));
+	f->mxcsr = fx->mxcsr;
+}
+
+static void mkvm_set_fpu(struct mkvm_vcpu *vcpu, const struct kvm_fpu *f)
+{
+	struct fxregs_state *fx = &vcpu->fpu->fpstate->regs.fxsave;
+
+	memcpy(fx->st_space, f->fpr, sizeof(f->fpr));
+	fx->cwd = f->fcw;
+	fx->swd = f->fsw;
+	fx->twd = f->ftwx;
+	fx->fop = f->last_opcode;
+	fx->rip = f->last_ip;
+	fx->rdp = f->last_dp;
+	memcpy(fx->xmm_space, f->xmm, sizeof(f->xmm));
+	/* Reserved MXCSR bits would make the restore fault (SDM Vol.1 10.2.3). */
+	fx->mxcsr = f->mxcsr & 0xffff;
+}
+
+static int mkvm_mp_state(struct mkvm_vcpu *vcpu, void __user *argp, bool set)
+{
+	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+
+	/* Without an in-kernel APIC a vCPU is always runnable (KVM ABI). */
+	if (!set)
+		return copy_to_user(argp, &mp, sizeof(mp)) ? -EFAULT : 0;
+	if (copy_from_user(&mp, argp, sizeof(mp)))
+		return -EFAULT;
+	return mp.mp_state == KVM_MP_STATE_RUNNABLE ? 0 : -EINVAL;
+}
+
 static long mkvm_vcpu_ioctl_locked(struct mkvm_vcpu *vcpu, unsigned int ioctl,
 				   void __user *argp)
 {
 	union {
 		struct kvm_regs regs;
 		struct kvm_sregs sregs;
+		struct kvm_fpu fpu;
 	} u;
 
 	switch (ioctl) {
@@ -333,6 +458,24 @@ static long mkvm_vcpu_ioctl_locked(struct mkvm_vcpu *vcpu, unsigned int ioctl,
 		return mkvm_set_cpuid2(vcpu, argp);
 	case KVM_GET_CPUID2:
 		return mkvm_get_cpuid2(vcpu, argp);
+	case KVM_GET_MSRS:
+		return mkvm_msrs_ioctl(vcpu, argp, false);
+	case KVM_SET_MSRS:
+		return mkvm_msrs_ioctl(vcpu, argp, true);
+	case KVM_INTERRUPT:
+		return mkvm_interrupt(vcpu, argp);
+	case KVM_GET_MP_STATE:
+		return mkvm_mp_state(vcpu, argp, false);
+	case KVM_SET_MP_STATE:
+		return mkvm_mp_state(vcpu, argp, true);
+	case KVM_GET_FPU:
+		mkvm_get_fpu(vcpu, &u.fpu);
+		return copy_to_user(argp, &u.fpu, sizeof(u.fpu)) ? -EFAULT : 0;
+	case KVM_SET_FPU:
+		if (copy_from_user(&u.fpu, argp, sizeof(u.fpu)))
+			return -EFAULT;
+		mkvm_set_fpu(vcpu, &u.fpu);
+		return 0;
 	default:
 		return -ENOTTY;
 	}
@@ -442,6 +585,7 @@ int mkvm_create_vcpu(struct mkvm *vm, unsigned long id)
 	vcpu->vm = vm;
 	vcpu->id = id;
 	vcpu->cpu = -1;
+	vcpu->queued_irq = -1;
 	mutex_init(&vcpu->mutex);
 	preempt_notifier_init(&vcpu->pn, &mkvm_preempt_ops);
 	mkvm_vcpu_reset(vcpu);

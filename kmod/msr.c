@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * minikvm: model-specific registers.
+ *
+ * Every RDMSR/WRMSR of the guest exits (the vendors intercept them all),
+ * and the VMM reads and writes the same registers with KVM_GET/SET_MSRS
+ * (to save, restore or set up a vCPU). Both paths meet in mkvm_get_msr()
+ * and mkvm_set_msr(): the MSRs the VMCB or VMCS holds are the vendor's
+ * (mkvm_ops->get_msr/set_msr), a few live in struct mkvm_vcpu, and any
+ * other index is refused, which the guest sees as #GP as on real hardware.
+ */
+#define pr_fmt(fmt) "minikvm: " fmt
+
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <asm/msr-index.h>
+#include <asm/tsc.h>
+
+#include "minikvm.h"
+
+/* EFER bits a guest may set: SCE, LME, LMA, NXE (APM Vol.2 3.1.7). */
+#define MKVM_EFER_VALID	(BIT_ULL(0) | MKVM_EFER_LME | MKVM_EFER_LMA | \
+			 BIT_ULL(11))
+
+/* The MSRs KVM_GET_MSR_INDEX_LIST reports: all of these can be saved. */
+static const u32 mkvm_msr_list[] = {
+	MSR_EFER, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK,
+	MSR_KERNEL_GS_BASE, MSR_FS_BASE, MSR_GS_BASE,
+	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
+	MSR_IA32_TSC, MSR_IA32_CR_PAT, MSR_IA32_APICBASE,
+	MSR_IA32_MISC_ENABLE,
+};
+
+/* Each PAT entry must be a defined memory type (SDM Vol.3 11.12.2). */
+static bool mkvm_pat_valid(u64 pat)
+{
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		u8 type = pat >> (i * 8);
+
+		if (type > 7 || type == 2 || type == 3)
+			return false;
+	}
+	return true;
+}
+
+/**
+ * mkvm_get_msr() - read guest MSR @index.
+ * Return: 0, or -ENOENT for an MSR we do not implement.
+ */
+int mkvm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data)
+{
+	switch (index) {
+	case MSR_EFER:
+		*data = vcpu->efer;
+		return 0;
+	case MSR_IA32_TSC:
+		*data = rdtsc() + vcpu->msr_tsc_offset;
+		return 0;
+	case MSR_IA32_CR_PAT:
+		*data = vcpu->msr_pat;
+		return 0;
+	case MSR_IA32_APICBASE:
+		*data = vcpu->msr_apic_base;
+		return 0;
+	case MSR_IA32_MISC_ENABLE:
+		*data = vcpu->msr_misc_enable;
+		return 0;
+	case MSR_MTRRcap:
+	case MSR_MTRRdefType:
+	case MSR_IA32_UCODE_REV:
+		*data = 0;
+		return 0;
+	default:
+		return mkvm_ops->get_msr(vcpu, index, data);
+	}
+}
+
+/**
+ * mkvm_set_msr() - write guest MSR @index.
+ * @host: the VMM writes it (KVM_SET_MSRS), not the guest: state the CPU
+ *	  alone may change (EFER.LMA) can then be restored as it was.
+ * Return: 0, -EINVAL for a value the CPU would refuse, -ENOENT.
+ */
+int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data, bool host)
+{
+	int r;
+
+	switch (index) {
+	case MSR_EFER:
+		if (data & ~MKVM_EFER_VALID)
+			return -EINVAL;
+		if (!host) {
+			/* LME is fixed while paging is on (SDM Vol.3 9.8.5). */
+			if ((mkvm_ops->get_cr(vcpu, 0) & MKVM_CR0_PG) &&
+			    ((data ^ vcpu->efer) & MKVM_EFER_LME))
+				return -EINVAL;
+			/* LMA is the CPU's to set: a write keeps it. */
+			data = (data & ~MKVM_EFER_LMA) |
+			       (vcpu->efer & MKVM_EFER_LMA);
+		}
+		vcpu->efer = data;
+		mkvm_ops->set_efer(vcpu, data);
+		return 0;
+	case MSR_IA32_TSC:
+		vcpu->msr_tsc_offset = data - rdtsc();
+		return 0;
+	case MSR_IA32_CR_PAT:
+		if (!mkvm_pat_valid(data))
+			return -EINVAL;
+		vcpu->msr_pat = data;
+		/* The vendor may hold it in hardware too (VMCB g_pat, VMCS). */
+		r = mkvm_ops->set_msr(vcpu, index, data);
+		return r == -ENOENT ? 0 : r;
+	case MSR_IA32_APICBASE:
+		vcpu->msr_apic_base = data;
+		return 0;
+	case MSR_IA32_MISC_ENABLE:
+		vcpu->msr_misc_enable = data;
+		return 0;
+	case MSR_MTRRdefType:
+	case MSR_IA32_UCODE_REV:
+		return 0;
+	default:
+		return mkvm_ops->set_msr(vcpu, index, data);
+	}
+}
+
+int mkvm_emulate_rdmsr(struct mkvm_vcpu *vcpu)
+{
+	u64 data;
+
+	vcpu->stat.msr_exits++;
+	if (mkvm_get_msr(vcpu, vcpu->regs[MKVM_RCX], &data)) {
+		mkvm_queue_exception(vcpu, MKVM_GP_VECTOR, true, 0);
+		return 1;
+	}
+	vcpu->regs[MKVM_RAX] = (u32)data;
+	vcpu->regs[MKVM_RDX] = data >> 32;
+	mkvm_skip_insn(vcpu);
+	return 1;
+}
+
+int mkvm_emulate_wrmsr(struct mkvm_vcpu *vcpu)
+{
+	u64 data = (u32)vcpu->regs[MKVM_RAX] |
+		   ((u64)(u32)vcpu->regs[MKVM_RDX] << 32);
+
+	vcpu->stat.msr_exits++;
+	if (mkvm_set_msr(vcpu, vcpu->regs[MKVM_RCX], data, false)) {
+		mkvm_queue_exception(vcpu, MKVM_GP_VECTOR, true, 0);
+		return 1;
+	}
+	mkvm_skip_insn(vcpu);
+	return 1;
+}
+
+/**
+ * mkvm_get_msr_index_list() - KVM_GET_MSR_INDEX_LIST on /dev/kvm.
+ *
+ * Return: 0; or -E2BIG with nmsrs set to the number needed, as KVM.
+ */
+int mkvm_get_msr_index_list(struct kvm_msr_list __user *ul)
+{
+	struct kvm_msr_list l;
+	u32 n = ARRAY_SIZE(mkvm_msr_list);
+
+	if (copy_from_user(&l, ul, sizeof(l)))
+		return -EFAULT;
+	if (put_user(n, &ul->nmsrs))
+		return -EFAULT;
+	if (l.nmsrs < n)
+		return -E2BIG;
+	if (copy_to_user(ul->indices, mkvm_msr_list, sizeof(mkvm_msr_list)))
+		return -EFAULT;
+	return 0;
+}
+
+#define MKVM_MAX_MSR_ENTRIES	256
+
+/**
+ * mkvm_msrs_ioctl() - KVM_GET_MSRS / KVM_SET_MSRS on a vCPU fd.
+ *
+ * Return: the number of MSRs read or written; it stops at the first one
+ * that fails, as KVM does. -E2BIG for too many entries.
+ */
+int mkvm_msrs_ioctl(struct mkvm_vcpu *vcpu, struct kvm_msrs __user *um,
+		    bool set)
+{
+	struct kvm_msr_entry *e;
+	struct kvm_msrs m;
+	size_t size;
+	int i, r;
+
+	if (copy_from_user(&m, um, sizeof(m)))
+		return -EFAULT;
+	if (m.nmsrs >= MKVM_MAX_MSR_ENTRIES)
+		return -E2BIG;
+	size = m.nmsrs * sizeof(*e);
+	e = memdup_user(um->entries, size);
+	if (IS_ERR(e))
+		return PTR_ERR(e);
+
+	for (i = 0; i < m.nmsrs; i++) {
+		if (set ? mkvm_set_msr(vcpu, e[i].index, e[i].data, true) :
+			  mkvm_get_msr(vcpu, e[i].index, &e[i].data))
+			break;
+	}
+	r = i;
+	if (!set && copy_to_user(um->entries, e, size))
+		r = -EFAULT;
+	kfree(e);
+	return r;
+}
