@@ -287,6 +287,12 @@ enum {
 /* The vendor operations table (STYLE.md 1)                            */
 /* ------------------------------------------------------------------ */
 
+/* Values of mkvm_x86_ops.isa: KVM's numbering (its arch/x86/kvm/trace.h). */
+#ifndef KVM_ISA_VMX
+#define KVM_ISA_VMX	1
+#define KVM_ISA_SVM	2
+#endif
+
 /**
  * struct mkvm_x86_ops - what a hardware backend provides.
  *
