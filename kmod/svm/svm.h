@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * SVM backend: private state shared by svm.c and npt.c. The core never
+ * includes this file (STYLE.md 2); it reaches it through vm->vendor and
+ * vcpu->vendor.
+ */
+#ifndef MINIKVM_SVM_SVM_H
+#define MINIKVM_SVM_SVM_H
+
+#include "minikvm.h"
+#include "vmcb.h"
+
+/* What CPUID 8000_000Ah says this CPU can do (APM Vol.3 E.4.9). */
+struct svm_caps {
+	u32 nr_asids;		/* EBX: ASIDs 0 (host) .. nr_asids - 1 */
+	bool nrips;		/* EDX bit 3: VMCB next_rip is filled in */
+	bool flush_by_asid;	/* EDX bit 6: TLB_CONTROL 3 and 7 work */
+	bool decode_assists;	/* EDX bit 7: instruction bytes, MOV CR/DR GPR */
+};
+extern struct svm_caps svm_caps;
+
+/**
+ * struct svm_vm - per-VM SVM state (vm->vendor).
+ * @asid:	address space ID tagging this VM's TLB entries (15.16)
+ * @pml5:	one-entry top level over the core's NPT, 5-level hosts only
+ * @pml5_pa:	its physical address
+ */
+struct svm_vm {
+	u32 asid;
+	u64 *pml5;
+	phys_addr_t pml5_pa;
+};
+
+/**
+ * struct vcpu_svm - per-vCPU SVM state (vcpu->vendor).
+ * @vmcb:	the VMCB page (vmcb.h)
+ * @vmcb_pa:	its physical address, what VMRUN/VMLOAD/VMSAVE take in RAX
+ * @uid:	never reused, unlike a pointer: tells whether the last vCPU
+ *		that ran on a CPU was this one (see svm_prepare_tlb())
+ * @flush_tlb:	flush this VM's ASID at the next VMRUN
+ * @db:		guest DR0-DR3 (never loaded into hardware, see svm_handle_dr())
+ * @dr7:	guest DR7, likewise
+ * @tsc_aux:	guest MSR_TSC_AUX, loaded around VMRUN for RDTSCP/RDPID
+ * @pkru:	guest PKRU, loaded around VMRUN on hosts that use PKU
+ */
+struct vcpu_svm {
+	struct vmcb *vmcb;
+	phys_addr_t vmcb_pa;
+	u64 uid;
+	bool flush_tlb;
+	unsigned long db[4];
+	unsigned long dr7;
+	u64 tsc_aux;
+	u32 pkru;
+};
+
+static inline struct vcpu_svm *to_svm(struct mkvm_vcpu *vcpu)
+{
+	return vcpu->vendor;
+}
+
+/* npt.c */
+u64 svm_tdp_pte(phys_addr_t pa, bool leaf, bool write, bool exec);
+bool svm_tdp_present(u64 pte);
+phys_addr_t svm_npt_root(struct mkvm *vm, phys_addr_t root);
+void svm_set_tdp_root(struct mkvm_vcpu *vcpu, phys_addr_t root);
+
+/* vmenter.S: the world switch. */
+void __svm_vcpu_run(unsigned long *regs, u64 vmcb_pa, u64 host_save_pa);
+
+#endif /* MINIKVM_SVM_SVM_H */
