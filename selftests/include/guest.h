@@ -101,6 +101,8 @@ struct guest_code {
 };
 
 #define GUEST_CODE(name)	((struct guest_code){ name##_start, name##_end })
+/* The same as an initializer, for tables of cases. */
+#define GUEST_CODE_INIT(name)	{ name##_start, name##_end }
 
 /* The guest address of @label, a label inside the blob @name (usable in asm). */
 #define GUEST_LABEL_GPA(name, label) \

@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * fail_entry_test: guest states the hardware refuses to enter.
+ *
+ * Before VMLAUNCH/VMRESUME or VMRUN runs a guest, the processor checks the guest
+ * state for consistency (SDM Vol.3 27.3.1 "Checks on the Guest State Area", APM
+ * Vol.2 15.5.1 "VMRUN ... illegal state"). Userspace can write almost any state with
+ * KVM_SET_SREGS, so there are two lines of defence:
+ *
+ * 1. KVM_SET_SREGS itself rejects states that are not valid x86 at all, with EINVAL
+ *    (x86.c kvm_is_valid_sregs(): CR0.NW without CD, CR0.PG without PE, EFER.LME and
+ *    CR0.PG without CR4.PAE or EFER.LMA, LMA without paging, CS.L outside long mode,
+ *    reserved CR0/CR4 bits, a CR3 beyond the physical address width in long mode).
+ *    The table "sregs_einval" checks each one, and that the state did not change.
+ *
+ * 2. What passes that filter reaches the hardware. A state that both vendors' checks
+ *    refuse, and KVM does not filter: 64-bit mode with CS.L=1 and CS.D=1 (SDM
+ *    27.3.1.2 "if the guest will be in IA-32e mode and L is 1, D must be 0"; APM
+ *    15.5.1 "EFER.LME, CR0.PG, CR4.PAE, CS.L and CS.D are all non-zero"). KVM_RUN
+ *    then returns 0 with KVM_EXIT_FAIL_ENTRY and the raw hardware reason:
+ *      kvm_intel: the VM-exit reason with bit 31 "VM-entry failure" set and basic
+ *                 reason 33 "invalid guest state": 0x80000021;
+ *      kvm_amd:   the VMCB exit code VMEXIT_INVALID, -1 as the 32-bit EXITCODE
+ *                 field KVM reports (0xffffffff).
+ *    Userspace can then write a good state (sregs and regs) and run again.
+ *
+ * One check is VMX-only: VMX requires TR to hold a busy TSS (SDM 27.3.1.2), SVM does
+ * not look at TR at all. tr_not_busy documents that difference.
+ */
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "kselftest_harness.h"
+#include "vm.h"
+#include "x86.h"
+
+GUEST_ASM(entry_guest, 64,
+	"mov $42, %edi\n\t"
+	GUEST_SYNC
+	GUEST_DONE);
+
+#define VMX_FAIL_INVALID_GUEST_STATE	0x80000021ULL
+#define SVM_EXIT_ERR			0xffffffffULL
+
+/* ---------------------------------------------------------------- EINVAL */
+
+FIXTURE(sregs_einval) {
+	struct vcpu *vcpu;
+};
+
+FIXTURE_VARIANT(sregs_einval) {
+	enum guest_mode mode;	/* start from this valid state ... */
+	uint64_t cr0_set, cr0_clear, cr4_set, cr4_clear, efer_set, efer_clear;
+	uint64_t cr3;		/* ... nonzero: replace CR3 */
+	uint8_t cs_l;		/* ... 1: set CS.L */
+};
+
+FIXTURE_VARIANT_ADD(sregs_einval, nw_without_cd) {
+	.mode = MODE_PROT32, .cr0_set = X86_CR0_NW, .cr0_clear = X86_CR0_CD,
+};
+FIXTURE_VARIANT_ADD(sregs_einval, pg_without_pe) {
+	.mode = MODE_PAGED32, .cr0_clear = X86_CR0_PE,
+};
+FIXTURE_VARIANT_ADD(sregs_einval, cr0_high_bits) {
+	.mode = MODE_PROT32, .cr0_set = 1ULL << 32,
+};
+FIXTURE_VARIANT_ADD(sregs_einval, long_mode_without_pae) {
+	.mode = MODE_LONG64, .cr4_clear = X86_CR4_PAE,
+};
+FIXTURE_VARIANT_ADD(sregs_einval, lme_pg_without_lma) {
+	.mode = MODE_LONG64, .efer_clear = EFER_LMA,
+};
+FIXTURE_VARIANT_ADD(sregs_einval, lma_without_paging) {
+	.mode = MODE_PROT32, .efer_set = EFER_LME | EFER_LMA,
+};
+FIXTURE_VARIANT_ADD(sregs_einval, cs_l_outside_long_mode) {
+	.mode = MODE_PROT32, .cs_l = 1,
+};
+FIXTURE_VARIANT_ADD(sregs_einval, cr4_reserved_bit) {
+	.mode = MODE_PROT32, .cr4_set = 1ULL << 31,
+};
+FIXTURE_VARIANT_ADD(sregs_einval, cr3_beyond_maxphyaddr) {
+	.mode = MODE_LONG64, .cr3 = 1ULL << 62,
+};
+
+FIXTURE_SETUP(sregs_einval)
+{
+	self->vcpu = NULL;
+	TEST_REQUIRE_KVM();
+	self->vcpu = vm_create_guest(variant->mode, GUEST_CODE(entry_guest));
+}
+
+FIXTURE_TEARDOWN(sregs_einval)
+{
+	if (self->vcpu)
+		vm_free(self->vcpu->vm);
+}
+
+TEST_F(sregs_einval, set_sregs)
+{
+	struct kvm_sregs good, bad, now;
+	struct ucall uc;
+
+	if (!self->vcpu)	/* skipped in FIXTURE_SETUP */
+		return;
+
+	vcpu_get_sregs(self->vcpu, &good);
+	bad = good;
+	bad.cr0 = (bad.cr0 | variant->cr0_set) & ~variant->cr0_clear;
+	bad.cr4 = (bad.cr4 | variant->cr4_set) & ~variant->cr4_clear;
+	bad.efer = (bad.efer | variant->efer_set) & ~variant->efer_clear;
+	if (variant->cr3)
+		bad.cr3 = variant->cr3;
+	if (variant->cs_l)
+		bad.cs.l = 1;
+
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(self->vcpu->fd, KVM_SET_SREGS, &bad));
+	EXPECT_EQ(EINVAL, errno);
+
+	/* Refused as a whole: nothing of the bad state was applied. */
+	vcpu_get_sregs(self->vcpu, &now);
+	EXPECT_EQ(good.cr0, now.cr0);
+	EXPECT_EQ(good.cr3, now.cr3);
+	EXPECT_EQ(good.cr4, now.cr4);
+	EXPECT_EQ(good.efer, now.efer);
+	EXPECT_EQ(good.cs.l, now.cs.l);
+
+	/* And the vCPU still runs from the good state. */
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(self->vcpu, &uc));
+	EXPECT_EQ(42, uc.args[0]);
+}
+
+/* ---------------------------------------------------------------- FAIL_ENTRY */
+
+TEST(long_mode_cs_l_and_d)
+{
+	enum host_virt virt = host_virt();
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	struct vcpu *vcpu;
+	struct ucall uc;
+	char buf[256];
+
+	TEST_REQUIRE_KVM();
+	vcpu = vm_create_guest(MODE_LONG64, GUEST_CODE(entry_guest));
+	vcpu_get_regs(vcpu, &regs);
+	vcpu_get_sregs(vcpu, &sregs);
+	sregs.cs.db = 1;
+	/* Not filtered by KVM: it is the hardware's check that fires. */
+	vcpu_set_sregs(vcpu, &sregs);
+
+	ASSERT_EQ(0, __vcpu_run(vcpu));
+	ASSERT_EQ(KVM_EXIT_FAIL_ENTRY, vcpu->run->exit_reason)
+		TH_LOG("%s", vcpu_describe_exit(vcpu, buf, sizeof(buf)));
+	TH_LOG("hardware_entry_failure_reason %#llx", (unsigned long long)
+	       vcpu->run->fail_entry.hardware_entry_failure_reason);
+	if (virt == HOST_VIRT_VMX) {
+		EXPECT_EQ(VMX_FAIL_INVALID_GUEST_STATE,
+			  vcpu->run->fail_entry.hardware_entry_failure_reason);
+	} else if (virt == HOST_VIRT_SVM) {
+		EXPECT_EQ(SVM_EXIT_ERR,
+			  vcpu->run->fail_entry.hardware_entry_failure_reason);
+	}
+
+	/*
+	 * A failed entry is not fatal: write a good state and the guest runs. All of
+	 * it: what a failed VMRUN leaves in the VMCB's register fields is not defined.
+	 */
+	sregs.cs.db = 0;
+	vcpu_set_sregs(vcpu, &sregs);
+	vcpu_set_regs(vcpu, &regs);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
+	EXPECT_EQ(42, uc.args[0]);
+	vm_free(vcpu->vm);
+}
+
+/*
+ * TR with an available (not busy) TSS in long mode: VM entry fails on VMX, while SVM
+ * does not check TR and the guest simply runs.
+ */
+TEST(tr_not_busy)
+{
+	enum host_virt virt = host_virt();
+	struct kvm_sregs sregs;
+	struct vcpu *vcpu;
+	struct ucall uc;
+	char buf[256];
+
+	TEST_REQUIRE_KVM();
+	vcpu = vm_create_guest(MODE_LONG64, GUEST_CODE(entry_guest));
+	vcpu_get_sregs(vcpu, &sregs);
+	sregs.tr.type = SEG_TYPE_TSS_AVAIL;
+	vcpu_set_sregs(vcpu, &sregs);
+
+	if (virt == HOST_VIRT_VMX) {
+		ASSERT_EQ(0, __vcpu_run(vcpu));
+		ASSERT_EQ(KVM_EXIT_FAIL_ENTRY, vcpu->run->exit_reason)
+			TH_LOG("%s", vcpu_describe_exit(vcpu, buf, sizeof(buf)));
+		EXPECT_EQ(VMX_FAIL_INVALID_GUEST_STATE,
+			  vcpu->run->fail_entry.hardware_entry_failure_reason);
+	} else {
+		ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
+		EXPECT_EQ(42, uc.args[0]);
+	}
+	vm_free(vcpu->vm);
+}
+
+TEST_HARNESS_MAIN

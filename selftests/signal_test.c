@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * signal_test: leaving KVM_RUN without a guest exit.
+ *
+ * A vCPU thread spends its life inside the KVM_RUN ioctl, and a guest spinning in a
+ * loop never exits on its own. Userspace gets control back with a signal: KVM checks
+ * for pending signals before every entry, and a signal (a timer, or another thread's
+ * pthread_kill()) makes the host interrupt take the CPU out of the guest. KVM_RUN then
+ * returns -1 with errno EINTR and run->exit_reason = KVM_EXIT_INTR (api.rst). KVM
+ * returns EINTR, not ERESTARTSYS, so this happens with SA_RESTART too: the VMM's run
+ * loop decides what to do next.
+ *
+ * run->immediate_exit = 1 (KVM_CAP_IMMEDIATE_EXIT) asks KVM_RUN to return EINTR
+ * before entering the guest at all: how a VMM closes the race between "check for
+ * work" and "enter KVM_RUN" without signals.
+ *
+ * KVM_SET_SIGNAL_MASK sets the signal mask in force while the vCPU is in the guest:
+ * a VMM blocks its "kick" signal in the thread and unblocks it only inside KVM_RUN.
+ * The signal interrupts KVM_RUN, but KVM restores the thread's mask before
+ * returning, so the signal is still pending (not handled) when ioctl() returns: the
+ * VMM collects it with sigtimedwait() or by unblocking it.
+ *
+ * The guest counts its loop iterations at GUEST_DATA_GPA, so the host can tell
+ * whether it ran and whether it goes on where it was.
+ */
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+
+#include "kselftest_harness.h"
+#include "vm.h"
+#include "x86.h"
+
+GUEST_ASM(spin_guest, 64,
+	"1: incq " GSTR(GUEST_DATA_GPA) "\n\t"
+	"jmp 1b\n\t");
+
+static volatile sig_atomic_t signals;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	signals++;
+}
+
+static void install_handler(int flags)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = flags;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGUSR1, &sa, NULL))
+		test_fail("sigaction: %s", strerror(errno));
+}
+
+/* A one-shot timer that sends SIGUSR1 to this (single-threaded) process. */
+static timer_t arm_timer(long ms)
+{
+	struct sigevent sev = {
+		.sigev_notify = SIGEV_SIGNAL,
+		.sigev_signo = SIGUSR1,
+	};
+	struct itimerspec its = {
+		.it_value = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000 },
+	};
+	timer_t timer;
+
+	if (timer_create(CLOCK_MONOTONIC, &sev, &timer))
+		test_fail("timer_create: %s", strerror(errno));
+	if (timer_settime(timer, 0, &its, NULL))
+		test_fail("timer_settime: %s", strerror(errno));
+	return timer;
+}
+
+/* KVM_RUN until a timer signal; @handled: the handler has run when ioctl() returns. */
+static void run_until_signal(struct __test_metadata *_metadata, struct vcpu *vcpu,
+			     bool handled)
+{
+	timer_t timer = arm_timer(50);
+	int before = signals;
+
+	errno = 0;
+	EXPECT_EQ(-1, __vcpu_run(vcpu));
+	EXPECT_EQ(EINTR, errno);
+	EXPECT_EQ(KVM_EXIT_INTR, vcpu->run->exit_reason);
+	EXPECT_EQ(before + handled, signals);
+	timer_delete(timer);
+}
+
+static uint64_t counter(struct vcpu *vcpu)
+{
+	return *(volatile uint64_t *)gpa_to_hva(vcpu->vm, GUEST_DATA_GPA);
+}
+
+/* A timer signal (no SA_RESTART) interrupts a spinning guest; it resumes after. */
+TEST(timer_signal)
+{
+	struct vcpu *vcpu;
+	uint64_t first;
+
+	TEST_REQUIRE_KVM();
+	install_handler(0);
+	vcpu = vm_create_guest(MODE_LONG64, GUEST_CODE(spin_guest));
+
+	run_until_signal(_metadata, vcpu, true);
+	first = counter(vcpu);
+	EXPECT_GT(first, 0);
+
+	run_until_signal(_metadata, vcpu, true);
+	EXPECT_GT(counter(vcpu), first);
+	vm_free(vcpu->vm);
+}
+
+/* SA_RESTART does not make the kernel restart KVM_RUN: it still returns EINTR. */
+TEST(timer_signal_sa_restart)
+{
+	struct vcpu *vcpu;
+
+	TEST_REQUIRE_KVM();
+	install_handler(SA_RESTART);
+	vcpu = vm_create_guest(MODE_LONG64, GUEST_CODE(spin_guest));
+	run_until_signal(_metadata, vcpu, true);
+	EXPECT_GT(counter(vcpu), 0);
+	vm_free(vcpu->vm);
+}
+
+/* immediate_exit: EINTR without entering; cleared again, the guest runs. */
+TEST(immediate_exit)
+{
+	struct vcpu *vcpu;
+
+	TEST_REQUIRE_CAP(KVM_CAP_IMMEDIATE_EXIT);
+	install_handler(0);
+	vcpu = vm_create_guest(MODE_LONG64, GUEST_CODE(spin_guest));
+
+	vcpu->run->immediate_exit = 1;
+	errno = 0;
+	EXPECT_EQ(-1, __vcpu_run(vcpu));
+	EXPECT_EQ(EINTR, errno);
+	errno = 0;
+	EXPECT_EQ(-1, __vcpu_run(vcpu));
+	EXPECT_EQ(EINTR, errno);
+	EXPECT_EQ(0, counter(vcpu));		/* the guest never ran */
+
+	vcpu->run->immediate_exit = 0;
+	run_until_signal(_metadata, vcpu, true);
+	EXPECT_GT(counter(vcpu), 0);
+	vm_free(vcpu->vm);
+}
+
+/*
+ * KVM_SET_SIGNAL_MASK: SIGUSR1 is blocked in the thread but not in the mask given
+ * to KVM, so it is taken only while the vCPU runs, and interrupts it.
+ */
+TEST(signal_mask)
+{
+	struct {
+		struct kvm_signal_mask hdr;
+		uint8_t set[8];		/* the kernel's sigset_t is 8 bytes on x86-64 */
+	} mask = { .hdr.len = 8 };
+	sigset_t block, pending;
+	struct vcpu *vcpu;
+
+	TEST_REQUIRE_KVM();
+	install_handler(0);
+	vcpu = vm_create_guest(MODE_LONG64, GUEST_CODE(spin_guest));
+	ASSERT_EQ(0, ioctl(vcpu->fd, KVM_SET_SIGNAL_MASK, &mask));
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
+	ASSERT_EQ(0, sigprocmask(SIG_BLOCK, &block, NULL));
+	run_until_signal(_metadata, vcpu, false);
+	EXPECT_GT(counter(vcpu), 0);
+
+	/* Still pending, blocked again; unblocking it runs the handler. */
+	ASSERT_EQ(0, sigpending(&pending));
+	EXPECT_TRUE(sigismember(&pending, SIGUSR1));
+	ASSERT_EQ(0, sigprocmask(SIG_UNBLOCK, &block, NULL));
+	EXPECT_EQ(1, signals);
+	vm_free(vcpu->vm);
+}
+
+TEST_HARNESS_MAIN
