@@ -431,11 +431,11 @@ static void svm_init_intercepts(struct vmcb_control *c)
  */
 static void svm_init_save(struct vmcb_save *s)
 {
-	svm_reset_seg(&s->es, SVM_SEG_S | SEG_TYPE_DATA_RW_ACC);
-	svm_reset_seg(&s->ss, SVM_SEG_S | SEG_TYPE_DATA_RW_ACC);
-	svm_reset_seg(&s->ds, SVM_SEG_S | SEG_TYPE_DATA_RW_ACC);
-	svm_reset_seg(&s->fs, SVM_SEG_S | SEG_TYPE_DATA_RW_ACC);
-	svm_reset_seg(&s->gs, SVM_SEG_S | SEG_TYPE_DATA_RW_ACC);
+	svm_reset_seg(&s->es, SVM_SEG_S | SEG_TYPE_DATA_RW);
+	svm_reset_seg(&s->ss, SVM_SEG_S | SEG_TYPE_DATA_RW);
+	svm_reset_seg(&s->ds, SVM_SEG_S | SEG_TYPE_DATA_RW);
+	svm_reset_seg(&s->fs, SVM_SEG_S | SEG_TYPE_DATA_RW);
+	svm_reset_seg(&s->gs, SVM_SEG_S | SEG_TYPE_DATA_RW);
 	svm_reset_seg(&s->cs, SVM_SEG_S | SEG_TYPE_CODE_RX);
 	s->cs.selector = 0xf000;
 	s->cs.base = 0xffff0000;
@@ -1080,6 +1080,16 @@ static int svm_handle_msr(struct mkvm_vcpu *vcpu)
 	return mkvm_emulate_rdmsr(vcpu);
 }
 
+/* The default address size of the code segment: 2, 4 or 8 bytes. */
+static u8 svm_code_addr_size(struct mkvm_vcpu *vcpu)
+{
+	u16 cs = to_svm(vcpu)->vmcb->save.cs.attrib;
+
+	if ((vcpu->efer & MKVM_EFER_LMA) && (cs & SVM_SEG_L))
+		return 8;
+	return (cs & SVM_SEG_DB) ? 4 : 2;
+}
+
 /* Decode EXITINFO1 of an IOIO intercept (APM Vol.2 15.10.2, Figure 15-2). */
 static int svm_handle_io(struct mkvm_vcpu *vcpu)
 {
@@ -1103,8 +1113,10 @@ static int svm_handle_io(struct mkvm_vcpu *vcpu)
 		io.addr_size = 8;
 	else if (info & SVM_IOIO_A32)
 		io.addr_size = 4;
-	else
+	else if (info & SVM_IOIO_A16)
 		io.addr_size = 2;
+	else	/* not reported (seen with QEMU's emulated SVM): CS default */
+		io.addr_size = svm_code_addr_size(vcpu);
 	/* The segment of OUTS is only reported with decode assists. */
 	io.seg = svm_caps.decode_assists ?
 		 (info & SVM_IOIO_SEG_MASK) >> SVM_IOIO_SEG_SHIFT : MKVM_DS;

@@ -195,7 +195,7 @@ struct vmcb_seg {
 #define SVM_SEG_G		BIT(11)	/* 55: granularity */
 
 /* Segment types used at reset (APM Vol.2 4.7.2, 4.7.4, Table 4-5/4-6). */
-#define SEG_TYPE_DATA_RW_ACC	0x3
+#define SEG_TYPE_DATA_RW	0x2
 #define SEG_TYPE_CODE_RX	0xa
 #define SEG_TYPE_LDT		0x2
 #define SEG_TYPE_BUSY_TSS16	0x3
