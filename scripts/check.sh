@@ -61,8 +61,8 @@ v612=$(scripts/kver.sh 6.12)
 
 counted unit build/unit.counts scripts/unit-tests.sh build/unit.counts
 
-build "build-$v61" make module KDIR="/usr/src/linux-headers-$v61"
-build "build-$v612" make module-copy KVER=6.12
+build build-6.1 make module KDIR="/usr/src/linux-headers-$v61"
+build build-6.12 make module-copy KVER=6.12
 build build-selftests make selftests user
 
 # rig NAME ARGS...: one rig run (scripts/rig.sh), counted from its serial output.

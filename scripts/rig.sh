@@ -94,8 +94,8 @@ if [ "$ref" = 1 ]; then
 	done
 else
 	rig_module=minikvm
-	[ -n "$module" ] && [ -f "$module" ] ||
-		{ echo "rig.sh: --module FILE (minikvm.ko) is needed without --ref" >&2; exit 2; }
+	[ -n "$module" ] || { echo "rig.sh: --module FILE (minikvm.ko) is needed without --ref" >&2; exit 2; }
+	[ -f "$module" ] || { echo "rig.sh: $module does not exist: did the module build?" >&2; exit 2; }
 	# A module only loads into the kernel it was built for: say so early and clearly.
 	vermagic=$(modinfo -F vermagic "$module")
 	[ "${vermagic%% *}" = "$ver" ] ||
@@ -122,12 +122,15 @@ CONF
 cmdline="console=ttyS0 quiet panic=-1 oops=panic panic_on_warn=0"
 
 # ---------------------------------------------------------------- run
-echo "== $name: $(modinfo -F vermagic "$root/lib/modules/$(tail -n 1 "$root/lib/modules/load.list")" |
-	cut -d' ' -f1) guest on $vendor, tests: ${tests[*]:-all}, timeout ${timeout}s"
+echo "== $name: $rig_module on $ver, $vendor rig, tests: ${tests[*]:-all}, timeout ${timeout}s"
 start=$SECONDS
 
 if [ "$vendor" = svm ]; then
-	qemu=(qemu-system-x86_64 -no-reboot -m 2G -smp "${SMP:-2}" -cpu max
+	smp=${SMP:-2}
+	# -icount runs every vCPU on one host thread; with 2 vCPUs the guest never reached
+	# /init here, so icount runs (benchmarks) use one vCPU.
+	[ "$icount" = 1 ] && smp=1
+	qemu=(qemu-system-x86_64 -no-reboot -m 2G -smp "$smp" -cpu max
 	      -kernel "$kdir/vmlinuz" -initrd "$dir/initrd.gz" -append "$cmdline")
 	[ "$icount" = 1 ] && qemu+=(-icount shift=0,sleep=off)
 	if [ "$shell" = 1 ]; then
@@ -147,8 +150,9 @@ else
 	cp "$kdir/vmlinuz" "$dir/initrd.gz" "$iso/"
 	printf 'DEFAULT rig\nLABEL rig\n  KERNEL /vmlinuz\n  APPEND initrd=/initrd.gz %s\n' \
 		"$cmdline" > "$iso/isolinux/isolinux.cfg"
-	xorriso -as mkisofs -quiet -o "$dir/boot.iso" -b isolinux/isolinux.bin \
-		-c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table "$iso"
+	xorriso -as mkisofs -o "$dir/boot.iso" -b isolinux/isolinux.bin \
+		-c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table "$iso" \
+		> "$dir/xorriso.out" 2>&1 || { cat "$dir/xorriso.out"; exit 1; }
 
 	# Debian's Bochs: cpu model with VMX + EPT + unrestricted guest; the guest clock
 	# follows the instruction count (clock: sync=none), so runs are repeatable.
