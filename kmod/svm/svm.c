@@ -1264,10 +1264,13 @@ static int svm_handle_dr(struct mkvm_vcpu *vcpu)
 	return 1;
 }
 
-/* VMRUN found the VMCB's guest state invalid (APM Vol.2 15.5.1). */
+/*
+ * VMRUN found the VMCB's guest state invalid (APM Vol.2 15.5.1). KVM
+ * reports the exit code as the 32-bit value 0xffffffff: so do we.
+ */
 static int svm_handle_invalid(struct mkvm_vcpu *vcpu)
 {
-	return mkvm_exit_fail_entry(vcpu, SVM_EXIT_ERR);
+	return mkvm_exit_fail_entry(vcpu, lower_32_bits(SVM_EXIT_ERR));
 }
 
 /* ------------------------------------------------------------------ */
@@ -1319,7 +1322,11 @@ static int svm_handle_exit(struct mkvm_vcpu *vcpu)
 	struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
 	u64 code = c->exit_code;
 
-	if (code == SVM_EXIT_ERR)
+	/*
+	 * VMEXIT_INVALID is -1 in the 64-bit EXITCODE; some implementations
+	 * (QEMU's emulated SVM) store only 32 bits of it.
+	 */
+	if (code == SVM_EXIT_ERR || code == lower_32_bits(SVM_EXIT_ERR))
 		return svm_handle_invalid(vcpu);
 	if (code >= ARRAY_SIZE(svm_exit_handlers) || !svm_exit_handlers[code])
 		return mkvm_exit_unexpected(vcpu, code, c->exit_info_1,
