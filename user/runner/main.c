@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * minikvm-run: a small virtual machine monitor on the KVM API, "our QEMU".
+ *
+ *   minikvm-run --kernel bzImage [--initrd FILE] [--append "CMDLINE"]
+ *               [--memory MiB] [--cpus N]
+ *   minikvm-run --image FILE.bin [--entry ADDR] [--mode real|prot|long]
+ *
+ * The machine is a minimal legacy PC: RAM from 0, a 16550A on COM1 (the
+ * console: stdin/stdout), two 8259 PICs, an 8254 PIT, the CMOS clock, an
+ * 8042 for reset, and an empty PCI bus. No BIOS: Linux is started by the
+ * 64-bit boot protocol, a raw image at its entry address in the mode asked.
+ *
+ * The program is: parse options, build the VM (vm.c), load the guest
+ * (x86/boot.c), start the event thread (event.c) and one thread per vCPU
+ * (vcpu.c), wait for the vCPUs to end, say why the machine stopped.
+ *
+ * Exit status: 0 when the guest resets or powers off (or a raw image halts),
+ * 1 on errors, 3 when the KVM below lacks an ioctl this VMM needs.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runner.h"
+
+static struct vm the_vm;
+
+static void __attribute__((noreturn, format(printf, 2, 3)))
+die(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	term__restore();
+	fputs("minikvm-run: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(code);
+}
+
+static void usage(FILE *f)
+{
+	fputs("usage: minikvm-run --kernel bzImage [--initrd FILE] [--append CMDLINE]\n"
+	      "                   [--memory MiB] [--cpus N]\n"
+	      "       minikvm-run --image FILE.bin [--entry ADDR] [--mode real|prot|long]\n"
+	      "                   [--memory MiB]\n"
+	      "options: --trace  report port and MMIO accesses no device claims\n"
+	      "The console is COM1 on stdin/stdout; Ctrl-A x quits.\n", f);
+}
+
+static uint64_t parse_number(const char *opt, const char *s)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || *s == '\0' || *end != '\0')
+		die(EXIT_ERROR, "%s: not a number: %s", opt, s);
+	return v;
+}
+
+static void parse_args(int argc, char **argv, struct config *cfg)
+{
+	static const struct option opts[] = {
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "initrd", required_argument, NULL, 'i' },
+		{ "append", required_argument, NULL, 'a' },
+		{ "memory", required_argument, NULL, 'm' },
+		{ "cpus",   required_argument, NULL, 'c' },
+		{ "image",  required_argument, NULL, 'I' },
+		{ "entry",  required_argument, NULL, 'e' },
+		{ "mode",   required_argument, NULL, 'M' },
+		{ "trace",  no_argument,       NULL, 't' },
+		{ "help",   no_argument,       NULL, 'h' },
+		{ 0 }
+	};
+	int c;
+
+	*cfg = (struct config){ .mem_mib = 256, .cpus = 1, .mode = MODE_REAL };
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k': cfg->kernel = optarg; break;
+		case 'i': cfg->initrd = optarg; break;
+		case 'a': cfg->append = optarg; break;
+		case 'I': cfg->image = optarg; break;
+		case 'm': cfg->mem_mib = parse_number("--memory", optarg); break;
+		case 'c': cfg->cpus = parse_number("--cpus", optarg); break;
+		case 't': cfg->trace = true; break;
+		case 'e':
+			cfg->entry = parse_number("--entry", optarg);
+			cfg->entry_set = true;
+			break;
+		case 'M':
+			if (!strcmp(optarg, "real"))
+				cfg->mode = MODE_REAL;
+			else if (!strcmp(optarg, "prot"))
+				cfg->mode = MODE_PROT;
+			else if (!strcmp(optarg, "long"))
+				cfg->mode = MODE_LONG;
+			else
+				die(EXIT_ERROR, "--mode must be real, prot or long");
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(EXIT_ERROR);
+		}
+	}
+	if (optind < argc || !cfg->kernel == !cfg->image) {
+		usage(stderr);
+		die(EXIT_ERROR, "give exactly one of --kernel and --image");
+	}
+	if (cfg->image && (cfg->initrd || cfg->append))
+		die(EXIT_ERROR, "--initrd and --append go with --kernel");
+	if (cfg->kernel && (cfg->mem_mib < 16 || cfg->mem_mib > 3072))
+		die(EXIT_ERROR, "--memory: 16 to 3072 MiB for a Linux guest");
+	if (cfg->mem_mib < 2 || cfg->mem_mib > 3072)
+		die(EXIT_ERROR, "--memory: 2 to 3072 MiB (RAM ends below the 4 GiB hole)");
+	if (cfg->cpus != 1)
+		die(EXIT_ERROR, "--cpus %d: only 1 vCPU is supported yet (more need a "
+		    "local APIC and an MP table)", cfg->cpus);
+}
+
+/* SIGTERM and friends: stop cleanly so the terminal is restored. */
+static void on_signal(int sig)
+{
+	uint64_t one = 1;
+
+	(void)sig;
+	atomic_store(&the_vm.stopping, true);
+	(void)!write(the_vm.stop_fd, &one, sizeof(one));
+	for (int i = 0; i < the_vm.nr_vcpus; i++)
+		if (atomic_load(&the_vm.vcpu[i].in_run))
+			pthread_kill(the_vm.vcpu[i].thread, SIGUSR1);
+}
+
+static int exit_code_for(int err)
+{
+	return err == -ENOTTY || err == -ENOSYS ? EXIT_UNSUPPORTED : EXIT_ERROR;
+}
+
+int main(int argc, char **argv)
+{
+	struct vm *vm = &the_vm;
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct config cfg;
+	pthread_t event;
+	int ret;
+
+	parse_args(argc, argv, &cfg);
+	ret = vm__init(vm, &cfg);
+	if (ret)
+		die(exit_code_for(ret), "cannot create the virtual machine");
+	ret = vcpu__init(vm, 0);
+	/* A raw guest does not need a CPUID table; a Linux guest does. */
+	if (ret && (cfg.kernel || vm->nr_vcpus == 0))
+		die(exit_code_for(ret), "cannot set up vCPU 0");
+	ret = cfg.kernel ? boot__load_kernel(vm, &cfg) : boot__load_image(vm, &cfg);
+	if (ret)
+		die(exit_code_for(ret), "cannot load the guest");
+
+	if (vcpu__install_kick() < 0)
+		die(EXIT_ERROR, "sigaction: %s", strerror(errno));
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	term__raw();
+
+	if (pthread_create(&event, NULL, event__thread, vm))
+		die(EXIT_ERROR, "cannot start the event thread");
+	for (int i = 0; i < vm->nr_vcpus; i++)
+		if (pthread_create(&vm->vcpu[i].thread, NULL, vcpu__thread, &vm->vcpu[i]))
+			die(EXIT_ERROR, "cannot start vCPU %d", i);
+	for (int i = 0; i < vm->nr_vcpus; i++)
+		pthread_join(vm->vcpu[i].thread, NULL);
+	/* Every vCPU has ended, so the machine is stopping: end the event loop. */
+	on_signal(0);
+	pthread_join(event, NULL);
+	term__restore();
+
+	if (!vm->exit_reason[0]) {	/* only on_signal() stops without a reason */
+		snprintf(vm->exit_reason, sizeof(vm->exit_reason), "terminated by a signal");
+		vm->exit_code = EXIT_ERROR;
+	}
+	fprintf(stderr, "\r\nminikvm-run: %s\n", vm->exit_reason);
+	return vm->exit_code;
+}

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * runner.h: the VMM's machine, shared by the run loop, the event loop and the
+ * x86 boot code.
+ *
+ * Threads: one per vCPU (vcpu.c), running KVM_RUN in a loop; one event loop
+ * (event.c) that waits on the host's stdin and the PIT's timerfd. Both kinds
+ * reach the devices, so every device access happens under vm->lock.
+ * Interrupts travel device -> irq_line -> PIC -> "notify" -> vm__kick(),
+ * which wakes a vCPU that waits after HLT or pulls one out of KVM_RUN with a
+ * signal; the vCPU then injects the PIC's vector with KVM_INTERRUPT.
+ */
+#ifndef RUNNER_RUNNER_H
+#define RUNNER_RUNNER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <linux/kvm.h>
+
+#include "hw/hw.h"
+#include "io.h"
+
+#define MAX_VCPUS	1	/* SMP needs a local APIC and an MP table */
+
+/* Exit statuses of minikvm-run. */
+#define EXIT_GUEST_DONE		0	/* reboot, power off, HLT of a raw image */
+#define EXIT_ERROR		1	/* error: bad arguments, KVM error, guest crash */
+#define EXIT_UNSUPPORTED	3	/* this KVM lacks an ioctl the VMM needs */
+
+enum cpu_mode { MODE_REAL, MODE_PROT, MODE_LONG };
+
+struct config {
+	const char *kernel, *initrd, *append;	/* Linux guest */
+	const char *image;			/* raw teaching guest */
+	uint64_t entry;				/* raw guest: load and entry address */
+	bool entry_set;
+	enum cpu_mode mode;
+	uint64_t mem_mib;
+	int cpus;
+	bool trace;				/* print unclaimed port/MMIO accesses */
+};
+
+struct vcpu {
+	struct vm *vm;
+	int id, fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	atomic_bool in_run;	/* between the interrupt check and KVM_RUN's return */
+};
+
+struct vm {
+	int kvm_fd, vm_fd;
+	int run_size;			/* KVM_GET_VCPU_MMAP_SIZE */
+	uint8_t *mem;			/* guest physical 0 .. mem_size */
+	uint64_t mem_size;
+	bool halt_ends_run;		/* raw images: HLT means "done" */
+
+	struct vcpu vcpu[MAX_VCPUS];
+	int nr_vcpus;
+
+	pthread_mutex_t lock;		/* all device state */
+	pthread_cond_t wake;		/* a halted vCPU waits here */
+	struct io_bus pio, mmio;
+
+	struct serial com1;
+	struct pic pic;
+	struct pit pit;
+	struct rtc rtc;
+	struct kbd kbd;
+	struct pci pci;
+	struct misc misc;
+
+	int timer_fd;			/* PIT channel 0 */
+	int stop_fd;			/* eventfd: wakes the event loop to stop */
+	atomic_bool stopping;
+	int exit_code;
+	char exit_reason[160];
+	pthread_mutex_t stop_lock;
+};
+
+#define pr_err(fmt, ...) fprintf(stderr, "minikvm-run: " fmt "\n", ##__VA_ARGS__)
+
+/* vm.c */
+int vm__init(struct vm *vm, const struct config *cfg);
+void *vm__gpa(struct vm *vm, uint64_t gpa, uint64_t len);
+void vm__kick(struct vm *vm);
+void vm__stop(struct vm *vm, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* vcpu.c */
+int vcpu__init(struct vm *vm, int id);
+void *vcpu__thread(void *arg);
+int vcpu__install_kick(void);
+
+/* event.c */
+void *event__thread(void *arg);
+uint64_t event__now_ns(void *opaque);
+void event__arm_timer(void *opaque, uint64_t first_ns, uint64_t period_ns);
+
+/* term.c */
+void term__raw(void);
+void term__restore(void);
+bool term__is_tty(void);
+void term__tx(void *opaque, uint8_t byte);
+
+/* x86/ */
+int cpu__init_vcpu(struct vcpu *v);
+int cpu__set_mode(struct vcpu *v, enum cpu_mode mode, uint64_t rip,
+		  uint64_t rsp, uint64_t rsi);
+int boot__load_kernel(struct vm *vm, const struct config *cfg);
+int boot__load_image(struct vm *vm, const struct config *cfg);
+
+#endif /* RUNNER_RUNNER_H */
