@@ -107,6 +107,15 @@ for t in build/selftests/*_test; do
 	[ -e "$t" ] && cp "$t" "$root/tests/"
 done
 [ -x build/user/kvm-info ] && cp build/user/kvm-info "$root/bin/"
+# minikvm-run (user/runner/), and for selftests/l2boot_test.c, when asked for by
+# name (it boots a nested Linux: minutes under TCG), the guest it boots: this same
+# kernel as /l2/vmlinuz and a busybox initramfs from user/runner/l2/mkinitrd.sh.
+[ -x build/user/minikvm-run ] && cp build/user/minikvm-run "$root/bin/"
+if [ -x build/user/minikvm-run ] && [[ " ${tests[*]} " == *" l2boot_test "* ]]; then
+	mkdir -p "$root/l2"
+	cp "$kdir/vmlinuz" "$root/l2/vmlinuz"
+	user/runner/l2/mkinitrd.sh "$root/l2/initrd.gz"
+fi
 
 cat > "$root/etc/rig.conf" <<CONF
 RIG_NAME='$name'

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# mkinitrd.sh OUT.gz: the initramfs of the nested ("L2") Linux guest that
+# selftests/l2boot_test.c boots with minikvm-run inside the test rig.
+#
+# busybox-static and an /init that proves the guest ran: it prints a marker,
+# computes something (the sum 1..1000 in shell arithmetic, 500500), and reboots
+# with `reboot -f` (no ACPI in minikvm-run's machine: Linux resets through the
+# 8042 keyboard controller, and minikvm-run exits 0).
+set -euo pipefail
+
+out=${1:?usage: mkinitrd.sh OUT.gz}
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+
+mkdir -p "$dir"/{bin,proc,sys,dev}
+cp /bin/busybox "$dir/bin/busybox"
+ln -s busybox "$dir/bin/sh"
+cat > "$dir/init" <<'INIT'
+#!/bin/busybox sh
+/bin/busybox mount -t proc proc /proc
+echo "L2: init running, kernel $(/bin/busybox uname -r), $(/bin/busybox grep -c ^processor /proc/cpuinfo) cpu"
+i=0 s=0
+while [ $i -le 1000 ]; do s=$((s + i)); i=$((i + 1)); done
+echo "L2-MARKER sum=$s"
+echo "L2: uptime $(/bin/busybox cut -d' ' -f1 /proc/uptime) s, rebooting"
+/bin/busybox reboot -f
+INIT
+chmod 755 "$dir/init"
+(cd "$dir" && find . | cpio -o -H newc --quiet) | gzip -9 > "$out"
