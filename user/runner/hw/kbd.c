@@ -10,6 +10,7 @@
  *          bit 1  IBF: input buffer full (never: we consume writes at once)
  *          bit 2  system flag (set after a successful self-test)
  *          bit 3  last write was a command (0x64) rather than data (0x60)
+ *          bit 4  keyboard not inhibited (the key lock switch is off)
  *          bit 5  the byte at 0x60 comes from the auxiliary (mouse) port
  *
  * The reason it is here at all is the reset line: the 8042 drives the CPU's
@@ -25,6 +26,7 @@
 #define ST_OBF		0x01
 #define ST_SYS		0x04
 #define ST_CMD		0x08
+#define ST_UNLOCKED	0x10
 #define ST_AUXDATA	0x20
 
 #define CTR_KBDINT	0x01	/* command byte: IRQ 1 on keyboard data */
@@ -134,7 +136,7 @@ static void kbd__data(struct kbd *k, uint8_t v)
 
 static uint32_t kbd__read_status(struct kbd *k)
 {
-	uint8_t v = ST_SYS | (k->pending_cmd ? ST_CMD : 0);
+	uint8_t v = ST_SYS | ST_UNLOCKED | (k->pending_cmd ? ST_CMD : 0);
 
 	if (k->q_count)
 		v |= ST_OBF | (k->queue_aux[k->q_head] ? ST_AUXDATA : 0);

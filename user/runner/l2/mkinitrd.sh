@@ -22,6 +22,9 @@ echo "L2: init running, kernel $(/bin/busybox uname -r), $(/bin/busybox grep -c 
 i=0 s=0
 while [ $i -le 1000 ]; do s=$((s + i)); i=$((i + 1)); done
 echo "L2-MARKER sum=$s"
+# How the kernel found the machine's clocks and devices (quiet hides it).
+/bin/busybox dmesg | /bin/busybox grep -iE 'tsc|clocksource|calibrat|8253|8259|serial|i8042' |
+	/bin/busybox sed 's/^/L2 dmesg: /'
 echo "L2: uptime $(/bin/busybox cut -d' ' -f1 /proc/uptime) s, rebooting"
 /bin/busybox reboot -f
 INIT
