@@ -55,12 +55,11 @@ static int vm__create_memory(struct vm *vm, uint64_t mib)
 
 	vm->mem_size = mib << 20;
 	vm->mem = mmap(NULL, vm->mem_size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (vm->mem == MAP_FAILED) {
 		pr_err("cannot allocate %llu MiB of guest memory", (unsigned long long)mib);
 		return -ENOMEM;
 	}
-	madvise(vm->mem, vm->mem_size, MADV_MERGEABLE);
 	region = (struct kvm_userspace_memory_region){
 		.slot = 0,
 		.guest_phys_addr = 0,
