@@ -196,8 +196,14 @@ int mkvm_tdp_fault_in(struct mkvm_vcpu *vcpu, struct mkvm_memslot *slot,
 	r = tdp_topup_cache(vcpu);
 	if (r)
 		return r;
-	n = pin_user_pages_unlocked(hva, 1, &page,
-				    FOLL_LONGTERM | (write ? FOLL_WRITE : 0));
+	/*
+	 * Long-term pin: the page stays in the NPT/EPT until the slot or the
+	 * VM goes, so it must not sit in a movable/CMA block. (The _fast
+	 * variant is the one that accepts FOLL_LONGTERM on every kernel we
+	 * build for; the _unlocked one WARNs on 6.1.)
+	 */
+	n = pin_user_pages_fast(hva, 1, FOLL_LONGTERM | (write ? FOLL_WRITE : 0),
+				&page);
 	if (n != 1)
 		return -EFAULT;
 	r = tdp_map(vcpu, gpa, page, write);
