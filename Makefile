@@ -7,6 +7,8 @@
 #   make module-copy   the module for the guest kernel KVER, built in build/k-<version>/
 #   make selftests     only the selftests (build/selftests/*_test)
 #   make unit          host-side unit tests (tests/unit/)
+#   make doc-check     check that Documentation/ cites files, functions and ioctls
+#                      that exist (scripts/doc-check.sh)
 #   make rig           boot a test rig and run the selftests in it; options:
 #                        VENDOR=svm|vmx   QEMU TCG (AMD SVM) or Bochs (Intel VMX)  [svm]
 #                        REF=kvm          load the real kvm modules instead of minikvm
@@ -76,6 +78,9 @@ selftests: $(BUILD)/ksft/kselftest_harness.h
 unit:
 	scripts/unit-tests.sh
 
+doc-check:
+	scripts/doc-check.sh
+
 RIG_ARGS := --vendor $(or $(VENDOR),svm) --kver $(KVER) \
 	$(if $(filter kvm,$(REF)),--ref,--module $(RIG_KO)) \
 	$(foreach t,$(TEST),--test $(t)) \
@@ -102,4 +107,4 @@ clean:
 distclean: clean
 	rm -rf build
 
-.PHONY: all module module-copy user selftests unit rig demo check deps clean distclean
+.PHONY: all module module-copy user selftests unit doc-check rig demo check deps clean distclean

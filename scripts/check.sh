@@ -60,6 +60,7 @@ v61=$(scripts/kver.sh 6.1)
 v612=$(scripts/kver.sh 6.12)
 
 counted unit build/unit.counts scripts/unit-tests.sh build/unit.counts
+counted doc-check build/doc-check.counts scripts/doc-check.sh build/doc-check.counts
 
 build build-6.1 make module KDIR="/usr/src/linux-headers-$v61"
 build build-6.12 make module-copy KVER=6.12
