@@ -20,22 +20,28 @@ add() {
 	table+=("$(printf '%-22s %4d passed %4d failed %4d skipped %5ss' "$1" "$2" "$3" "$4" "$5")")
 }
 
-# counted NAME COUNTS_FILE COMMAND...: run a piece that writes "P F S" to COUNTS_FILE;
-# a piece that dies before writing it counts as one failure.
+# account NAME COUNTS_FILE SECONDS: count a piece that wrote "P F S" to COUNTS_FILE;
+# one that died before writing it counts as one failure.
+account() {
+	local p f s
+	if [ -s "$2" ]; then
+		read -r p f s < "$2"
+	else
+		echo "not ok - $1: ended before reporting results"
+		p=0 f=1 s=0
+	fi
+	add "$1" "$p" "$f" "$s" "$3"
+}
+
+# counted NAME COUNTS_FILE COMMAND...: run a piece that writes its counts, and count it.
 counted() {
-	local name=$1 counts=$2 start=$SECONDS p f s
+	local name=$1 counts=$2 start=$SECONDS
 	shift 2
 	rm -f "$counts"
 	echo
 	echo "=== $name"
 	"$@" || true
-	if [ -s "$counts" ]; then
-		read -r p f s < "$counts"
-	else
-		echo "not ok - $name: ended before reporting results"
-		p=0 f=1 s=0
-	fi
-	add "$name" "$p" "$f" "$s" $((SECONDS - start))
+	account "$name" "$counts" $((SECONDS - start))
 }
 
 # build NAME COMMAND...: one check; fails on a non-zero exit or any compiler warning.
@@ -58,6 +64,9 @@ build() {
 
 v61=$(scripts/kver.sh 6.1)
 v612=$(scripts/kver.sh 6.12)
+# Fetch the guest kernels now: two rigs running side by side must not both unpack one.
+scripts/fetch-kernel.sh "$v61"
+scripts/fetch-kernel.sh "$v612"
 
 counted unit build/unit.counts scripts/unit-tests.sh build/unit.counts
 counted doc-check build/doc-check.counts scripts/doc-check.sh build/doc-check.counts
@@ -72,12 +81,31 @@ rig() {
 	shift
 	counted "$name" "build/rig/$name/counts" scripts/rig.sh --name "$name" "$@"
 }
-rig svm-minikvm-6.1  --vendor svm --kver 6.1  --module "$PWD/minikvm.ko"
+
+# rig_pair NAME1 "ARGS1" NAME2 "ARGS2": two runs side by side (each emulator uses one
+# host CPU: Bochs is single-threaded), shown one after the other when both are done.
+rig_pair() {
+	local start=$SECONDS n
+	rm -f "build/rig/$1/counts" "build/rig/$3/counts"
+	# shellcheck disable=SC2086  # ARGS are word lists on purpose
+	scripts/rig.sh --name "$1" $2 > "build/logs/check-$1.out" 2>&1 &
+	# shellcheck disable=SC2086
+	scripts/rig.sh --name "$3" $4 > "build/logs/check-$3.out" 2>&1 &
+	wait || true
+	for n in "$1" "$3"; do
+		echo
+		echo "=== $n (run side by side)"
+		cat "build/logs/check-$n.out"
+		account "$n" "build/rig/$n/counts" $((SECONDS - start))
+	done
+}
+
+rig svm-minikvm-6.1  --vendor svm --kver 6.1  --module minikvm.ko
 rig svm-kvm-6.1      --vendor svm --kver 6.1  --ref
-rig svm-minikvm-6.12 --vendor svm --kver 6.12 --module "$PWD/build/k-$v612/minikvm.ko"
+rig svm-minikvm-6.12 --vendor svm --kver 6.12 --module "build/k-$v612/minikvm.ko"
 rig svm-kvm-6.12     --vendor svm --kver 6.12 --ref
-rig vmx-minikvm-6.1  --vendor vmx --kver 6.1  --module "$PWD/minikvm.ko"
-rig vmx-kvm-6.1      --vendor vmx --kver 6.1  --ref
+rig_pair vmx-minikvm-6.1 "--vendor vmx --kver 6.1 --module minikvm.ko" \
+         vmx-kvm-6.1     "--vendor vmx --kver 6.1 --ref"
 
 echo
 echo "=== summary"

@@ -10,7 +10,9 @@
 #       answers) is named in Documentation/api.rst and Documentation/vi/api.rst;
 #   (c) every English page has its Vietnamese twin (Documentation/vi/, same file
 #       name), and every twin an English page;
-#   (d) every page parses as reStructuredText without warnings (needs python3 with
+#   (d) every identifier of the module named on its own in a literal (``mkvm_...``,
+#       ``svm_...``, ``vmx_...``, e.g. a handler in the exit tables) occurs in kmod/;
+#   (e) every page parses as reStructuredText without warnings (needs python3 with
 #       docutils; skipped without it).
 #
 # Prints one TAP-style line per check ("ok N - ...", "not ok N - ...", "# SKIP"), then
@@ -128,7 +130,24 @@ for page in $pages; do
 	esac
 done
 
-# ---------------------------------------------------------------- (d) syntax
+# ---------------------------------------------------------------- (d) identifiers
+# Only whole literals: ``svm_handle_io`` is checked, ``mkvm_emulate_*`` and
+# ``svm_handle_rdtsc()`` (an exercise) are not; a name split over two table lines
+# (``svm_handle_`` + ``shutdown``) is skipped too.
+ids=$(grep -ohE '``(mkvm|svm|vmx)_[A-Za-z0-9_]*[A-Za-z0-9]``' $pages 2>/dev/null |
+      tr -d '`' | sort -u)
+missing=""
+for id in $ids; do
+	grep -rqw --include='*.c' --include='*.h' --include='*.S' -- "$id" kmod ||
+		missing="$missing $id"
+done
+if [ -z "$missing" ]; then
+	ok "all $(echo "$ids" | wc -w) kmod identifiers named in the pages exist"
+else
+	not_ok "identifiers named in the pages but not found in kmod/:$missing"
+fi
+
+# ---------------------------------------------------------------- (e) syntax
 if python3 -c 'import docutils' 2>/dev/null; then
 	for page in $pages; do
 		msgs=$(python3 - "$page" <<-'EOF' 2>&1

@@ -9,6 +9,10 @@ set -euo pipefail
 ver=${1:?usage: fetch-kernel.sh VERSION [DEST]}
 dest=${2:-build/kernel/$ver}
 
+# Runs side by side may ask for the same kernel: one unpacks, the others wait.
+mkdir -p "$(dirname "$dest")"
+exec 9> "$dest.lock"
+flock 9
 if [ -f "$dest/.done" ]; then
 	exit 0
 fi

@@ -74,7 +74,10 @@ else
 		echo "RIG: run $t"
 		if [ -x "/tests/$t" ]; then
 			timeout "$RIG_TIMEOUT" "/tests/$t" 2>&1
-			echo "RIG: exit $t $?"
+			rc=$?
+			# busybox timeout ends the test with SIGTERM: exit status 128 + 15.
+			[ "$rc" = 143 ] && echo "# $t: killed after $RIG_TIMEOUT s (guest time)"
+			echo "RIG: exit $t $rc"
 		else
 			echo "1..1"
 			echo "not ok 1 $t # no such test in /tests"
