@@ -67,6 +67,9 @@ static_assert(sizeof(((struct mkvm_vcpu *)0)->regs[0]) == 8);
 
 struct svm_caps svm_caps;
 
+/* The CPU has MSR_TSC_AUX (it has RDTSCP or RDPID, which read it). */
+static bool svm_has_tsc_aux;
+
 /*
  * Per-CPU state. Two pages each: the host save area VMRUN writes the
  * host's state to (its address goes to MSR_VM_HSAVE_PA; software must not
@@ -159,6 +162,8 @@ static int svm_probe(void)
 	svm_caps.nrips = edx & CPUID_SVM_EDX_NRIPS;
 	svm_caps.flush_by_asid = edx & CPUID_SVM_EDX_FLUSHASID;
 	svm_caps.decode_assists = edx & CPUID_SVM_EDX_DECODE;
+	svm_has_tsc_aux = boot_cpu_has(X86_FEATURE_RDTSCP) ||
+			  boot_cpu_has(X86_FEATURE_RDPID);
 	pr_info("svm: SVM rev %u, %u ASIDs, NPT%s%s%s\n", eax & 0xff, ebx,
 		svm_caps.nrips ? ", NRIPS" : "",
 		svm_caps.flush_by_asid ? ", FlushByAsid" : "",
@@ -265,7 +270,7 @@ static int svm_cpu_enable(void)
 	sd->enabled = true;
 	/* Whatever this CPU's TLB holds for our ASIDs is from another era. */
 	sd->last_vcpu_uid = 0;
-	if (boot_cpu_has(X86_FEATURE_RDTSCP) || boot_cpu_has(X86_FEATURE_RDPID))
+	if (svm_has_tsc_aux)
 		rdmsrl(MSR_TSC_AUX, sd->host_tsc_aux);
 	return 0;
 }
@@ -719,7 +724,9 @@ static u64 *svm_msr_slot(struct vcpu_svm *svm, u32 index)
 	case MSR_IA32_SYSENTER_EIP:	return &s->sysenter_eip;
 	case MSR_FS_BASE:		return &s->fs.base;
 	case MSR_GS_BASE:		return &s->gs.base;
-	case MSR_TSC_AUX:		return &svm->tsc_aux;
+	case MSR_TSC_AUX:
+		/* A CPU without it: the WRMSR would fault in the host. */
+		return svm_has_tsc_aux ? &svm->tsc_aux : NULL;
 	default:			return NULL;
 	}
 }
@@ -890,7 +897,7 @@ static void svm_save_vmcb(struct mkvm_vcpu *vcpu, struct vmcb *vmcb)
 static void svm_load_guest_regs(struct vcpu_svm *svm, struct svm_cpu *sd,
 				u32 *host_pkru)
 {
-	if (svm->tsc_aux != sd->host_tsc_aux)
+	if (svm_has_tsc_aux && svm->tsc_aux != sd->host_tsc_aux)
 		wrmsrl(MSR_TSC_AUX, svm->tsc_aux);
 	*host_pkru = read_pkru();
 	write_pkru(svm->pkru);
@@ -899,15 +906,16 @@ static void svm_load_guest_regs(struct vcpu_svm *svm, struct svm_cpu *sd,
 static void svm_load_host_regs(struct vcpu_svm *svm, struct svm_cpu *sd,
 			       u32 host_pkru)
 {
-	if (svm->tsc_aux != sd->host_tsc_aux)
+	if (svm_has_tsc_aux && svm->tsc_aux != sd->host_tsc_aux)
 		wrmsrl(MSR_TSC_AUX, sd->host_tsc_aux);
 	svm->pkru = read_pkru();
 	write_pkru(host_pkru);
 
 	/*
-	 * The guest ran with its own DR6 and DR7 (the VMCB's). #VMEXIT
-	 * leaves DR7 with breakpoints off and DR6 as the guest left it: put
-	 * back the host's breakpoints if it has any, and a clean DR6.
+	 * The guest ran with its own DR6 and DR7 (the VMCB's), and #VMEXIT
+	 * does not bring the host's back (APM Vol.2 15.6 lists what it
+	 * reloads): put back the host's breakpoints if it has any, else at
+	 * least a clean DR6 for the host's next #DB.
 	 */
 	if (hw_breakpoint_active())
 		hw_breakpoint_restore();
