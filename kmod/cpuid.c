@@ -37,8 +37,6 @@ static const u32 ext1_edx = F(11) | F(20) | F(29);	/* SYSCALL, NX, LM */
 static const u32 ext1_ecx = F(0) | F(5) | F(8);	/* LAHF, LZCNT, PREFETCHW */
 #undef F
 
-#define CPUID_HYPERVISOR	BIT(31)	/* leaf 1 ECX: "running under a VMM" */
-
 static void mkvm_add_leaf(struct kvm_cpuid_entry2 *e, int *n, u32 fn,
 			  u32 idx, bool indexed)
 {
@@ -57,7 +55,11 @@ static void mkvm_add_leaf(struct kvm_cpuid_entry2 *e, int *n, u32 fn,
 	case 1:
 		/* EBX[31:24] is the host's APIC id: the guest's is its own. */
 		x->ebx &= 0x0000ffff;
-		x->ecx = (x->ecx & leaf1_ecx) | CPUID_HYPERVISOR;
+		/*
+		 * Not the "hypervisor present" bit (ECX 31) either: as with
+		 * KVM, the VMM sets it in KVM_SET_CPUID2 if it wants it.
+		 */
+		x->ecx &= leaf1_ecx;
 		x->edx &= leaf1_edx;
 		break;
 	case 7:

@@ -23,12 +23,13 @@
 #include <linux/srcu.h>
 #include <linux/preempt.h>
 #include <linux/refcount.h>
+#include <linux/signal.h>
 #include <linux/types.h>
 
 #include "decode.h"
 
 #define MKVM_MAX_VCPUS		16	/* KVM_CAP_NR_VCPUS / MAX_VCPUS */
-#define MKVM_MAX_MEMSLOTS	32	/* KVM_CAP_NR_MEMSLOTS */
+#define MKVM_MAX_MEMSLOTS	64	/* KVM_CAP_NR_MEMSLOTS */
 #define MKVM_MAX_CPUID		64	/* entries in KVM_SET_CPUID2 */
 
 /*
@@ -231,6 +232,8 @@ struct mkvm_vcpu {
 	u64 cr2;
 	u64 efer;
 	bool sregs_set;	/* userspace did KVM_SET_SREGS */
+	bool sigset_active;	/* KVM_SET_SIGNAL_MASK was given a mask */
+	sigset_t sigset;	/* signals blocked while in KVM_RUN */
 
 	struct mkvm_pending_event event;
 	/* KVM_INTERRUPT: vector waiting for the guest to accept it, or -1. */

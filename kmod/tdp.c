@@ -6,10 +6,13 @@
  * address through a second page table that we own. It starts empty: the
  * first time the guest touches a page, the hardware exits (#NPF, EPT
  * violation), we find the memslot, pin the host page behind it and map it
- * here. Both tables are 4 levels of 512 8-byte entries, with the address
+ * here. Both tables are levels of 512 8-byte entries, with the address
  * in bits 51:12 (APM Vol.2 15.25.5, SDM Vol.3 29.3.2); only the permission
  * bits differ, so the vendor supplies mkvm_ops->tdp_pte() and this file
- * does the walk.
+ * does the walk. The core builds 4 levels (48 bits of guest-physical
+ * space); where the hardware insists on walking 5 (NPT follows the host's
+ * paging mode, so a host with CR4.LA57 needs it) the vendor puts one more
+ * page on top (svm/npt.c).
  *
  * Every leaf entry holds one pinned page. The table is therefore also the
  * record of what is pinned: zapping it unpins (mkvm_tdp_zap_all()).

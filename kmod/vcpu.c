@@ -25,6 +25,7 @@
 #include <linux/version.h>
 #include <asm/fpu/api.h>
 #include <asm/fpu/types.h>
+#include <asm/processor.h>
 
 #include "minikvm.h"
 
@@ -172,6 +173,9 @@ static bool mkvm_sregs_valid(const struct kvm_sregs *s)
 {
 	if ((s->efer & MKVM_EFER_LME) && (s->cr0 & MKVM_CR0_PG)) {
 		if (!(s->cr4 & MKVM_CR4_PAE) || !(s->efer & MKVM_EFER_LMA))
+			return false;
+		/* CR3 bits above MAXPHYADDR are reserved in long mode. */
+		if (s->cr3 >> boot_cpu_data.x86_phys_bits)
 			return false;
 	} else if ((s->efer & MKVM_EFER_LMA) || s->cs.l) {
 		return false;
@@ -324,7 +328,60 @@ static bool mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 	return true;
 }
 
+static int mkvm_vcpu_run_loop(struct mkvm_vcpu *vcpu);
+
+/*
+ * KVM_SET_SIGNAL_MASK: the signals to block while the thread is inside
+ * KVM_RUN. A VMM blocks, say, its kick signal everywhere else and lets it
+ * through only here, so a kick can never be lost between two KVM_RUNs.
+ */
+static int mkvm_set_signal_mask(struct mkvm_vcpu *vcpu,
+				struct kvm_signal_mask __user *um)
+{
+	struct kvm_signal_mask m;
+	sigset_t set;
+
+	if (!um) {
+		vcpu->sigset_active = false;
+		return 0;
+	}
+	if (copy_from_user(&m, um, sizeof(m)))
+		return -EFAULT;
+	if (m.len != sizeof(set))
+		return -EINVAL;
+	if (copy_from_user(&set, um->sigset, sizeof(set)))
+		return -EFAULT;
+	sigdelsetmask(&set, sigmask(SIGKILL) | sigmask(SIGSTOP));
+	vcpu->sigset = set;
+	vcpu->sigset_active = true;
+	return 0;
+}
+
+static void mkvm_sigset_activate(struct mkvm_vcpu *vcpu)
+{
+	if (vcpu->sigset_active)
+		sigprocmask(SIG_SETMASK, &vcpu->sigset, &current->real_blocked);
+}
+
+static void mkvm_sigset_deactivate(struct mkvm_vcpu *vcpu)
+{
+	if (!vcpu->sigset_active)
+		return;
+	sigprocmask(SIG_SETMASK, &current->real_blocked, NULL);
+	sigemptyset(&current->real_blocked);
+}
+
 static int mkvm_vcpu_run(struct mkvm_vcpu *vcpu)
+{
+	int r;
+
+	mkvm_sigset_activate(vcpu);
+	r = mkvm_vcpu_run_loop(vcpu);
+	mkvm_sigset_deactivate(vcpu);
+	return r;
+}
+
+static int mkvm_vcpu_run_loop(struct mkvm_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 	int r, idx;
@@ -464,6 +521,8 @@ static long mkvm_vcpu_ioctl_locked(struct mkvm_vcpu *vcpu, unsigned int ioctl,
 		return mkvm_msrs_ioctl(vcpu, argp, true);
 	case KVM_INTERRUPT:
 		return mkvm_interrupt(vcpu, argp);
+	case KVM_SET_SIGNAL_MASK:
+		return mkvm_set_signal_mask(vcpu, argp);
 	case KVM_GET_MP_STATE:
 		return mkvm_mp_state(vcpu, argp, false);
 	case KVM_SET_MP_STATE:
@@ -561,6 +620,12 @@ static void mkvm_vcpu_reset(struct mkvm_vcpu *vcpu)
 	vcpu->msr_pat = 0x0007040600070406ULL;
 	/* MISC_ENABLE: BTS and PEBS unavailable (bits 11, 12), as KVM. */
 	vcpu->msr_misc_enable = BIT_ULL(11) | BIT_ULL(12);
+	/*
+	 * APIC base (SDM Vol.3 10.4.4): the default address, enabled, and
+	 * the BSP flag on vCPU 0, the one that starts at reset.
+	 */
+	vcpu->msr_apic_base = 0xfee00000ULL | BIT_ULL(11) |
+			      (vcpu->id == 0 ? BIT_ULL(8) : 0);
 }
 
 /**
