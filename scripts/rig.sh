@@ -140,7 +140,10 @@ CONF
 
 (cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$dir/initrd.gz"
 
-cmdline="console=ttyS0 quiet panic=-1 oops=panic panic_on_warn=0"
+# 115200 baud: Bochs times its UART by the baud rate, and at the default 9600 a test's
+# output (written through a 4 KB tty buffer) took seconds of guest time to drain, and
+# the tail of it was lost when /init powered off.
+cmdline="console=ttyS0,115200 quiet panic=-1 oops=panic panic_on_warn=0"
 
 # ---------------------------------------------------------------- run
 echo "== $name: $rig_module on $ver, $vendor rig, tests: ${tests[*]:-all}, timeout ${timeout}s"
