@@ -67,9 +67,10 @@ static u32 vmx_segment_to_ar(const struct kvm_segment *s, int seg)
 		return VMX_AR_UNUSABLE;
 	/*
 	 * Set the "accessed" type bit: VM entry demands it of every usable
-	 * code/data segment (27.3.1.2), the processor sets it on any real
-	 * load, and it turns an "available" TSS (9) into a busy one (11),
-	 * the only kind TR may hold. Not for LDTR, whose type 2 is exact.
+	 * code/data segment (27.3.1.2) and the processor sets it on any
+	 * real load, but some VMMs hand over reset state without it. For a
+	 * TSS bit 0 is always 1 anyway (busy is bit 1: an available TSS in
+	 * TR still fails the entry, as on KVM); LDT type 2 must stay 2.
 	 */
 	if (seg != MKVM_LDTR)
 		type |= VMX_AR_TYPE_ACCESSED;

@@ -1256,6 +1256,29 @@ static void vmx_run(struct mkvm_vcpu *vcpu)
 /* The ops instance                                                    */
 /* ------------------------------------------------------------------ */
 
+/*
+ * The raw exit for the kvm_exit tracepoint: basic exit reason, exit
+ * qualification, guest-physical address (EPT exits) and the IDT-vectoring
+ * information of an event whose delivery the exit interrupted (SDM Vol.3
+ * 28.2.1, 28.2.4). Called right after vmx_run(), VMCS still current.
+ */
+static void vmx_get_exit_info(struct mkvm_vcpu *vcpu, u32 *reason, u64 *info1,
+			      u64 *info2, u32 *intr_info, u32 *error_code)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+
+	*reason = vmx->exit_reason;
+	*info1 = vmx->exit_qual;
+	*info2 = 0;
+	*intr_info = 0;
+	*error_code = 0;
+	if (vmx->fail != VMX_ENTERED)
+		return;
+	*info2 = vmcs_read(VMCS_GUEST_PHYSICAL_ADDRESS);
+	*intr_info = vmcs_read(VMCS_IDT_VECTORING_INFO);
+	*error_code = vmcs_read(VMCS_IDT_VECTORING_ERROR_CODE);
+}
+
 const struct mkvm_x86_ops vmx_ops = {
 	.name		= "vmx",
 	.isa		= KVM_ISA_VMX,
@@ -1285,6 +1308,7 @@ const struct mkvm_x86_ops vmx_ops = {
 
 	.run		= vmx_run,
 	.handle_exit	= vmx_handle_exit,
+	.get_exit_info	= vmx_get_exit_info,
 	.interrupt_allowed = vmx_interrupt_allowed,
 	.enable_irq_window = vmx_enable_irq_window,
 
