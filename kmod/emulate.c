@@ -16,6 +16,7 @@
 
 #include "minikvm.h"
 #include "gpt.h"
+#include "trace.h"
 
 /* ------------------------------------------------------------------ */
 /* Guest memory by virtual address                                     */
@@ -270,6 +271,8 @@ int mkvm_emulate_io(struct mkvm_vcpu *vcpu, const struct mkvm_io *io)
 	} else if (!io->in) {
 		memcpy(vcpu->pio_data, &vcpu->regs[MKVM_RAX], io->size);
 	}
+	if (!io->in)
+		trace_kvm_pio(1, io->port, io->size, count, vcpu->pio_data);
 
 	run->exit_reason = KVM_EXIT_IO;
 	run->io.direction = io->in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT;
@@ -296,6 +299,8 @@ static int mkvm_complete_pio(struct mkvm_vcpu *vcpu)
 	const struct mkvm_io *io = &p->io;
 	u64 rax = vcpu->regs[MKVM_RAX];
 
+	if (io->in)
+		trace_kvm_pio(0, io->port, io->size, p->count, vcpu->pio_data);
 	if (io->string) {
 		if (io->in &&
 		    mkvm_access_linear(vcpu, mkvm_string_linear(vcpu, io),
@@ -356,6 +361,8 @@ static int mkvm_emulate_mmio(struct mkvm_vcpu *vcpu,
 	if (insn.op == MKVM_OP_LOAD) {
 		/* Finished by mkvm_complete_userspace_io() with the data. */
 		run->mmio.is_write = 0;
+		trace_kvm_mmio(MKVM_TRACE_MMIO_READ_UNSATISFIED, insn.size,
+			       f->gpa, NULL);
 		vcpu->pio.kind = MKVM_PENDING_MMIO_READ;
 		vcpu->pio.insn = insn;
 		vcpu->pio.rip = vcpu->rip;
@@ -365,6 +372,7 @@ static int mkvm_emulate_mmio(struct mkvm_vcpu *vcpu,
 	val = mkvm_insn_store_value(&insn, vcpu->regs[insn.reg]);
 	run->mmio.is_write = 1;
 	memcpy(run->mmio.data, &val, insn.size);
+	trace_kvm_mmio(MKVM_TRACE_MMIO_WRITE, insn.size, f->gpa, &val);
 	vcpu->rip += insn.len;
 	return 0;
 }
@@ -376,6 +384,8 @@ static int mkvm_complete_mmio_read(struct mkvm_vcpu *vcpu)
 	int reg = insn->reg;	/* AH..BH are bits 15:8 of regs 0..3 */
 
 	memcpy(&data, vcpu->run->mmio.data, insn->size);
+	trace_kvm_mmio(MKVM_TRACE_MMIO_READ, insn->size,
+		       vcpu->run->mmio.phys_addr, &data);
 	vcpu->regs[reg] = mkvm_insn_load_value(insn, vcpu->regs[reg], data);
 	vcpu->rip += insn->len;
 	return 1;
@@ -412,6 +422,9 @@ int mkvm_handle_tdp_fault(struct mkvm_vcpu *vcpu,
 {
 	struct mkvm_memslot *slot = mkvm_gfn_to_slot(vcpu->vm,
 						     f->gpa >> PAGE_SHIFT);
+
+	trace_kvm_page_fault(vcpu, f->gpa, (f->present ? 1 : 0) |
+			     (f->write ? 2 : 0) | (f->fetch ? 0x10 : 0));
 
 	if (slot && !(f->write && (slot->flags & KVM_MEM_READONLY)))
 		return mkvm_tdp_fault_in(vcpu, slot, f->gpa);
@@ -451,6 +464,7 @@ int mkvm_emulate_cpuid(struct mkvm_vcpu *vcpu)
 {
 	u32 fn = vcpu->regs[MKVM_RAX], idx = vcpu->regs[MKVM_RCX];
 	const struct kvm_cpuid_entry2 *e, *max;
+	bool used_max = false;
 
 	vcpu->stat.cpuid_exits++;
 	e = mkvm_find_cpuid(vcpu, fn, idx);
@@ -460,12 +474,16 @@ int mkvm_emulate_cpuid(struct mkvm_vcpu *vcpu)
 			max = mkvm_find_cpuid(vcpu, 0, 0);
 			if (max)
 				e = mkvm_find_cpuid(vcpu, max->eax, idx);
+			used_max = !!e;
 		}
 	}
 	vcpu->regs[MKVM_RAX] = e ? e->eax : 0;
 	vcpu->regs[MKVM_RBX] = e ? e->ebx : 0;
 	vcpu->regs[MKVM_RCX] = e ? e->ecx : 0;
 	vcpu->regs[MKVM_RDX] = e ? e->edx : 0;
+	trace_kvm_cpuid(fn, idx, vcpu->regs[MKVM_RAX], vcpu->regs[MKVM_RBX],
+			vcpu->regs[MKVM_RCX], vcpu->regs[MKVM_RDX],
+			e && !used_max, used_max);
 	mkvm_skip_insn(vcpu);
 	return 1;
 }

@@ -355,6 +355,14 @@ struct mkvm_x86_ops {
 	 * VM's SRCU read lock. Returns 1/0/-errno per the contract.
 	 */
 	int (*handle_exit)(struct mkvm_vcpu *vcpu);
+	/*
+	 * The last exit in raw hardware terms, for the kvm_exit tracepoint:
+	 * reason (VMX basic exit reason / SVM exit code), two info words
+	 * (exit qualification and guest-physical address / EXITINFO1 and
+	 * EXITINFO2), the event being delivered and its error code.
+	 */
+	void (*get_exit_info)(struct mkvm_vcpu *vcpu, u32 *reason, u64 *info1,
+			      u64 *info2, u32 *intr_info, u32 *error_code);
 
 	/*
 	 * Interrupts from a userspace interrupt controller (KVM_INTERRUPT).

@@ -17,6 +17,7 @@
 #include <asm/tsc.h>
 
 #include "minikvm.h"
+#include "trace.h"
 
 /* EFER bits a guest may set: SCE, LME, LMA, NXE (APM Vol.2 3.1.7). */
 #define MKVM_EFER_VALID	(BIT_ULL(0) | MKVM_EFER_LME | MKVM_EFER_LMA | \
@@ -133,9 +134,11 @@ int mkvm_emulate_rdmsr(struct mkvm_vcpu *vcpu)
 
 	vcpu->stat.msr_exits++;
 	if (mkvm_get_msr(vcpu, vcpu->regs[MKVM_RCX], &data)) {
+		trace_kvm_msr(0, vcpu->regs[MKVM_RCX], 0, true);
 		mkvm_queue_exception(vcpu, MKVM_GP_VECTOR, true, 0);
 		return 1;
 	}
+	trace_kvm_msr(0, vcpu->regs[MKVM_RCX], data, false);
 	vcpu->regs[MKVM_RAX] = (u32)data;
 	vcpu->regs[MKVM_RDX] = data >> 32;
 	mkvm_skip_insn(vcpu);
@@ -149,9 +152,11 @@ int mkvm_emulate_wrmsr(struct mkvm_vcpu *vcpu)
 
 	vcpu->stat.msr_exits++;
 	if (mkvm_set_msr(vcpu, vcpu->regs[MKVM_RCX], data, false)) {
+		trace_kvm_msr(1, vcpu->regs[MKVM_RCX], data, true);
 		mkvm_queue_exception(vcpu, MKVM_GP_VECTOR, true, 0);
 		return 1;
 	}
+	trace_kvm_msr(1, vcpu->regs[MKVM_RCX], data, false);
 	mkvm_skip_insn(vcpu);
 	return 1;
 }

@@ -29,6 +29,9 @@
 
 #include "minikvm.h"
 
+#define CREATE_TRACE_POINTS
+#include "trace.h"
+
 /* Linux 6.10 renamed the kernel's view of this kvm_run field (not the ABI). */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 10, 0)
 #define MKVM_IMMEDIATE_EXIT immediate_exit__unsafe
@@ -271,6 +274,7 @@ static void mkvm_prepare_interrupts(struct mkvm_vcpu *vcpu)
 		vcpu->event = (struct mkvm_pending_event){
 			.pending = true, .is_irq = true,
 			.vector = vcpu->queued_irq };
+		trace_kvm_inj_virq(vcpu->queued_irq, false, false);
 		vcpu->queued_irq = -1;
 		allowed = false;
 	}
@@ -318,7 +322,9 @@ static bool mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 		mkvm_ops->flush_tlb(vcpu);
 	mkvm_prepare_interrupts(vcpu);
 
+	trace_kvm_entry(vcpu);
 	mkvm_ops->run(vcpu);
+	trace_kvm_exit(vcpu, mkvm_ops->isa);
 
 	WRITE_ONCE(vcpu->mode, MKVM_OUTSIDE_GUEST);
 	vcpu->stat.exits++;
@@ -426,6 +432,7 @@ static int mkvm_vcpu_run_loop(struct mkvm_vcpu *vcpu)
 out:
 	mkvm_post_run(vcpu);
 	srcu_read_unlock(&vcpu->vm->srcu, idx);
+	trace_kvm_userspace_exit(run->exit_reason, r);
 	return r;
 }
 

@@ -1347,6 +1347,20 @@ static int svm_handle_exit(struct mkvm_vcpu *vcpu)
 /* TLB, NPT                                                            */
 /* ------------------------------------------------------------------ */
 
+/* The raw exit for the kvm_exit tracepoint (APM Vol.2 15.6, 15.7.2). */
+static void svm_get_exit_info(struct mkvm_vcpu *vcpu, u32 *reason, u64 *info1,
+			      u64 *info2, u32 *intr_info, u32 *error_code)
+{
+	struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
+
+	*reason = c->exit_code;
+	*info1 = c->exit_info_1;
+	*info2 = c->exit_info_2;
+	/* EXITINTINFO: the event being delivered, its error code above. */
+	*intr_info = lower_32_bits(c->exit_int_info);
+	*error_code = upper_32_bits(c->exit_int_info);
+}
+
 static void svm_flush_tlb(struct mkvm_vcpu *vcpu)
 {
 	to_svm(vcpu)->flush_tlb = true;
@@ -1387,6 +1401,7 @@ const struct mkvm_x86_ops svm_ops = {
 	.set_msr		= svm_set_msr,
 	.run			= svm_run,
 	.handle_exit		= svm_handle_exit,
+	.get_exit_info		= svm_get_exit_info,
 	.interrupt_allowed	= svm_interrupt_allowed,
 	.enable_irq_window	= svm_enable_irq_window,
 	.flush_tlb		= svm_flush_tlb,
