@@ -301,7 +301,7 @@ TEST(reset_state_second_vcpu)
 	EXPECT_EQ(0xfff0, regs.rip);
 	EXPECT_EQ(0xffff0000, sregs.cs.base);
 	EXPECT_EQ(X86_CR0_CD | X86_CR0_NW | X86_CR0_ET, sregs.cr0);
-	TH_LOG("vCPU 1 apic_base %#llx", (unsigned long long)sregs.apic_base);
+	EXPECT_EQ(0xfee00800, sregs.apic_base);		/* enabled, not the BSP */
 	vm_free(vm);
 }
 
