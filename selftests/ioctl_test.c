@@ -12,8 +12,9 @@
  *                                   whose type is not KVMIO)
  *
  * Also: bad arguments to KVM_CREATE_VM and KVM_CREATE_VCPU, the size of the kvm_run
- * mapping, KVM_RUN on a vCPU without memory or without code at the reset vector, bad pointers (EFAULT), and a VM used
- * from another process (EIO: a VM belongs to the mm that created it).
+ * mapping, KVM_RUN on a vCPU without memory or without code at the reset vector,
+ * bad pointers (EFAULT), and a VM used from another process (EIO: a VM belongs to
+ * the mm that created it).
  */
 #include <signal.h>
 #include <string.h>

@@ -198,8 +198,8 @@ static void expect_seg(struct __test_metadata *_metadata, const char *name,
 		       const struct kvm_segment *s, uint16_t selector, uint64_t base,
 		       uint32_t limit, uint8_t type, uint8_t is_code_data)
 {
-	TH_LOG("%s: sel %#x base %#llx limit %#x type %u s %u dpl %u p %u db %u l %u g %u avl %u unusable %u",
-	       name, s->selector, (unsigned long long)s->base, s->limit, s->type, s->s,
+	TH_LOG("%s: sel %#x base %#llx limit %#x type %u s %u dpl %u p %u db %u l %u "
+	       "g %u avl %u unusable %u", name, s->selector, (unsigned long long)s->base, s->limit, s->type, s->s,
 	       s->dpl, s->present, s->db, s->l, s->g, s->avl, s->unusable);
 	EXPECT_EQ(selector, s->selector);
 	EXPECT_EQ(base, s->base);
