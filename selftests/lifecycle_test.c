@@ -170,7 +170,8 @@ TEST_F_TIMEOUT(lifecycle, create_destroy_no_leak, 600)
 		lost[round - 1] = s[round].pages - s[round - 1].pages;
 		slab[round - 1] = s[round].slab_kb - s[round - 1].slab_kb;
 		TH_LOG("round %d: net pages allocated %lld, MemFree %ld -> %ld kB, "
-		       "SUnreclaim %ld -> %ld kB, SReclaimable %ld -> %ld kB", round, lost[round - 1], s[round - 1].free_kb, s[round].free_kb,
+		       "SUnreclaim %ld -> %ld kB, SReclaimable %ld -> %ld kB", round,
+		       lost[round - 1], s[round - 1].free_kb, s[round].free_kb,
 		       s[round - 1].slab_kb, s[round].slab_kb,
 		       s[round - 1].reclaimable_kb, s[round].reclaimable_kb);
 		/* Even a noisy round stays below 2 pages per VM. */
