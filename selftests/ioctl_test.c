@@ -29,9 +29,11 @@
 
 #define EXPECT_IOCTL_ERR(err, fd, req, arg) do {				\
 	errno = 0;								\
-	EXPECT_EQ(-1, ioctl(fd, req, arg)) TH_LOG("ioctl %#lx", (unsigned long)(req)); \
-	EXPECT_EQ(err, errno) TH_LOG("ioctl %#lx: %s", (unsigned long)(req),	\
-				     strerror(errno));				\
+	EXPECT_EQ(-1, ioctl(fd, req, arg))					\
+		TH_LOG("%s: ioctl %#lx", #fd, (unsigned long)(req));		\
+	EXPECT_EQ(err, errno)							\
+		TH_LOG("%s: ioctl %#lx: %s", #fd, (unsigned long)(req),	\
+		       strerror(errno));					\
 } while (0)
 
 static const unsigned long bogus_ioctls[] = {
