@@ -119,6 +119,8 @@ for t in build/selftests/*_test; do
 	[ -e "$t" ] && cp "$t" "$root/tests/"
 done
 [ -x build/user/kvm-info ] && cp build/user/kvm-info "$root/bin/"
+# minikvm-stat (user/stat/), for selftests/trace_test.c and the rig shell.
+[ -x build/user/minikvm-stat ] && cp build/user/minikvm-stat "$root/bin/"
 # minikvm-run (user/runner/), and for selftests/l2boot_test.c, when asked for by
 # name (it boots a nested Linux: minutes under TCG), the guest it boots: this same
 # kernel as /l2/vmlinuz and a busybox initramfs from user/runner/l2/mkinitrd.sh.
