@@ -9,6 +9,8 @@
 #   make unit          host-side unit tests (tests/unit/)
 #   make doc-check     check that Documentation/ cites files, functions and ioctls
 #                      that exist (scripts/doc-check.sh)
+#   make bench         minikvm vs kvm.ko benchmarks in both rigs (bench/run.sh): a
+#                      table, bench/results/<date>-<rig>.{csv,png}; not part of check
 #   make rig           boot a test rig and run the selftests in it; options:
 #                        VENDOR=svm|vmx   QEMU TCG (AMD SVM) or Bochs (Intel VMX)  [svm]
 #                        REF=kvm          load the real kvm modules instead of minikvm
@@ -81,6 +83,13 @@ unit:
 doc-check:
 	scripts/doc-check.sh
 
+# Benchmarks (bench/run.sh): minikvm vs the real kvm modules in both rigs; a table,
+# bench/results/<date>-<rig>.{csv,png}. Not part of check: it measures, never fails
+# on a figure. BENCH_VENDOR=svm|vmx for one rig only.
+bench: user $(RIG_MODULE)
+	$(MAKE) -C bench OUT=$(BUILD)/bench
+	bench/run.sh --vendor $(or $(BENCH_VENDOR),both) --kver $(KVER) --module $(RIG_KO)
+
 RIG_ARGS := --vendor $(or $(VENDOR),svm) --kver $(KVER) \
 	$(if $(filter kvm,$(REF)),--ref,--module $(RIG_KO)) \
 	$(foreach t,$(TEST),--test $(t)) \
@@ -107,4 +116,4 @@ clean:
 distclean: clean
 	rm -rf build
 
-.PHONY: all module module-copy user selftests unit doc-check rig demo check deps clean distclean
+.PHONY: all module module-copy user selftests unit doc-check bench rig demo check deps clean distclean

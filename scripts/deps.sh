@@ -24,6 +24,7 @@ packages=(
 	bochs bochsbios vgabios # VMX rig: Bochs emulates Intel VMX + EPT
 	bochs-term              # its text display, the one that runs without X (under script)
 	isolinux syslinux-common xorriso  # Bochs has no -kernel option: it boots an ISO
+	gnuplot-nox bc          # make bench: the bar chart, ratios
 	clang llvm bpftool      # user/stat (minikvm-stat): BPF compiler, skeleton generator
 	libbpf-dev libelf-dev zlib1g-dev  # ... and the static libbpf.a, libelf.a, libz.a it links
 )

@@ -125,10 +125,15 @@ done
 # name (it boots a nested Linux: minutes under TCG), the guest it boots: this same
 # kernel as /l2/vmlinuz and a busybox initramfs from user/runner/l2/mkinitrd.sh.
 [ -x build/user/minikvm-run ] && cp build/user/minikvm-run "$root/bin/"
-if [ -x build/user/minikvm-run ] && [[ " ${tests[*]} " == *" l2boot_test "* ]]; then
+if [ -x build/user/minikvm-run ] && [[ " ${tests[*]} " == *" l2boot_test "* ||
+                                  " ${tests[*]} " == *" bench_test "* ]]; then
 	mkdir -p "$root/l2"
 	cp "$kdir/vmlinuz" "$root/l2/vmlinuz"
 	user/runner/l2/mkinitrd.sh "$root/l2/initrd.gz"
+fi
+# bench/minikvm-bench (make bench) only when asked for as "bench": never a test.
+if [[ " ${tests[*]} " == *" bench_test "* ]] && [ -x build/bench/minikvm-bench ]; then
+	cp build/bench/minikvm-bench "$root/tests/bench_test"
 fi
 
 cat > "$root/etc/rig.conf" <<CONF
@@ -193,7 +198,7 @@ romimage: file=/usr/share/bochs/BIOS-bochs-latest
 vgaromimage: file=/usr/share/vgabios/vgabios.bin
 ata0-master: type=cdrom, path=boot.iso, status=inserted
 boot: cdrom
-com1: enabled=1, mode=file, dev=serial.log
+com1: enabled=1, mode=$BOCHS_COM1, dev=serial.log
 display_library: term
 clock: sync=none
 log: bochs.log

@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# bench/run.sh: run bench/minikvm-bench in the test rigs, minikvm.ko and the real kvm
+# modules side by side, and report: a table on stdout, a CSV and a PNG bar chart.
+#
+#   bench/run.sh --module minikvm.ko [--vendor svm|vmx|both] [--kver 6.1] [--out DIR]
+#                [--report-only]
+#
+# `make bench` calls it (after building the module, minikvm-run and the benchmark).
+# Per vendor it boots two rigs in parallel, both with the same guest kernel:
+#   bench-<vendor>-minikvm   minikvm.ko
+#   bench-<vendor>-kvm       kvm + kvm_amd / kvm_intel of the guest kernel (--ref)
+# SVM: QEMU TCG with -icount shift=0 (guest ns = instructions). VMX: Bochs with
+# clock: sync=none (virtual ns; 5 virtual ns = 1 instruction at ips=200M).
+# Both clocks follow the instruction count, so every figure but the wall times
+# repeats to within a few units between runs.
+#
+# Output, for each rig R (svm or vmx) and today's date D:
+#   DIR/D-R.csv   rig,metric,unit,minikvm,kvm,ratio,target,verdict
+#   DIR/D-R.png   minikvm / kvm.ko per metric (gnuplot, log scale)
+#   build/bench/bench-R-{minikvm,kvm}.{out,trace-pio,trace-cpuid}  raw output, ftrace
+# DIR defaults to bench/results (committed: the latest figures the README shows).
+# --report-only rebuilds the CSV/PNG/table from the logs of the last runs.
+#
+# Not part of `make check` and never a pass/fail test: the targets are reported,
+# not enforced. The run fails only if a rig run does (a KVM call misbehaved).
+set -euo pipefail
+
+vendors=(svm vmx) kver=6.1 module="" out=bench/results report_only=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--vendor)  [ "$2" = both ] && vendors=(svm vmx) || vendors=("$2"); shift ;;
+	--kver)    kver=$2; shift ;;
+	--module)  module=$2; shift ;;
+	--out)     out=$2; shift ;;
+	--report-only) report_only=1 ;;
+	*) echo "bench/run.sh: unknown option $1 (see the comment at the top)" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+work=build/bench
+mkdir -p "$work" "$out"
+date=$(date +%Y-%m-%d)
+
+# ---------------------------------------------------------------- runs
+
+# run_one VENDOR FLAVOUR: one rig run; its serial log, BENCH lines with host time stamps
+# (for the wall-clock figures) and rig.sh's own output end up in $work.
+run_one() {
+	local vendor=$1 flavour=$2 name=bench-$1-$2 args=() t0 rc=0
+	args=(--vendor "$vendor" --kver "$kver" --test bench --name "$name"
+	      --test-timeout 3000 --timeout 3600)
+	[ "$vendor" = svm ] && args+=(--icount)
+	if [ "$flavour" = kvm ]; then args+=(--ref); else args+=(--module "$module"); fi
+	t0=$(date +%s.%N)
+	scripts/rig.sh "${args[@]}" > "$work/$name.out" 2>&1 || rc=$?
+	echo "wall_run $(echo "$(date +%s.%N) - $t0" | bc)" > "$work/$name.wall"
+	# The L2 boot's wall time: the serial log's modification times are not kept, so
+	# take it from the guest/host ratio of the whole run (below) only if asked; here
+	# rig.sh's own output carries each line as it came, without time stamps.
+	return "$rc"
+}
+
+if [ "$report_only" = 0 ]; then
+	[ -n "$module" ] && [ -f "$module" ] ||
+		{ echo "bench/run.sh: --module minikvm.ko (built for the guest kernel) is needed" >&2; exit 2; }
+	for v in "${vendors[@]}"; do
+		echo "== bench: $v rig, minikvm and kvm in parallel (VMX under Bochs: minutes)" >&2
+		pids=()
+		for f in minikvm kvm; do
+			run_one "$v" "$f" & pids+=($!)
+		done
+		for p in "${pids[@]}"; do
+			wait "$p" || echo "bench/run.sh: a $v rig run failed; see $work/bench-$v-*.out" >&2
+		done
+	done
+fi
+
+# ---------------------------------------------------------------- report
+
+# value NAME KEY: the figure KEY of run NAME ("" if absent).
+value() {
+	local log=build/logs/$1.log
+	[ -e "$log" ] || return 0
+	tr -d '\r' < "$log" | awk -v k="$2" '$1 == "BENCH" && $2 == k { v = $3 } END { if (v != "") print v }'
+}
+
+# Split the ftrace sections out of a log, for bench/profile.awk and Documentation/bench.rst.
+traces() {
+	local name=$1 log=build/logs/$1.log what
+	[ -e "$log" ] || return 0
+	for what in pio cpuid vm; do
+		tr -d '\r' < "$log" | awk -v w="$what" '
+			$0 == "BENCH-TRACE begin " w { on = 1; next }
+			$0 == "BENCH-TRACE end " w   { on = 0 }
+			on && sub(/^T\| /, "")' > "$work/$name.trace-$what"
+	done
+}
+
+# metric key, label, unit class (t = guest time, m = memory, w = wall), target ratio
+metrics_svm=(
+	"pio_round_trip|PIO round trip (OUT -> userspace -> KVM_RUN)|t|0.5"
+	"mmio_round_trip|MMIO round trip (store to unbacked GPA)|t|"
+	"hlt_exit|HLT exit to userspace and back|t|"
+	"cpuid_in_kernel|CPUID handled in the kernel|t|0.25"
+	"invd_floor|floor: INVD handled in the kernel (skip only)|t|"
+	"page_first_touch|first touch of a guest page (NPT/EPT fault-in)|t|"
+	"vm_cold_create_run|CREATE_VM + vCPU + first KVM_RUN (first VM)|t|"
+	"vm_cold_destroy|VM destroy (last VM)|t|"
+	"vm_warm_create_run|CREATE_VM + vCPU + first KVM_RUN (2nd VM)|t|"
+	"vm_warm_destroy|VM destroy (another VM remains)|t|"
+	"mem_per_vm|kernel memory per VM (MemFree)|m|"
+	"mem_per_vcpu|kernel memory per vCPU (MemFree)|m|0.25"
+	"slab_per_vm|slab per VM|m|"
+	"slab_per_vcpu|slab per vCPU|m|0.25"
+	"l2_boot_to_marker|L2 Linux boot to init marker (minikvm-run)|t|"
+	"wall_run|wall time of the rig run (noisy)|w|"
+)
+metrics_vmx=("${metrics_svm[@]}")
+metrics_vmx[3]="cpuid_in_kernel|CPUID handled in the kernel|t|0.5"
+
+for v in "${vendors[@]}"; do
+	m=bench-$v-minikvm k=bench-$v-kvm
+	traces "$m"; traces "$k"
+	[ "$v" = svm ] && tunit=instr || tunit=vns
+	csv=$out/$date-$v.csv
+	echo "rig,metric,unit,minikvm,kvm,ratio,target,verdict" > "$csv"
+	declare -n metrics=metrics_$v
+	for row in "${metrics[@]}"; do
+		IFS='|' read -r key label class target <<<"$row"
+		if [ "$class" = w ]; then
+			a=$(awk '{ printf "%.0f", $2 }' "$work/$m.wall" 2>/dev/null || true)
+			b=$(awk '{ printf "%.0f", $2 }' "$work/$k.wall" 2>/dev/null || true)
+			unit=s
+		else
+			a=$(value "$m" "$key"); b=$(value "$k" "$key")
+			case $class in
+			t) unit=$tunit ;;
+			m) unit=KiB ;;
+			esac
+			# Nested boots: millions of instructions / virtual ms.
+			if [[ $key == l2_* ]]; then
+				[ "$v" = svm ] && unit=Minstr || unit=vms
+				[ -n "$a" ] && a=$(echo "scale=0; $a / 1000000" | bc)
+				[ -n "$b" ] && b=$(echo "scale=0; $b / 1000000" | bc)
+			fi
+		fi
+		ratio="" verdict=""
+		if [ -n "$a" ] && [ -n "$b" ] && [ "$b" != 0 ]; then
+			ratio=$(echo "scale=3; $a / $b" | bc | sed 's/^\./0./; s/^-\./-0./')
+			if [ -n "$target" ]; then
+				if [ "$(echo "$ratio <= $target" | bc)" = 1 ]; then verdict=met; else verdict=above; fi
+			fi
+		fi
+		echo "$v,\"$label\",$unit,${a:-},${b:-},$ratio,${target:+<=$target},$verdict" >> "$csv"
+	done
+	unset -n metrics
+
+	# The table on stdout.
+	ref=kvm_amd; [ "$v" = vmx ] && ref=kvm_intel
+	echo
+	echo "$v rig ($( [ "$v" = svm ] && echo "QEMU TCG -icount: instr = guest instructions" ||
+		echo "Bochs sync=none: vns = virtual ns, 5 per instruction")), $date"
+	awk -F, -v ref="$ref" '
+		function unq(s) { gsub(/"/, "", s); return s }
+		NR == 1 { printf "%-50s %-6s %12s %12s %7s  %s\n", "metric", "unit", "minikvm", ref, "ratio", "target"; next }
+		{ t = $7 == "" ? "" : $7 " " $8
+		  printf "%-50s %-6s %12s %12s %7s  %s\n", unq($2), $3, $4 == "" ? "-" : $4, $5 == "" ? "-" : $5, $6 == "" ? "-" : $6, t }' "$csv"
+
+	# The chart: minikvm / kvm.ko per metric, log scale, the 1.0 line = parity.
+	if command -v gnuplot > /dev/null; then
+		awk -F, 'NR > 1 && $6 != "" && $6 > 0 { l = $2; gsub(/"/, "", l); print NR - 1, $6, l, $3 }' \
+			"$csv" > "$work/$v.dat"
+		gnuplot <<-GP
+			set terminal pngcairo size 1100,650 font "sans,9" noenhanced
+			set output "$out/$date-$v.png"
+			set title "minikvm / $ref, $v rig, $date (bars < 1: minikvm cheaper)"
+			set style fill solid 0.8
+			set boxwidth 0.7
+			set logscale y
+			set yrange [0.01:100]
+			set ylabel "ratio minikvm / $ref"
+			set grid ytics
+			set xtics rotate by 35 right
+			set bmargin 12
+			set arrow from graph 0, first 1 to graph 1, first 1 nohead lw 2 lc rgb "black"
+			plot "$work/$v.dat" using 1:2:xtic(3) with boxes lc rgb "#3a7bd5" notitle, \
+			     "" using 1:2:(sprintf("%.2f", \$2)) with labels offset 0,0.8 notitle
+		GP
+		echo "chart: $out/$date-$v.png, table: $csv"
+	else
+		echo "chart: gnuplot not installed (make deps installs gnuplot-nox); table: $csv"
+	fi
+done
