@@ -198,7 +198,7 @@ romimage: file=/usr/share/bochs/BIOS-bochs-latest
 vgaromimage: file=/usr/share/vgabios/vgabios.bin
 ata0-master: type=cdrom, path=boot.iso, status=inserted
 boot: cdrom
-com1: enabled=1, mode=$BOCHS_COM1, dev=serial.log
+com1: enabled=1, mode=file, dev=serial.log
 display_library: term
 clock: sync=none
 log: bochs.log
