@@ -174,7 +174,7 @@ static void comm_of(__u32 pid, char *buf, size_t len)
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
-	snprintf(buf, len, "?");
+	snprintf(buf, len, "(exited)");
 	f = fopen(path, "r");
 	if (!f)
 		return;
@@ -185,19 +185,30 @@ static void comm_of(__u32 pid, char *buf, size_t len)
 
 /* ------------------------------------------------------------ the live table */
 
+/*
+ * Like top: only what happened in the last interval. COUNT is the total since
+ * the tool started, RATE and the rest are over the interval. A VMM that exited
+ * (short-lived selftests, say) drops out of the table once it is quiet.
+ */
 static void print_table(struct snapshot *cur, const struct snapshot *prev)
 {
-	double dt = cur->t - prev->t;
-	__u32 pid = 0;
+	double dt = cur->t - prev->t, total = 0;
+	__u32 pid = 0, shown[64];
+	int i, j, nr_shown = 0;
 	char buf[32], comm[32];
-	int i;
 
 	qsort(cur->rows, cur->nr_rows, sizeof(cur->rows[0]), row_cmp);
+	for (i = 0; i < cur->nr_rows; i++) {
+		const struct row *p = find_row(prev, &cur->rows[i].key);
+
+		total += cur->rows[i].val.count - (p ? p->val.count : 0);
+	}
 	if (isatty(STDOUT_FILENO))
-		printf("\033[H\033[2J");	/* home + clear: redraw like top */
-	printf("minikvm-stat  interval %.1f s%s\n\n", dt, opt.pid ? "  (one process)" : "");
-	printf("%7s %-10s %4s %-20s %10s %9s %10s %9s\n", "PID", "COMM", "VCPU", "EXIT",
-	       "COUNT", "RATE/s", "AVG_LAT_ns", "GUEST_%");
+		printf("\033[H\033[2J");	/* cursor home, clear screen: redraw in place */
+	printf("minikvm-stat  interval %.1f s  %.0f exits/s%s\n\n", dt, total / dt,
+	       opt.pid ? "  (one process)" : "");
+	printf("%7s %-12s %4s %-20s %10s %9s %10s %7s\n", "PID", "COMM", "VCPU", "EXIT",
+	       "COUNT", "RATE/s", "AVG_LAT_ns", "GUEST%");
 
 	for (i = 0; i < cur->nr_rows; i++) {
 		const struct row *r = &cur->rows[i], *p = find_row(prev, &r->key);
@@ -206,25 +217,29 @@ static void print_table(struct snapshot *cur, const struct snapshot *prev)
 		__u64 ln = r->val.lat_ns - (p ? p->val.lat_ns : 0);
 		__u64 gn = r->val.guest_ns - (p ? p->val.guest_ns : 0);
 
+		if (!n)
+			continue;
 		if (r->key.pid != pid) {
 			pid = r->key.pid;
 			comm_of(pid, comm, sizeof(comm));
+			if (nr_shown < (int)(sizeof(shown) / sizeof(shown[0])))
+				shown[nr_shown++] = pid;
 		}
-		printf("%7u %-10.10s %4u %-20.20s %10llu %9.0f %10.0f %8.1f%%\n",
+		printf("%7u %-12.12s %4u %-20.20s %10llu %9.0f %10.0f %6.1f%%\n",
 		       r->key.pid, comm, r->key.vcpu_id,
 		       exit_name(r->key.isa, r->key.reason, buf, sizeof(buf)),
 		       (unsigned long long)r->val.count, n / dt, lc ? (double)ln / lc : 0.0,
 		       100.0 * gn / (dt * 1e9));
 	}
-	/* One line of other events per process. */
-	pid = 0;
-	for (i = 0; i < cur->nr_rows; i++) {
-		__u32 p = cur->rows[i].key.pid;
+	if (!nr_shown)
+		printf("(no VM exits in this interval)\n");
+	else
+		printf("\n");
+	/* The other kvm events of each process shown, totals since the start. */
+	for (j = 0; j < nr_shown; j++) {
+		__u32 p = shown[j];
 
-		if (p == pid)
-			continue;
-		pid = p;
-		printf("%7u events: pio %llu  cpuid %llu  mmio %llu  msr %llu  to userspace %llu\n",
+		printf("%7u pio %llu  cpuid %llu  mmio %llu  msr %llu  KVM_RUN returns %llu\n",
 		       p,
 		       (unsigned long long)event_count(cur, p, EV_PIO, 0, true),
 		       (unsigned long long)event_count(cur, p, EV_CPUID, 0, true),
@@ -232,8 +247,6 @@ static void print_table(struct snapshot *cur, const struct snapshot *prev)
 		       (unsigned long long)event_count(cur, p, EV_MSR, 0, true),
 		       (unsigned long long)event_count(cur, p, EV_USERSPACE_EXIT, 0, true));
 	}
-	if (!cur->nr_rows)
-		printf("(no VM exits yet)\n");
 	fflush(stdout);
 }
 
