@@ -29,7 +29,7 @@ struct trace_common {
 	__s32 pid;
 };
 
-/* events/kvm/kvm_entry/format (6.12 adds "bool immediate_exit" at 24: unused) */
+/* events/kvm/kvm_entry/format (minikvm and kvm.ko 6.12 add "bool immediate_exit" at 24: unused) */
 struct kvm_entry_ctx {
 	struct trace_common common;
 	unsigned int vcpu_id;		/* offset 8 */
