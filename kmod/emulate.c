@@ -427,7 +427,7 @@ int mkvm_handle_tdp_fault(struct mkvm_vcpu *vcpu,
 			     (f->write ? 2 : 0) | (f->fetch ? 0x10 : 0));
 
 	if (slot && !(f->write && (slot->flags & KVM_MEM_READONLY)))
-		return mkvm_tdp_fault_in(vcpu, slot, f->gpa);
+		return mkvm_tdp_fault_in(vcpu, slot, f->gpa, f->write);
 	return mkvm_emulate_mmio(vcpu, f);
 }
 

@@ -21,8 +21,14 @@
 
 #include "minikvm.h"
 
-/* The KVM_MEM_* flags we implement (dirty logging is not one of them). */
-#define MKVM_MEM_FLAGS	KVM_MEM_READONLY
+/* The KVM_MEM_* flags we implement. */
+#define MKVM_MEM_FLAGS	(KVM_MEM_READONLY | KVM_MEM_LOG_DIRTY_PAGES)
+
+/* Bytes of a dirty bitmap: one bit a page, in whole 64-bit words (KVM ABI). */
+static size_t mkvm_dirty_bytes(u64 npages)
+{
+	return ALIGN(npages, 64) / 8;
+}
 
 static struct mkvm_memslots *mkvm_slots_locked(struct mkvm *vm)
 {
@@ -94,6 +100,8 @@ int mkvm_set_memory_region(struct mkvm *vm,
 	struct mkvm_memslot *old, *s;
 	u64 base_gfn = mr->guest_phys_addr >> PAGE_SHIFT;
 	u64 npages = mr->memory_size >> PAGE_SHIFT;
+	unsigned long *stale_bitmap = NULL, *bitmap = NULL;
+	bool log = mr->flags & KVM_MEM_LOG_DIRTY_PAGES;
 	u16 id = (u16)mr->slot;
 	bool zap = false;
 	int r;
@@ -123,6 +131,17 @@ int mkvm_set_memory_region(struct mkvm *vm,
 		}
 		zap = base_gfn != old->base_gfn;
 	}
+	/*
+	 * Dirty logging switched on: start with an empty bitmap and no
+	 * mapping, so that every page faults (readonly first) again.
+	 */
+	if (npages && log && (!old || !old->dirty_bitmap)) {
+		r = -ENOMEM;
+		bitmap = kvzalloc(mkvm_dirty_bytes(npages), GFP_KERNEL_ACCOUNT);
+		if (!bitmap)
+			goto out_unlock;
+		zap |= !!old;
+	}
 	if (npages && (!old || base_gfn != old->base_gfn) &&
 	    mkvm_slot_overlaps(old_slots, id, base_gfn, npages)) {
 		r = -EEXIST;
@@ -132,9 +151,11 @@ int mkvm_set_memory_region(struct mkvm *vm,
 	r = -ENOMEM;
 	new_slots = kmemdup(old_slots, sizeof(*old_slots), GFP_KERNEL_ACCOUNT);
 	if (!new_slots)
-		goto out_unlock;
+		goto out_free_bitmap;
 
 	s = mkvm_slot_by_id(new_slots, id);
+	if (old && (!npages || !log))
+		stale_bitmap = old->dirty_bitmap;
 	if (!npages) {
 		/* Keep the array dense: move the last slot into the hole. */
 		*s = new_slots->slot[--new_slots->nr];
@@ -146,6 +167,10 @@ int mkvm_set_memory_region(struct mkvm *vm,
 		s->npages = npages;
 		s->hva = mr->userspace_addr;
 		s->flags = mr->flags;
+		if (bitmap)
+			s->dirty_bitmap = bitmap;
+		else if (!log)
+			s->dirty_bitmap = NULL;
 	}
 
 	rcu_assign_pointer(vm->memslots, new_slots);
@@ -158,8 +183,13 @@ int mkvm_set_memory_region(struct mkvm *vm,
 	 */
 	if (zap)
 		mkvm_tdp_zap_all(vm);
+	kvfree(stale_bitmap);
 	kfree(old_slots);
-	r = 0;
+	mutex_unlock(&vm->lock);
+	return 0;
+
+out_free_bitmap:
+	kvfree(bitmap);
 out_unlock:
 	mutex_unlock(&vm->lock);
 	return r;
@@ -167,7 +197,54 @@ out_unlock:
 
 void mkvm_free_memslots(struct mkvm *vm)
 {
-	kfree(rcu_dereference_protected(vm->memslots, true));
+	struct mkvm_memslots *slots = rcu_dereference_protected(vm->memslots,
+								 true);
+	int i;
+
+	for (i = 0; i < slots->nr; i++)
+		kvfree(slots->slot[i].dirty_bitmap);
+	kfree(slots);
+}
+
+/**
+ * mkvm_get_dirty_log() - KVM_GET_DIRTY_LOG: which pages of a slot the
+ * guest wrote since the last call.
+ *
+ * Each word of the bitmap is taken and cleared at once (xchg), its pages
+ * lose write access again, and every vCPU flushes its TLB before we
+ * return: a write after that faults and sets its bit for the next call.
+ * Return: 0, -ENOENT (no such slot, or no dirty logging), -EFAULT.
+ */
+int mkvm_get_dirty_log(struct mkvm *vm, struct kvm_dirty_log *log)
+{
+	struct mkvm_memslot *s;
+	unsigned long *snap;
+	size_t bytes, i;
+	int r = -ENOENT;
+
+	if ((log->slot >> 16) || (u16)log->slot >= MKVM_MAX_MEMSLOTS)
+		return -EINVAL;
+	mutex_lock(&vm->lock);
+	s = mkvm_slot_by_id(mkvm_slots_locked(vm), log->slot);
+	if (!s || !s->dirty_bitmap)
+		goto out_unlock;
+	bytes = mkvm_dirty_bytes(s->npages);
+	r = -ENOMEM;
+	snap = kvzalloc(bytes, GFP_KERNEL);
+	if (!snap)
+		goto out_unlock;
+	for (i = 0; i < bytes / sizeof(long); i++) {
+		snap[i] = xchg(&s->dirty_bitmap[i], 0);
+		if (snap[i])
+			mkvm_tdp_write_protect(vm, s->base_gfn +
+					       i * BITS_PER_LONG, snap[i]);
+	}
+	mkvm_kick_all(vm, MKVM_REQ_TLB_FLUSH);
+	r = copy_to_user(log->dirty_bitmap, snap, bytes) ? -EFAULT : 0;
+	kvfree(snap);
+out_unlock:
+	mutex_unlock(&vm->lock);
+	return r;
 }
 
 /**

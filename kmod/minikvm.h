@@ -84,10 +84,11 @@ enum mkvm_seg {
  * @hva:	userspace address the VMM mapped for it
  * @flags:	KVM_MEM_* flags
  * @id:		slot number chosen by userspace
- * @pages:	pinned host pages, filled on first guest touch (NULL = not yet)
+ * @dirty_bitmap: with KVM_MEM_LOG_DIRTY_PAGES, one bit per page the guest
+ *		wrote since the last KVM_GET_DIRTY_LOG (else NULL)
  *
- * A slot's @pages array outlives a flags-only change: the new slot shares
- * it. Pages are unpinned only when the slot goes away (memslot.c).
+ * Pages are pinned when first touched and recorded only in the TDP table
+ * (tdp.c): a slot itself owns no page.
  */
 struct mkvm_memslot {
 	u64 base_gfn;
@@ -95,7 +96,7 @@ struct mkvm_memslot {
 	u64 hva;
 	u32 flags;
 	u16 id;
-	struct page **pages;
+	unsigned long *dirty_bitmap;
 };
 
 /*
@@ -423,6 +424,7 @@ struct mkvm_memslot *mkvm_gfn_to_slot(struct mkvm *vm, u64 gfn);
 int mkvm_read_guest(struct mkvm_vcpu *vcpu, u64 gpa, void *buf, int len);
 int mkvm_write_guest(struct mkvm_vcpu *vcpu, u64 gpa, const void *buf,
 		     int len);
+int mkvm_get_dirty_log(struct mkvm *vm, struct kvm_dirty_log *log);
 
 /* tdp.c */
 int mkvm_tdp_init(struct mkvm *vm);
@@ -430,7 +432,8 @@ void mkvm_tdp_destroy(struct mkvm *vm);
 void mkvm_tdp_zap_all(struct mkvm *vm);
 void mkvm_tdp_free_cache(struct mkvm_vcpu *vcpu);
 int mkvm_tdp_fault_in(struct mkvm_vcpu *vcpu, struct mkvm_memslot *slot,
-		      u64 gpa);
+		      u64 gpa, bool write);
+void mkvm_tdp_write_protect(struct mkvm *vm, u64 gfn, unsigned long mask);
 
 /* emulate.c: common handlers called by the vendor exit tables. */
 int mkvm_emulate_io(struct mkvm_vcpu *vcpu, const struct mkvm_io *io);

@@ -51,8 +51,7 @@ int mkvm_tdp_init(struct mkvm *vm)
 
 /*
  * Free a detached subtree: @table is a table at @level whose entries no
- * vCPU can reach any more. Leaves (level 1) give their pinned page back,
- * marked dirty if the guest could write it.
+ * vCPU can reach any more. Leaves (level 1) give their pinned page back.
  */
 static void tdp_free_table(u64 *table, int level)
 {
@@ -69,7 +68,11 @@ static void tdp_free_table(u64 *table, int level)
 			continue;
 		}
 		page = pfn_to_page((pte & TDP_ADDR_MASK) >> PAGE_SHIFT);
-		unpin_user_pages_dirty_lock(&page, 1, mkvm_ops->tdp_writable(pte));
+		/*
+		 * Dirty unless we know better: dirty logging may have taken
+		 * write access away from a page the guest did write.
+		 */
+		unpin_user_pages_dirty_lock(&page, 1, true);
 	}
 	free_page((unsigned long)table);
 }
@@ -111,6 +114,36 @@ void mkvm_tdp_zap_all(struct mkvm *vm)
 		free_page((unsigned long)old);
 }
 
+/*
+ * Take write access away from the pages of @mask (bit i: frame gfn + i),
+ * for dirty logging. The caller kicks the vCPUs with a TLB flush before it
+ * relies on the result.
+ */
+void mkvm_tdp_write_protect(struct mkvm *vm, u64 gfn, unsigned long mask)
+{
+	struct mkvm_tdp *tdp = &vm->tdp;
+	int bit, level;
+
+	spin_lock(&tdp->lock);
+	for_each_set_bit(bit, &mask, BITS_PER_LONG) {
+		u64 gpa = (gfn + bit) << PAGE_SHIFT;
+		u64 *table = tdp->root;
+
+		for (level = TDP_LEVELS; level > 1; level--) {
+			u64 pte = table[tdp_index(gpa, level)];
+
+			if (!mkvm_ops->tdp_present(pte))
+				break;
+			table = tdp_next(pte);
+		}
+		if (level == 1 && mkvm_ops->tdp_present(table[tdp_index(gpa, 1)]))
+			table[tdp_index(gpa, 1)] = mkvm_ops->tdp_pte(
+				table[tdp_index(gpa, 1)] & TDP_ADDR_MASK,
+				true, false, true);
+	}
+	spin_unlock(&tdp->lock);
+}
+
 void mkvm_tdp_destroy(struct mkvm *vm)
 {
 	if (!vm->tdp.root)
@@ -147,6 +180,7 @@ void mkvm_tdp_free_cache(struct mkvm_vcpu *vcpu)
 static int tdp_map(struct mkvm_vcpu *vcpu, u64 gpa, struct page *page,
 		   bool write)
 {
+	u64 pte;
 	struct mkvm_tdp *tdp = &vcpu->vm->tdp;
 	u64 *table = tdp->root;
 	int level, idx, r = 0;
@@ -164,9 +198,17 @@ static int tdp_map(struct mkvm_vcpu *vcpu, u64 gpa, struct page *page,
 		table = tdp_next(table[idx]);
 	}
 	idx = tdp_index(gpa, 1);
-	if (mkvm_ops->tdp_present(table[idx]))
+	pte = table[idx];
+	if (mkvm_ops->tdp_present(pte)) {
+		/*
+		 * Mapped already. A write to a page that dirty logging keeps
+		 * readonly gets write access now; it keeps its own pin.
+		 */
+		if (write && !mkvm_ops->tdp_writable(pte))
+			table[idx] = mkvm_ops->tdp_pte(pte & TDP_ADDR_MASK,
+						       true, true, true);
 		r = -EEXIST;
-	else
+	} else
 		table[idx] = mkvm_ops->tdp_pte(page_to_phys(page), true, write,
 					       true);
 	spin_unlock(&tdp->lock);
@@ -178,18 +220,22 @@ static int tdp_map(struct mkvm_vcpu *vcpu, u64 gpa, struct page *page,
  * @vcpu: the faulting vCPU (its thread runs in the VMM's mm)
  * @slot: the memslot holding @gpa
  * @gpa: faulting guest-physical address
+ * @write: the guest was writing
  *
  * Pins the page of the VMM's mapping (writable unless the slot is
- * readonly) with the kernel's long-term GUP, then maps it.
+ * readonly) with the kernel's long-term GUP, then maps it. In a slot with
+ * dirty logging, a read maps the page readonly so that the first write
+ * faults again, and a write sets the page's bit in the dirty bitmap.
  * Return: 1 to re-enter the guest, or -EFAULT when the VMM's mapping is
  * missing (KVM_RUN fails with EFAULT, as in KVM), -ENOMEM.
  */
 int mkvm_tdp_fault_in(struct mkvm_vcpu *vcpu, struct mkvm_memslot *slot,
-		      u64 gpa)
+		      u64 gpa, bool write_access)
 {
 	bool write = !(slot->flags & KVM_MEM_READONLY);
-	unsigned long hva = slot->hva +
-		((gpa >> PAGE_SHIFT) - slot->base_gfn) * PAGE_SIZE;
+	u64 rel = (gpa >> PAGE_SHIFT) - slot->base_gfn;
+	bool map_write = write;
+	unsigned long hva = slot->hva + rel * PAGE_SIZE;
 	struct page *page;
 	long n;
 	int r;
@@ -209,7 +255,12 @@ int mkvm_tdp_fault_in(struct mkvm_vcpu *vcpu, struct mkvm_memslot *slot,
 				&page);
 	if (n != 1)
 		return -EFAULT;
-	r = tdp_map(vcpu, gpa, page, write);
+	if (slot->dirty_bitmap) {
+		map_write = write && write_access;
+		if (map_write)
+			set_bit(rel, slot->dirty_bitmap);
+	}
+	r = tdp_map(vcpu, gpa, page, map_write);
 	if (r == -EEXIST) {
 		unpin_user_page(page);
 		r = 0;

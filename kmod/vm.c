@@ -107,6 +107,13 @@ static long mkvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 			return -EFAULT;
 		return mkvm_set_memory_region(vm, &mr);
 	}
+	case KVM_GET_DIRTY_LOG: {
+		struct kvm_dirty_log log;
+
+		if (copy_from_user(&log, argp, sizeof(log)))
+			return -EFAULT;
+		return mkvm_get_dirty_log(vm, &log);
+	}
 	case KVM_SET_TSS_ADDR:
 		/*
 		 * KVM needs three pages here for real mode on old VMX
