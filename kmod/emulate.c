@@ -428,6 +428,13 @@ int mkvm_handle_tdp_fault(struct mkvm_vcpu *vcpu,
 
 	if (slot && !(f->write && (slot->flags & KVM_MEM_READONLY)))
 		return mkvm_tdp_fault_in(vcpu, slot, f->gpa, f->write);
+	/*
+	 * A VM without any memory cannot even fetch its first instruction.
+	 * KVM fails KVM_RUN with ENOSPC here (its page-table quota is sized
+	 * from guest memory, and is zero); we say the same.
+	 */
+	if (!srcu_dereference(vcpu->vm->memslots, &vcpu->vm->srcu)->nr)
+		return -ENOSPC;
 	return mkvm_emulate_mmio(vcpu, f);
 }
 
