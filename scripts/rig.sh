@@ -189,6 +189,21 @@ else
 		-c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table "$iso" \
 		> "$dir/xorriso.out" 2>&1 || { cat "$dir/xorriso.out"; exit 1; }
 
+	# The serial console. Bochs' "file" mode writes through a stdio buffer: the log
+	# arrived in 4 KB lumps, and the last lump was lost when a hung run was killed.
+	# So com1 gets a pseudo-terminal of its own ("term" mode), whose other end
+	# script(1) copies into serial.log as it comes (-f). sleep keeps the terminal open.
+	(cd "$dir" && exec script -qfc "tty > com1.tty; exec sleep $((timeout + 60))" serial.log \
+		< /dev/null > /dev/null 2>&1) &
+	com1_holder=$!
+	trap 'kill "$com1_holder" 2>/dev/null || true' EXIT
+	for _ in $(seq 50); do
+		[ -s "$dir/com1.tty" ] && break
+		sleep 0.1
+	done
+	[ -s "$dir/com1.tty" ] || { echo "rig.sh: no pseudo-terminal for com1" >&2; exit 1; }
+	ln -sf "$PWD/$dir/serial.log" "$log"
+
 	# Debian's Bochs: cpu model with VMX + EPT + unrestricted guest; the guest clock
 	# follows the instruction count (clock: sync=none), so runs are repeatable.
 	cat > "$dir/bochsrc" <<BOCHSRC
@@ -198,7 +213,7 @@ romimage: file=/usr/share/bochs/BIOS-bochs-latest
 vgaromimage: file=/usr/share/vgabios/vgabios.bin
 ata0-master: type=cdrom, path=boot.iso, status=inserted
 boot: cdrom
-com1: enabled=1, mode=file, dev=serial.log
+com1: enabled=1, mode=term, dev=$(cat "$dir/com1.tty")
 display_library: term
 clock: sync=none
 log: bochs.log
@@ -207,8 +222,6 @@ sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy
 BOCHSRC
 	# Debian's Bochs has its debugger built in and stops at a prompt: continue, then quit.
 	printf 'c\nquit\n' > "$dir/dbg.rc"
-	: > "$dir/serial.log"
-	ln -sf "$PWD/$dir/serial.log" "$log"
 	# The "term" display needs a terminal: script(1) gives it a pseudo-terminal, which
 	# needs a size (0x0 crashes the display) and a terminal type.
 	(cd "$dir" && exec timeout -k 5 "$timeout" script -qfc \
