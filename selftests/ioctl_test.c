@@ -45,18 +45,21 @@ TEST(unknown_ioctls)
 	struct vcpu *vcpu;
 	struct vm *vm;
 	unsigned int i;
+	int sys_err = kvm_unknown_ioctl_errno(KVM_FD_SYSTEM);
+	int vm_err = kvm_unknown_ioctl_errno(KVM_FD_VM);
+	int vcpu_err = kvm_unknown_ioctl_errno(KVM_FD_VCPU);
 
 	TEST_REQUIRE_KVM();
 	vm = vm_create();
 	vcpu = vcpu_add(vm, 0);
 	for (i = 0; i < ARRAY_SIZE(bogus_ioctls); i++) {
-		EXPECT_IOCTL_ERR(EINVAL, vm->kvm_fd, bogus_ioctls[i], 0);
-		EXPECT_IOCTL_ERR(ENOTTY, vm->fd, bogus_ioctls[i], 0);
-		EXPECT_IOCTL_ERR(EINVAL, vcpu->fd, bogus_ioctls[i], 0);
+		EXPECT_IOCTL_ERR(sys_err, vm->kvm_fd, bogus_ioctls[i], 0);
+		EXPECT_IOCTL_ERR(vm_err, vm->fd, bogus_ioctls[i], 0);
+		EXPECT_IOCTL_ERR(vcpu_err, vcpu->fd, bogus_ioctls[i], 0);
 	}
 	/* Not even a KVM ioctl. */
-	EXPECT_IOCTL_ERR(ENOTTY, vm->fd, _IO('z', 1), 0);
-	EXPECT_IOCTL_ERR(EINVAL, vcpu->fd, _IO('z', 1), 0);
+	EXPECT_IOCTL_ERR(vm_err, vm->fd, _IO('z', 1), 0);
+	EXPECT_IOCTL_ERR(vcpu_err, vcpu->fd, _IO('z', 1), 0);
 	vm_free(vm);
 }
 
@@ -65,17 +68,20 @@ TEST(wrong_fd_level)
 {
 	struct vcpu *vcpu;
 	struct vm *vm;
+	int sys_err = kvm_unknown_ioctl_errno(KVM_FD_SYSTEM);
+	int vm_err = kvm_unknown_ioctl_errno(KVM_FD_VM);
+	int vcpu_err = kvm_unknown_ioctl_errno(KVM_FD_VCPU);
 
 	TEST_REQUIRE_KVM();
 	vm = vm_create();
 	vcpu = vcpu_add(vm, 0);
-	EXPECT_IOCTL_ERR(ENOTTY, vm->fd, KVM_GET_API_VERSION, 0);
-	EXPECT_IOCTL_ERR(ENOTTY, vm->fd, KVM_CREATE_VM, 0);
-	EXPECT_IOCTL_ERR(ENOTTY, vm->fd, KVM_RUN, 0);
-	EXPECT_IOCTL_ERR(EINVAL, vcpu->fd, KVM_CREATE_VCPU, 1);
-	EXPECT_IOCTL_ERR(EINVAL, vcpu->fd, KVM_GET_API_VERSION, 0);
-	EXPECT_IOCTL_ERR(EINVAL, vm->kvm_fd, KVM_RUN, 0);
-	EXPECT_IOCTL_ERR(EINVAL, vm->kvm_fd, KVM_CREATE_VCPU, 0);
+	EXPECT_IOCTL_ERR(vm_err, vm->fd, KVM_GET_API_VERSION, 0);
+	EXPECT_IOCTL_ERR(vm_err, vm->fd, KVM_CREATE_VM, 0);
+	EXPECT_IOCTL_ERR(vm_err, vm->fd, KVM_RUN, 0);
+	EXPECT_IOCTL_ERR(vcpu_err, vcpu->fd, KVM_CREATE_VCPU, 1);
+	EXPECT_IOCTL_ERR(vcpu_err, vcpu->fd, KVM_GET_API_VERSION, 0);
+	EXPECT_IOCTL_ERR(sys_err, vm->kvm_fd, KVM_RUN, 0);
+	EXPECT_IOCTL_ERR(sys_err, vm->kvm_fd, KVM_CREATE_VCPU, 0);
 	vm_free(vm);
 }
 

@@ -164,13 +164,15 @@ TEST(check_extension_unknown)
 /*
  * Ioctls /dev/kvm does not know: a KVM-type number nobody uses and a number of another
  * type altogether. x86 KVM hands unknown system ioctls to kvm_arch_dev_ioctl(), whose
- * default case returns -EINVAL (not the -ENOTTY one might expect).
+ * default case returns -EINVAL; minikvm answers -ENOTTY, the kernel's convention for
+ * "no such ioctl" (a documented difference: the test expects each module's own answer).
  */
 TEST(unknown_ioctl)
 {
 	static const unsigned long bogus[] = {
 		_IO(KVMIO, 0xfe), _IOW(KVMIO, 0xfd, __u64), _IO('z', 1),
 	};
+	int expected = access("/sys/module/minikvm", F_OK) == 0 ? ENOTTY : EINVAL;
 	unsigned int i;
 	int fd;
 
@@ -179,7 +181,7 @@ TEST(unknown_ioctl)
 	for (i = 0; i < sizeof(bogus) / sizeof(bogus[0]); i++) {
 		errno = 0;
 		EXPECT_EQ(-1, ioctl(fd, bogus[i], 0)) TH_LOG("ioctl %#lx", bogus[i]);
-		EXPECT_EQ(EINVAL, errno) TH_LOG("ioctl %#lx", bogus[i]);
+		EXPECT_EQ(expected, errno) TH_LOG("ioctl %#lx", bogus[i]);
 	}
 	close(fd);
 }

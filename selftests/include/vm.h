@@ -85,6 +85,19 @@ void __test_fail(const char *file, int line, const char *fmt, ...)
 int kvm_open(void);
 bool kvm_present(void);
 int kvm_check_cap(long cap);
+
+/*
+ * The errno of an ioctl number the fd does not know. minikvm answers
+ * ENOTTY everywhere, the kernel's convention for "no such ioctl". kvm.ko
+ * answers EINVAL on /dev/kvm and on vCPU fds (their switch statements fall
+ * through to architecture code whose default is EINVAL) and ENOTTY on VM
+ * fds. Tests compare against the one that is loaded.
+ */
+bool kvm_is_minikvm(void);
+int kvm_unknown_ioctl_errno(int fd_level);
+#define KVM_FD_SYSTEM	0
+#define KVM_FD_VM	1
+#define KVM_FD_VCPU	2
 enum host_virt host_virt(void);
 struct kvm_cpuid2 *kvm_get_supported_cpuid(void);
 

@@ -53,6 +53,18 @@ bool kvm_present(void)
 }
 
 /* KVM_CHECK_EXTENSION on /dev/kvm: 0 = unsupported (or no /dev/kvm at all). */
+bool kvm_is_minikvm(void)
+{
+	return access("/sys/module/minikvm", F_OK) == 0;
+}
+
+int kvm_unknown_ioctl_errno(int fd_level)
+{
+	if (kvm_is_minikvm() || fd_level == KVM_FD_VM)
+		return ENOTTY;
+	return EINVAL;
+}
+
 int kvm_check_cap(long cap)
 {
 	int fd = kvm_open();
