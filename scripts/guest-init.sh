@@ -73,11 +73,13 @@ else
 	for t in $RIG_TESTS; do
 		echo "RIG: run $t"
 		if [ -x "/tests/$t" ]; then
+			start=$(cut -d' ' -f1 /proc/uptime)
 			timeout "$RIG_TIMEOUT" "/tests/$t" 2>&1
 			rc=$?
 			# busybox timeout ends the test with SIGTERM: exit status 128 + 15.
 			[ "$rc" = 143 ] && echo "# $t: killed after $RIG_TIMEOUT s (guest time)"
-			echo "RIG: exit $t $rc"
+			secs=$(awk -v s="$start" '{ printf "%.1f", $1 - s }' /proc/uptime)
+			echo "RIG: exit $t $rc ($secs s guest time)"
 		else
 			echo "1..1"
 			echo "not ok 1 $t # no such test in /tests"

@@ -26,6 +26,7 @@ saw_end=0
 in_dmesg=0
 cur=""          # test binary now running ("" = none)
 plan=-1         # its "1..N" (-1 = not printed yet)
+started=0       # when it started ($SECONDS)
 results=0       # results it printed so far
 cur_failed=0    # of which "not ok"
 
@@ -84,23 +85,30 @@ while IFS= read -r line || [ -n "$line" ]; do
 		continue
 	fi
 
-	echo "$line"
 	case $line in
 	"RIG: run "*)
+		echo "$line"
 		finish_binary ""
 		cur=${line#RIG: run }
-		plan=-1 results=0 cur_failed=0
+		plan=-1 results=0 cur_failed=0 started=$SECONDS
 		;;
 	"RIG: exit "*)
-		read -r _ _ _ rc <<<"$line"
+		# "RIG: exit NAME STATUS [(N s guest time)]": add the wall-clock time.
+		echo "$line, $((SECONDS - started)) s wall"
+		read -r _ _ _ rc _ <<<"$line"
 		finish_binary "$rc"
 		;;
 	"RIG: dmesg begin")
+		echo "$line"
 		in_dmesg=1
 		;;
 	"RIG: end "*)
+		echo "$line"
 		saw_end=1
 		stop_emulator 5
+		;;
+	*)
+		echo "$line"
 		;;
 	esac
 
