@@ -28,7 +28,7 @@ mkdir -p /tmp
 
 . /etc/rig.conf
 
-echo "RIG: begin $RIG_NAME (kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) cpus)"
+echo "RIG: begin $RIG_NAME (kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) cpus, up $(cut -d' ' -f1 /proc/uptime) s)"
 # The log dumped at the end starts here: boot messages are not the module's doing.
 dmesg -c > /tmp/boot.dmesg
 

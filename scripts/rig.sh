@@ -13,6 +13,7 @@
 #   --demo             show what the module reports instead of running the tests
 #   --name NAME        name of the run [default <vendor>-<minikvm|kvm>-<kver>]
 #   --timeout SECS     wall-clock limit of the whole run [svm 600, vmx 1500]
+#   (environment) APPEND="..."  more kernel command line, e.g. APPEND=loglevel=7
 #   --test-timeout SECS  guest seconds one test binary may run              [120]
 #
 # Files: build/rig/NAME/ (initramfs, ISO, counts), build/logs/NAME.log (serial output).
@@ -150,7 +151,7 @@ CONF
 # 115200 baud: Bochs times its UART by the baud rate, and at the default 9600 a test's
 # output (written through a 4 KB tty buffer) took seconds of guest time to drain, and
 # the tail of it was lost when /init powered off.
-cmdline="console=ttyS0,115200 quiet panic=-1 oops=panic panic_on_warn=0"
+cmdline="console=ttyS0,115200 quiet panic=-1 oops=panic panic_on_warn=0 ${APPEND:-}"
 
 # ---------------------------------------------------------------- run
 echo "== $name: $rig_module on $ver, $vendor rig, tests: ${tests[*]:-all}, timeout ${timeout}s"
