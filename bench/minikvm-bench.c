@@ -247,6 +247,29 @@ static double exit_to_user(const uint8_t *code, const uint8_t *end, uint32_t rea
 	return ((double)(t1 - t0) - loop) / N_USER;
 }
 
+/*
+ * The syscall floor: KVM_CHECK_EXTENSION on a VM fd, an ioctl the module answers
+ * without touching a vCPU. Every exit to userspace pays at least this (syscall
+ * entry/exit, fd lookup, the LSM's ioctl hook) on top of the world switch.
+ */
+static double ioctl_floor(void)
+{
+	struct bvm v = { 0 };
+	uint64_t t0, t1;
+	int i;
+
+	vm_with_code(&v, g_pio, g_pio_end, 0);
+	for (i = 0; i < WARMUP; i++)
+		ioctl(v.fd, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY);
+	t0 = now_ns();
+	for (i = 0; i < N_USER; i++)
+		if (ioctl(v.fd, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY) <= 0)
+			die("KVM_CHECK_EXTENSION(KVM_CAP_USER_MEMORY)");
+	t1 = now_ns();
+	vm_free(&v, 1);
+	return (double)(t1 - t0) / N_USER;
+}
+
 /* ns of one KVM_RUN in which the guest runs its loop n times (then OUTs). */
 static double guest_loop(const uint8_t *code, const uint8_t *end, int n)
 {
@@ -331,53 +354,58 @@ static void lifecycle(const char *key, int keeper, int cycles)
 
 /* ------------------------------------------------------------ memory */
 
-static long meminfo_kb(const char *field)
+/* A /proc/meminfo or /proc/vmstat field (vmstat: "name value", meminfo: "name: value kB"). */
+static long proc_field(const char *file, const char *field)
 {
 	char line[256];
 	size_t len = strlen(field);
-	long kb = -1;
-	FILE *f = fopen("/proc/meminfo", "r");
+	long v = 0;
+	FILE *f = fopen(file, "r");
 
 	if (!f)
-		die("/proc/meminfo");
+		die("%s", file);
 	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, field, len) && line[len] == ':')
-			kb = strtol(line + len + 1, NULL, 10);
+		if (!strncmp(line, field, len) && (line[len] == ':' || line[len] == ' '))
+			v = strtol(line + len + 1, NULL, 10);
 	fclose(f);
-	return kb;
+	return v;
 }
 
-static void settle(void)
+/*
+ * Pages the kernel handed out and not taken back, since boot: the page allocator's
+ * event counters, exact and independent of the per-CPU free lists (which make
+ * MemFree lag by hundreds of KiB).
+ */
+static long pages_in_use(void)
 {
-	int fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+	static const char *const zones[] = { "pgalloc_dma", "pgalloc_dma32",
+					     "pgalloc_normal", "pgalloc_movable" };
+	long n = -proc_field("/proc/vmstat", "pgfree");
+	size_t i;
 
-	sync();
-	if (fd >= 0) {
-		if (write(fd, "3\n", 2) < 0)
-			perror("drop_caches");
-		close(fd);
-	}
+	for (i = 0; i < sizeof(zones) / sizeof(zones[0]); i++)
+		n += proc_field("/proc/vmstat", zones[i]);
+	return n;
 }
-
-static int nr_mem_vms = N_MEM_VMS;	/* fewer if the module cannot hold that many */
 
 struct memsnap {
-	long free, slab, pagetables, kstack;
+	long pages, slab, kstack;
 };
 
 static void memsnap(struct memsnap *m)
 {
-	settle();
-	m->free = meminfo_kb("MemFree");
-	m->slab = meminfo_kb("Slab");
-	m->pagetables = meminfo_kb("PageTables");
-	m->kstack = meminfo_kb("KernelStack");
+	m->pages = pages_in_use();
+	m->slab = proc_field("/proc/meminfo", "Slab");
+	m->kstack = proc_field("/proc/meminfo", "KernelStack");
 }
+
+static int nr_mem_vms = N_MEM_VMS;	/* fewer if the module cannot hold that many */
 
 /*
  * nr_mem_vms VMs with `vcpus` vCPUs each, every vCPU run once to HLT, all sharing one
  * 4 KiB page of guest memory (so that userspace's own memory does not grow). Returns
- * the drop of MemFree in KiB; slab/page-table/stack deltas in *d.
+ * the KiB of pages they took (kernel memory plus this process's page tables for the
+ * kvm_run mappings); slab and kernel-stack deltas in *d.
  */
 static long mem_vms(void *page, int vcpus, struct memsnap *d)
 {
@@ -397,9 +425,8 @@ static long mem_vms(void *page, int vcpus, struct memsnap *d)
 	for (i = 0; i < nr_mem_vms; i++)
 		vm_free(&vms[i], vcpus);
 	d->slab = b.slab - a.slab;
-	d->pagetables = b.pagetables - a.pagetables;
 	d->kstack = b.kstack - a.kstack;
-	return a.free - b.free;
+	return (b.pages - a.pages) * 4;
 }
 
 /* How many VMs can exist at once (up to N_MEM_VMS): minikvm's SVM side gives each its own ASID. */
@@ -418,13 +445,18 @@ static int max_vms(void)
 	return n;
 }
 
+/*
+ * Per vCPU: (VMs with 4 vCPUs - VMs with 1 vCPU) / (3 x VMs); per VM: the 1-vCPU
+ * figure minus one vCPU. A warm-up round first, so that slab caches and one-time
+ * allocations are not counted.
+ */
 static void memory(void)
 {
 	struct rlimit nofile = { 4096, 4096 };
 	struct memsnap d1, d4;
 	long m1, m4;
 	void *page;
-	double per_vcpu;
+	double per_vcpu, slab_vcpu;
 
 	setrlimit(RLIMIT_NOFILE, &nofile);
 	nr_mem_vms = max_vms();
@@ -437,15 +469,15 @@ static void memory(void)
 	if (page == MAP_FAILED)
 		die("mmap");
 	memset(page, 0xf4, 4096);	/* HLT everywhere */
-	mem_vms(page, 4, &d1);		/* warm-up: one-time allocations, slab caches */
+	mem_vms(page, 4, &d1);
 	m1 = mem_vms(page, 1, &d1);
 	m4 = mem_vms(page, 4, &d4);
 	per_vcpu = (double)(m4 - m1) / (3 * nr_mem_vms);
+	slab_vcpu = (double)(d4.slab - d1.slab) / (3 * nr_mem_vms);
 	report("mem_per_vcpu", per_vcpu, "KiB");
 	report("mem_per_vm", (double)m1 / nr_mem_vms - per_vcpu, "KiB");
-	report("slab_per_vcpu", (double)(d4.slab - d1.slab) / (3 * nr_mem_vms), "KiB");
-	report("slab_per_vm", (double)d1.slab / nr_mem_vms -
-	       (double)(d4.slab - d1.slab) / (3 * nr_mem_vms), "KiB");
+	report("slab_per_vcpu", slab_vcpu, "KiB");
+	report("slab_per_vm", (double)d1.slab / nr_mem_vms - slab_vcpu, "KiB");
 	report("kstack_per_vm", (double)d1.kstack / nr_mem_vms, "KiB");
 	munmap(page, 4096);
 }
@@ -590,6 +622,32 @@ static void profile(void)
 	vm_free(&v, 1);
 	trace_dump("cpuid");
 
+	/*
+	 * Depth-limited passes: a function at the deepest traced level is a leaf, its
+	 * duration its true inclusive cost plus one fixed tracer cost (that of a
+	 * trivial leaf such as __cond_resched). Depth 1 is the syscall's first
+	 * traced function; bench/profile-depth.awk assembles the per-function figures.
+	 */
+	for (i = 3; i <= 9; i++) {
+		char depth[8], what[32];
+		int j;
+
+		snprintf(depth, sizeof(depth), "%d", i);
+		trace_write("max_graph_depth", depth);
+		vm_with_code(&v, g_pio, g_pio_end, 0);
+		for (j = 0; j < WARMUP; j++)
+			run_expect(&v, 0, KVM_EXIT_IO);
+		trace_write("trace", "");
+		trace_write("tracing_on", "1");
+		for (j = 0; j < 3; j++)
+			run_expect(&v, 0, KVM_EXIT_IO);
+		trace_write("tracing_on", "0");
+		vm_free(&v, 1);
+		snprintf(what, sizeof(what), "pio-d%d", i);
+		trace_dump(what);
+	}
+	trace_write("max_graph_depth", "0");
+
 	/* One VM's life, call depth 5 only: the coarse split of a 10^6..10^7 cost. */
 	trace_write("max_graph_depth", "5");
 	trace_write("trace", "");
@@ -657,6 +715,7 @@ int main(int argc, char **argv)
 	report("hlt_exit", exit_to_user(g_hlt, g_hlt_end, KVM_EXIT_HLT), "ns");
 	report("cpuid_in_kernel", in_kernel(g_cpuid, g_cpuid_end, g_cpuid0, g_cpuid0_end), "ns");
 	report("invd_floor", in_kernel(g_invd, g_invd_end, g_invd0, g_invd0_end), "ns");
+	report("ioctl_floor", ioctl_floor(), "ns");
 	report("page_first_touch", first_touch(), "ns");
 	lifecycle("vm_cold", 0, N_LIFE);
 	lifecycle("vm_warm", 1, N_LIFE);

@@ -15,11 +15,13 @@
 # repeats to within a few units between runs.
 #
 # Output, for each rig R (svm or vmx) and today's date D:
-#   DIR/D-R.csv   rig,metric,unit,minikvm,kvm,ratio,target,verdict
+#   DIR/D-R.csv   rig,key,metric,unit,minikvm,kvm,ratio,target,verdict
 #   DIR/D-R.png   minikvm / kvm.ko per metric (gnuplot, log scale)
 #   build/bench/bench-R-{minikvm,kvm}.{out,trace-pio,trace-cpuid}  raw output, ftrace
 # DIR defaults to bench/results (committed: the latest figures the README shows).
 # --report-only rebuilds the CSV/PNG/table from the logs of the last runs.
+#
+# BENCH_RIG=FILE runs another copy of scripts/rig.sh (from the top of the tree).
 #
 # Not part of `make check` and never a pass/fail test: the targets are reported,
 # not enforced. The run fails only if a rig run does (a KVM call misbehaved).
@@ -53,7 +55,7 @@ run_one() {
 	[ "$vendor" = svm ] && args+=(--icount)
 	if [ "$flavour" = kvm ]; then args+=(--ref); else args+=(--module "$module"); fi
 	t0=$(date +%s.%N)
-	scripts/rig.sh "${args[@]}" > "$work/$name.out" 2>&1 || rc=$?
+	bash "${BENCH_RIG:-scripts/rig.sh}" "${args[@]}" > "$work/$name.out" 2>&1 || rc=$?
 	echo "wall_run $(echo "$(date +%s.%N) - $t0" | bc)" > "$work/$name.wall"
 	# The L2 boot's wall time: the serial log's modification times are not kept, so
 	# take it from the guest/host ratio of the whole run (below) only if asked; here
@@ -104,13 +106,15 @@ metrics_svm=(
 	"hlt_exit|HLT exit to userspace and back|t|"
 	"cpuid_in_kernel|CPUID handled in the kernel|t|0.25"
 	"invd_floor|floor: INVD handled in the kernel (skip only)|t|"
+	"ioctl_floor|floor: an ioctl that does nothing (CHECK_EXTENSION)|t|"
 	"page_first_touch|first touch of a guest page (NPT/EPT fault-in)|t|"
-	"vm_cold_create_run|CREATE_VM + vCPU + first KVM_RUN (first VM)|t|"
-	"vm_cold_destroy|VM destroy (last VM)|t|"
-	"vm_warm_create_run|CREATE_VM + vCPU + first KVM_RUN (2nd VM)|t|"
-	"vm_warm_destroy|VM destroy (another VM remains)|t|"
-	"mem_per_vm|kernel memory per VM (MemFree)|m|"
-	"mem_per_vcpu|kernel memory per vCPU (MemFree)|m|0.25"
+	"vm_cold_create_run|CREATE_VM + vCPU + first KVM_RUN (first VM; idle waits count)|t|"
+	"vm_cold_destroy|VM destroy (last VM; idle waits count)|t|"
+	"vm_warm_create_run|CREATE_VM + vCPU + first KVM_RUN (2nd VM; idle waits count)|t|"
+	"vm_warm_destroy|VM destroy (another VM remains; idle waits count)|t|"
+	"max_vms|VMs that can exist at once (probe stops at 100)|n|"
+	"mem_per_vm|kernel memory per VM (pages allocated)|m|"
+	"mem_per_vcpu|kernel memory per vCPU (pages allocated)|m|0.25"
 	"slab_per_vm|slab per VM|m|"
 	"slab_per_vcpu|slab per vCPU|m|0.25"
 	"l2_boot_to_marker|L2 Linux boot to init marker (minikvm-run)|t|"
@@ -124,7 +128,7 @@ for v in "${vendors[@]}"; do
 	traces "$m"; traces "$k"
 	[ "$v" = svm ] && tunit=instr || tunit=vns
 	csv=$out/$date-$v.csv
-	echo "rig,metric,unit,minikvm,kvm,ratio,target,verdict" > "$csv"
+	echo "rig,key,metric,unit,minikvm,kvm,ratio,target,verdict" > "$csv"
 	declare -n metrics=metrics_$v
 	for row in "${metrics[@]}"; do
 		IFS='|' read -r key label class target <<<"$row"
@@ -137,6 +141,7 @@ for v in "${vendors[@]}"; do
 			case $class in
 			t) unit=$tunit ;;
 			m) unit=KiB ;;
+			n) unit=VMs ;;
 			esac
 			# Nested boots: millions of instructions / virtual ms.
 			if [[ $key == l2_* ]]; then
@@ -152,7 +157,7 @@ for v in "${vendors[@]}"; do
 				if [ "$(echo "$ratio <= $target" | bc)" = 1 ]; then verdict=met; else verdict=above; fi
 			fi
 		fi
-		echo "$v,\"$label\",$unit,${a:-},${b:-},$ratio,${target:+<=$target},$verdict" >> "$csv"
+		echo "$v,$key,\"$label\",$unit,${a:-},${b:-},$ratio,${target:+<=$target},$verdict" >> "$csv"
 	done
 	unset -n metrics
 
@@ -163,22 +168,23 @@ for v in "${vendors[@]}"; do
 		echo "Bochs sync=none: vns = virtual ns, 5 per instruction")), $date"
 	awk -F, -v ref="$ref" '
 		function unq(s) { gsub(/"/, "", s); return s }
-		NR == 1 { printf "%-50s %-6s %12s %12s %7s  %s\n", "metric", "unit", "minikvm", ref, "ratio", "target"; next }
-		{ t = $7 == "" ? "" : $7 " " $8
-		  printf "%-50s %-6s %12s %12s %7s  %s\n", unq($2), $3, $4 == "" ? "-" : $4, $5 == "" ? "-" : $5, $6 == "" ? "-" : $6, t }' "$csv"
+		NR == 1 { printf "%-66s %-6s %10s %10s %7s  %s\n", "metric", "unit", "minikvm", ref, "ratio", "target"; next }
+		{ t = $8 == "" ? "" : $8 " " $9
+		  printf "%-66s %-6s %10s %10s %7s  %s\n", unq($3), $4, $5 == "" ? "-" : $5, $6 == "" ? "-" : $6, $7 == "" ? "-" : $7, t }' "$csv"
 
 	# The chart: minikvm / kvm.ko per metric, log scale, the 1.0 line = parity.
 	if command -v gnuplot > /dev/null; then
-		awk -F, 'NR > 1 && $6 != "" && $6 > 0 { l = $2; gsub(/"/, "", l); print NR - 1, $6, l, $3 }' \
+		awk -F, -v OFS='\t' 'NR > 1 && $7 != "" && $7 > 0 { print NR - 1, $7, $2 }' \
 			"$csv" > "$work/$v.dat"
 		gnuplot <<-GP
 			set terminal pngcairo size 1100,650 font "sans,9" noenhanced
 			set output "$out/$date-$v.png"
-			set title "minikvm / $ref, $v rig, $date (bars < 1: minikvm cheaper)"
+			set title "minikvm / $ref per metric (bench/run.sh keys), $v rig, $date: below 1 = minikvm cheaper or smaller"
 			set style fill solid 0.8
 			set boxwidth 0.7
 			set logscale y
-			set yrange [0.01:100]
+			set yrange [0.001:100]
+			set datafile separator "\t"
 			set ylabel "ratio minikvm / $ref"
 			set grid ytics
 			set xtics rotate by 35 right
