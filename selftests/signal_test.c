@@ -21,7 +21,11 @@
  * VMM collects it with sigtimedwait() or by unblocking it.
  *
  * The guest counts its loop iterations at GUEST_DATA_GPA, so the host can tell
- * whether it ran and whether it goes on where it was.
+ * whether it ran and whether it goes on where it was. It runs with RFLAGS.IF=1:
+ * that changes nothing for KVM (without an in-kernel irqchip nothing is injected),
+ * but the emulated VMX CPU of the test rig (Bochs) takes the external-interrupt VM
+ * exit only while the guest has IF set, where real CPUs exit whatever IF is; with
+ * IF=0 the host's timer interrupt would never get the CPU back.
  */
 #include <signal.h>
 #include <string.h>
@@ -33,6 +37,7 @@
 #include "x86.h"
 
 GUEST_ASM(spin_guest, 64,
+	"sti\n\t"
 	"1: incq " GSTR(GUEST_DATA_GPA) "\n\t"
 	"jmp 1b\n\t");
 
