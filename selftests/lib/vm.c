@@ -52,12 +52,13 @@ bool kvm_present(void)
 	return true;
 }
 
-/* KVM_CHECK_EXTENSION on /dev/kvm: 0 = unsupported (or no /dev/kvm at all). */
+/* True when the module behind /dev/kvm is minikvm rather than kvm.ko. */
 bool kvm_is_minikvm(void)
 {
 	return access("/sys/module/minikvm", F_OK) == 0;
 }
 
+/* The errno for an ioctl number the fd does not know (see vm.h). */
 int kvm_unknown_ioctl_errno(int fd_level)
 {
 	if (kvm_is_minikvm() || fd_level == KVM_FD_VM)
@@ -65,6 +66,7 @@ int kvm_unknown_ioctl_errno(int fd_level)
 	return EINVAL;
 }
 
+/* KVM_CHECK_EXTENSION on /dev/kvm: 0 = unsupported (or no /dev/kvm at all). */
 int kvm_check_cap(long cap)
 {
 	int fd = kvm_open();
