@@ -40,7 +40,9 @@ counted() {
 	rm -f "$counts"
 	echo
 	echo "=== $name"
-	"$@" || true
+	# A piece's own bare "N passed, N failed, N skipped" line gets its name in front:
+	# the unprefixed form is reserved for the grand total at the very end.
+	"$@" 2>&1 | sed -u -E "s/^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$/$name: &/" || true
 	account "$name" "$counts" $((SECONDS - start))
 }
 
