@@ -246,7 +246,10 @@ static void vmx_write_cr0(struct mkvm_vcpu *vcpu, u64 cr0)
 	vmcs_write(VMCS_GUEST_CR0, vmx_cr0_hw(cr0));
 	vmx_vmcs_put(vmx);
 
-	/* Paging on with LME=1 activates long mode (SDM Vol.3A 10.8.5). */
+	/*
+	 * Paging on with LME=1 activates long mode (SDM Vol.3A
+	 * "Initializing IA-32e Mode").
+	 */
 	if (vcpu->efer & EFER_LME) {
 		if (!(old & X86_CR0_PG) && (cr0 & X86_CR0_PG))
 			vmx_enter_long_mode(vcpu);
@@ -299,7 +302,7 @@ static void vmx_write_cr3(struct mkvm_vcpu *vcpu, u64 cr3)
  * loads at MOV to CR3 and keeps in registers. With EPT, VM entry loads
  * them from the VMCS (27.3.2.4) and VM exit saves them there; when
  * minikvm itself turns PAE paging on, it must fetch them from guest
- * memory like the processor would (SDM Vol.3A 5.4.1).
+ * memory like the processor would (SDM Vol.3A "PDPTE Registers").
  */
 static bool vmx_pae_paging(struct mkvm_vcpu *vcpu, u64 cr0, u64 cr4)
 {
@@ -656,14 +659,15 @@ static void vmx_write_seg(int seg, u16 sel, u64 base, u32 limit, u32 ar)
 }
 
 /*
- * Guest state after RESET (SDM Vol.3A 10.1.1 Table 10-1), as KVM
- * reports it for a fresh vCPU: real mode, CS:IP = F000:FFF0 with CS base
- * FFFF0000 so the first fetch is at FFFFFFF0, every segment a 64 KiB
- * read/write data segment, CR0 = 60000010 (CD, NW, ET). Called with the
- * VMCS current (vcpu_create).
+ * Guest state after RESET (SDM Vol.3A "Processor State After Reset"),
+ * as KVM reports it for a fresh vCPU: real mode, CS:IP = F000:FFF0 with
+ * CS base FFFF0000 so the first fetch is at FFFFFFF0, every segment a
+ * 64 KiB read/write data segment, CR0 = 60000010 (CD, NW, ET). Called
+ * with the VMCS current (vcpu_create).
  */
-#define VMX_AR_DATA_RW	(VMX_AR_P | VMX_AR_S | 0x3)	/* 0x93: present R/W data, accessed */
-#define VMX_AR_CODE_RX	(VMX_AR_P | VMX_AR_S | 0xb)	/* 0x9b: present R/X code, accessed */
+/* 0x93: present read/write data, accessed; 0x9b: execute/read code */
+#define VMX_AR_DATA_RW	(VMX_AR_P | VMX_AR_S | 0x3)
+#define VMX_AR_CODE_RX	(VMX_AR_P | VMX_AR_S | 0xb)
 
 void vmx_reset_guest(struct mkvm_vcpu *vcpu)
 {

@@ -47,7 +47,7 @@
 
 /* 16-bit control fields (B.1.1) */
 #define VMCS_VPID			0x00000000
-/* 16-bit guest-state fields (B.1.2): selectors, in ES CS SS DS FS GS LDTR TR order */
+/* 16-bit guest-state fields (B.1.2): selectors, ES CS SS DS FS GS LDTR TR */
 #define VMCS_GUEST_ES_SELECTOR		0x00000800
 #define VMCS_GUEST_CS_SELECTOR		0x00000802
 #define VMCS_GUEST_SS_SELECTOR		0x00000804
@@ -456,7 +456,7 @@
 #define INVVPID_SINGLE_CONTEXT		1
 #define INVVPID_ALL_CONTEXT		2
 
-/* Memory types in VMX structures: the PAT encodings (SDM Vol.3A "Memory Cache Control") */
+/* Memory types: the PAT encodings (SDM Vol.3A "Memory Cache Control") */
 #define VMX_MEMTYPE_UC			0
 #define VMX_MEMTYPE_WB			6
 

@@ -37,7 +37,7 @@
 #include "vmx/vmcs.h"
 #include "vmx/vmx.h"
 
-/* Byte offset of guest register n in @regs (enum mkvm_reg, checked in vmx.c). */
+/* Offset of guest register n in @regs (enum mkvm_reg; vmx.c checks). */
 #define GPR(n)	((n) * 8)
 #define RAX	GPR(0)
 #define RCX	GPR(1)

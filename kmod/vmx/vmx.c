@@ -607,7 +607,7 @@ static void vmx_vmcs_clear(struct vcpu_vmx *vmx)
  */
 static unsigned long vmx_host_tr_base(const struct desc_ptr *gdt)
 {
-	/* TR's 16-byte TSS descriptor in the GDT (SDM Vol.3A 9.2.3). */
+	/* TR's 16-byte GDT entry (SDM Vol.3A "TSS Descriptor in 64-bit mode") */
 	const struct ldttss_desc *d =
 		(const void *)(gdt->address + (native_store_tr() & ~7ul));
 
@@ -1079,8 +1079,8 @@ static void vmx_enable_irq_window(struct mkvm_vcpu *vcpu)
 }
 
 /*
- * Exceptions that push an error code (SDM Vol.3A 6.15): #DF, #TS, #NP,
- * #SS, #GP, #PF, #AC, #CP.
+ * Exceptions that push an error code (SDM Vol.3A "Exception and
+ * Interrupt Reference"): #DF, #TS, #NP, #SS, #GP, #PF, #AC, #CP.
  */
 #define VMX_ERROR_CODE_VECTORS						\
 	(BIT(X86_TRAP_DF) | BIT(X86_TRAP_TS) | BIT(X86_TRAP_NP) |	\

@@ -123,7 +123,7 @@ struct vcpu_vmx {
 	u32 fail_code;
 };
 
-/* Debug registers after RESET (SDM Vol.3A 19.2.3, 19.2.4). */
+/* Debug registers after RESET (SDM Vol.3A "Debug Registers"). */
 #define VMX_DR6_RESET	0xffff0ff0ul
 #define VMX_DR7_RESET	0x400ul
 
