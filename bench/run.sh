@@ -46,8 +46,8 @@ date=$(date +%Y-%m-%d)
 
 # ---------------------------------------------------------------- runs
 
-# run_one VENDOR FLAVOUR: one rig run; its serial log, BENCH lines with host time stamps
-# (for the wall-clock figures) and rig.sh's own output end up in $work.
+# run_one VENDOR FLAVOUR: one rig run; rig.sh's output and the run's host wall time
+# (the only wall-clock figure) end up in $work, the serial log in build/logs/.
 run_one() {
 	local vendor=$1 flavour=$2 name=bench-$1-$2 args=() t0 rc=0
 	args=(--vendor "$vendor" --kver "$kver" --test bench --name "$name"
@@ -57,9 +57,6 @@ run_one() {
 	t0=$(date +%s.%N)
 	bash "${BENCH_RIG:-scripts/rig.sh}" "${args[@]}" > "$work/$name.out" 2>&1 || rc=$?
 	echo "wall_run $(echo "$(date +%s.%N) - $t0" | bc)" > "$work/$name.wall"
-	# The L2 boot's wall time: the serial log's modification times are not kept, so
-	# take it from the guest/host ratio of the whole run (below) only if asked; here
-	# rig.sh's own output carries each line as it came, without time stamps.
 	return "$rc"
 }
 
