@@ -174,8 +174,12 @@ int mkvm_set_memory_region(struct mkvm *vm,
 	}
 
 	rcu_assign_pointer(vm->memslots, new_slots);
-	/* From here on, no fault can find the old slot set... */
-	synchronize_srcu(&vm->srcu);
+	/*
+	 * From here on, no fault can find the old slot set... (expedited:
+	 * the plain wait may sleep for jiffies, and a VMM sets up its slots
+	 * one ioctl after another)
+	 */
+	synchronize_srcu_expedited(&vm->srcu);
 	/*
 	 * ...so mappings made from it can go: drop them all, and make every
 	 * vCPU flush its TLB before it runs again. Guest pages are pinned

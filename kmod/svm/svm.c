@@ -96,6 +96,7 @@ static struct page *svm_iopm;
 /* ASID 0 is the host's; guests get 1 .. nr_asids - 1 (15.16). */
 static unsigned long *svm_asid_bitmap;
 static DEFINE_SPINLOCK(svm_asid_lock);
+static atomic_t svm_asid_next = ATOMIC_INIT(0);
 
 static atomic64_t svm_vcpu_uids = ATOMIC64_INIT(0);
 
@@ -334,17 +335,21 @@ static int svm_vm_init(struct mkvm *vm)
 	}
 	asid = svm_alloc_asid();
 	if (asid < 0) {
-		pr_info_ratelimited("svm: out of ASIDs (%u VMs exist)\n",
-				    svm_caps.nr_asids - 1);
-		r = asid;
-		goto err_free_pml5;
+		/*
+		 * More VMs than ASIDs (QEMU offers 16; real parts thousands).
+		 * Two VMs may share one: svm_prepare_tlb() flushes the ASID
+		 * whenever a CPU switches from one vCPU to another, so a VM
+		 * never sees the other's translations. Sharing costs those
+		 * flushes, nothing else.
+		 */
+		asid = 1 + (unsigned int)atomic_inc_return(&svm_asid_next) %
+			   (svm_caps.nr_asids - 1);
+		svm_vm->asid_shared = true;
 	}
 	svm_vm->asid = asid;
 	vm->vendor = svm_vm;
 	return 0;
 
-err_free_pml5:
-	free_page((unsigned long)svm_vm->pml5);
 err_free_vm:
 	kfree(svm_vm);
 	return r;
@@ -356,7 +361,8 @@ static void svm_vm_destroy(struct mkvm *vm)
 
 	if (!svm_vm)
 		return;
-	svm_free_asid(svm_vm->asid);
+	if (!svm_vm->asid_shared)
+		svm_free_asid(svm_vm->asid);
 	free_page((unsigned long)svm_vm->pml5);
 	kfree(svm_vm);
 	vm->vendor = NULL;

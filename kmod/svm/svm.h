@@ -27,6 +27,7 @@ extern struct svm_caps svm_caps;
  */
 struct svm_vm {
 	u32 asid;
+	bool asid_shared;	/* borrowed, not owned: see svm_vm_init() */
 	u64 *pml5;
 	phys_addr_t pml5_pa;
 };
