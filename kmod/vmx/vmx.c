@@ -230,7 +230,7 @@ static int vmx_setup_controls(u64 basic)
 {
 	/* With bit 55, the TRUE MSRs let "default1" controls be cleared (A.2). */
 	bool tru = basic & VMX_BASIC_TRUE_MSRS;
-	u32 proc2_may;
+	u32 proc2_may, entry_may;
 	int ret;
 
 	ret = vmx_adjust_controls(tru ? MSR_IA32_VMX_TRUE_PINBASED_CTLS :
@@ -287,8 +287,6 @@ static int vmx_setup_controls(u64 basic)
 	if (ret)
 		return ret;
 	vmx_cfg.exit &= ~EXIT_ACK_INTR_ON_EXIT;	/* leave IRQs to the host IDT */
-
-	u32 entry_may;
 
 	ret = vmx_adjust_controls(tru ? MSR_IA32_VMX_TRUE_ENTRY_CTLS :
 				  MSR_IA32_VMX_ENTRY_CTLS,
@@ -677,7 +675,11 @@ static bool vmx_vmcs_load_local(struct vcpu_vmx *vmx)
 	return true;
 }
 
-/* vcpu_load: the vCPU thread runs on @cpu now (preemption is off). */
+/*
+ * vcpu_load: the vCPU thread runs on @cpu now (preemption is off). Also
+ * note the thread's IA32_DEBUGCTL (perf may use it per task): VM exits
+ * clear it (28.5.1) and run() puts it back.
+ */
 static void vmx_vcpu_load(struct mkvm_vcpu *vcpu, int cpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
@@ -685,6 +687,7 @@ static void vmx_vcpu_load(struct mkvm_vcpu *vcpu, int cpu)
 	if (READ_ONCE(vmx->loaded_cpu) != cpu)
 		vmx_vmcs_clear(vmx);	/* no-op if clear everywhere */
 	vmx_vmcs_load_local(vmx);
+	rdmsrl(MSR_IA32_DEBUGCTLMSR, vmx->host_debugctl);
 }
 
 /* The VMCS stays active when the thread leaves; it is cleared lazily. */
@@ -870,6 +873,7 @@ static int vmx_vcpu_create(struct mkvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx;
 	struct page *page;
+	int ret = -ENOMEM;
 
 	vmx = kzalloc(sizeof(*vmx), GFP_KERNEL_ACCOUNT);
 	if (!vmx)
@@ -898,6 +902,7 @@ static int vmx_vcpu_create(struct mkvm_vcpu *vcpu)
 	vmx_vmcs_get(vmx);
 	if (vmx->loaded_cpu != smp_processor_id()) {
 		vmx_vmcs_put(vmx);
+		ret = -EIO;	/* VMX off on this CPU */
 		goto err_free_vpid;
 	}
 	vmx_setup_exec_controls(vmx);
@@ -915,7 +920,7 @@ err_free_vmcs:
 	free_page((unsigned long)vmx->vmcs);
 err_free_vmx:
 	kfree(vmx);
-	return -ENOMEM;
+	return ret;
 }
 
 static void vmx_vcpu_free(struct mkvm_vcpu *vcpu)
@@ -951,15 +956,15 @@ struct vmx_host_regs {
 	u16 ds, es, fs, gs;
 	unsigned long fs_base;
 	unsigned long kernel_gs_base;	/* the thread's user GS base */
-	u64 debugctl;
 };
 
 /*
  * Before entry: state of the host that can change between two entries
  * of the same vCPU (the thread's CR3, CR4 bits, FS base, user GS base),
  * and what a VM exit clobbers without restoring (28.5): DS/ES/FS/GS
- * selectors become 0, IA32_DEBUGCTL is cleared, DR7 becomes 0x400.
- * (DR0-3 and DR6 are the host's all along: MOV DR exits.)
+ * selectors become 0, IA32_DEBUGCTL is cleared (noted at vcpu_load),
+ * DR7 becomes 0x400 (DR0-3 and DR6 are the host's all along: MOV DR
+ * exits).
  */
 static void vmx_save_host(struct vcpu_vmx *vmx, struct vmx_host_regs *h)
 {
@@ -984,7 +989,6 @@ static void vmx_save_host(struct vcpu_vmx *vmx, struct vmx_host_regs *h)
 	}
 	rdmsrl(MSR_KERNEL_GS_BASE, h->kernel_gs_base);
 	vmx->msr_host[VMX_MSR_KERNEL_GS_BASE].value = h->kernel_gs_base;
-	rdmsrl(MSR_IA32_DEBUGCTLMSR, h->debugctl);
 }
 
 static void vmx_restore_host(struct vcpu_vmx *vmx, struct vmx_host_regs *h)
@@ -1005,8 +1009,8 @@ static void vmx_restore_host(struct vcpu_vmx *vmx, struct vmx_host_regs *h)
 		load_gs_index(h->gs);
 		wrmsrl(MSR_KERNEL_GS_BASE, h->kernel_gs_base);
 	}
-	if (h->debugctl)
-		wrmsrl(MSR_IA32_DEBUGCTLMSR, h->debugctl);
+	if (vmx->host_debugctl)
+		wrmsrl(MSR_IA32_DEBUGCTLMSR, vmx->host_debugctl);
 	if (hw_breakpoint_active())
 		hw_breakpoint_restore();
 }

@@ -114,6 +114,7 @@ struct vcpu_vmx {
 	u64 pat;
 	unsigned long host_cr3, host_cr4, host_fs_base;
 	struct desc_ptr host_gdt;	/* GDTR of loaded_cpu; exits set limit 0xffff */
+	u64 host_debugctl;		/* the thread's, cleared by exits */
 
 	u32 exit_reason;
 	unsigned long exit_qual;
