@@ -20,6 +20,7 @@
 #                        ICOUNT=1         QEMU -icount: guest time = instructions
 #                        TIMEOUT=secs     wall-clock limit of the run
 #                        SMP=n            vCPUs of the QEMU machine                  [2]
+#                        APPEND="..."     more kernel command line (APPEND=loglevel=7)
 #   make check         everything above on both rigs, with and without REF; the last
 #                      line is "N passed, N failed, N skipped"
 #   make demo          boot the SVM rig and show what the module reports
