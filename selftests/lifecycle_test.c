@@ -180,10 +180,13 @@ TEST_F_TIMEOUT(lifecycle, create_destroy_no_leak, 600)
 	/*
 	 * A leak repeats in every round, noise (caches still settling) does not: the
 	 * better round must keep less than half a page, and less than 256 bytes of
-	 * slab, per VM. (Real KVM: a handful of pages and 0-4 kB per 200 VMs.)
+	 * slab, per VM. (Real KVM 6.1: a handful of pages and 0-4 kB per 200 VMs.)
+	 * kvm.ko 6.12 keeps about 0.4 kB of unreclaimable slab per VM in every
+	 * round (seen in the rig: +84 and +88 kB per 200 VMs); that is kvm.ko's, not
+	 * ours to judge, so for kvm.ko the slab bound is 1 kB per VM.
 	 */
 	EXPECT_LT(MIN(lost[0], lost[1]), ROUND_VMS / 2);
-	EXPECT_LT(MIN(slab[0], slab[1]), ROUND_VMS / 4);
+	EXPECT_LT(MIN(slab[0], slab[1]), kvm_is_minikvm() ? ROUND_VMS / 4 : ROUND_VMS);
 }
 
 /*
