@@ -13,8 +13,9 @@
 #   --demo             show what the module reports instead of running the tests
 #   --name NAME        name of the run [default <vendor>-<minikvm|kvm>-<kver>]
 #   --timeout SECS     wall-clock limit of the whole run [svm 300, vmx 900]
-#   (environment) APPEND="..."  more kernel command line, e.g. APPEND=loglevel=7
 #   --test-timeout SECS  guest seconds one test binary may run              [120]
+# Environment: APPEND="..." more kernel command line (e.g. APPEND=loglevel=7 shows
+# every kernel message on the console); SMP=N vCPUs of the QEMU machine [2].
 #
 # Files: build/rig/NAME/ (initramfs, ISO, counts), build/logs/NAME.log (serial output).
 # The last line printed is "NAME: N passed, N failed, N skipped"; the exit status is 0
