@@ -1232,6 +1232,7 @@ static void vmx_run(struct mkvm_vcpu *vcpu)
 	int ret;
 
 	vmx->exit_reason = 0;
+	vmx->exit_qual = 0;
 	vmx->fail = VMX_ENTERED;
 	if (!vmx_vmcs_load_local(vmx)) {
 		vmx->fail = VMX_FAIL_INVALID;
