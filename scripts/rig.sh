@@ -14,6 +14,7 @@
 #   --name NAME        name of the run [default <vendor>-<minikvm|kvm>-<kver>]
 #   --timeout SECS     wall-clock limit of the whole run [svm 300, vmx 900]
 #   --test-timeout SECS  guest seconds one test binary may run              [120]
+#   --l2               pack the nested Linux guest for l2boot_test even when all tests run
 # Environment: APPEND="..." more kernel command line (e.g. APPEND=loglevel=7 shows
 # every kernel message on the console); SMP=N vCPUs of the QEMU machine [2].
 #
@@ -22,7 +23,7 @@
 # only if nothing failed.
 set -euo pipefail
 
-vendor=svm ref=0 module="" kver=6.1 tests=() shell=0 icount=0 demo=0 name="" timeout=""
+vendor=svm ref=0 module="" kver=6.1 tests=() shell=0 icount=0 demo=0 name="" timeout="" l2=0
 test_timeout=120
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -37,6 +38,7 @@ while [ $# -gt 0 ]; do
 	--name)    name=$2; shift ;;
 	--timeout) timeout=$2; shift ;;
 	--test-timeout) test_timeout=$2; shift ;;
+	--l2)      l2=1 ;;
 	*) echo "rig.sh: unknown option $1 (see the comment at the top of $0)" >&2; exit 2 ;;
 	esac
 	shift
@@ -131,7 +133,7 @@ done
 # name (it boots a nested Linux: minutes under TCG), the guest it boots: this same
 # kernel as /l2/vmlinuz and a busybox initramfs from user/runner/l2/mkinitrd.sh.
 [ -x build/user/minikvm-run ] && cp build/user/minikvm-run "$root/bin/"
-if [ -x build/user/minikvm-run ] && [[ " ${tests[*]} " == *" l2boot_test "* ||
+if [ -x build/user/minikvm-run ] && [[ $l2 = 1 || " ${tests[*]} " == *" l2boot_test "* ||
                                   " ${tests[*]} " == *" bench_test "* ]]; then
 	mkdir -p "$root/l2"
 	cp "$kdir/vmlinuz" "$root/l2/vmlinuz"
