@@ -22,6 +22,9 @@
 
 const struct mkvm_x86_ops *mkvm_ops;
 
+/* Set once the machine reboots: no vCPU may enter a guest after that. */
+bool mkvm_rebooting;
+
 /* ------------------------------------------------------------------ */
 /* Turning the extension on and off on every CPU                       */
 /* ------------------------------------------------------------------ */
@@ -117,9 +120,16 @@ static int mkvm_cpu_offline(unsigned int cpu)
 	return 0;
 }
 
-/* A reboot (or kexec) must not find a CPU still in SVM/VMX operation. */
+/*
+ * A reboot (or kexec) must not find a CPU still in SVM/VMX operation, but
+ * a VMM may still be running a vCPU. Raise the flag first: the IPI that
+ * turns the extension off on a CPU is taken only with interrupts on, and
+ * a vCPU looks at the flag with interrupts off right before it enters
+ * (vcpu.c), so it either sees the flag or is out of the guest already.
+ */
 static int mkvm_reboot(struct notifier_block *nb, unsigned long code, void *p)
 {
+	WRITE_ONCE(mkvm_rebooting, true);
 	on_each_cpu(mkvm_cpu_disable, NULL, 1);
 	return NOTIFY_OK;
 }

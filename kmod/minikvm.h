@@ -389,6 +389,7 @@ struct mkvm_x86_ops {
 };
 
 extern const struct mkvm_x86_ops *mkvm_ops;
+extern bool mkvm_rebooting;
 
 /* Vendor backends, each found by its probe (main.c). */
 extern const struct mkvm_x86_ops svm_ops;

@@ -305,18 +305,26 @@ static void mkvm_post_run(struct mkvm_vcpu *vcpu)
  * signal that arrives after we looked must still stop us, so we publish
  * mode = MKVM_IN_GUEST first, then look at requests and signals. With
  * interrupts off, a pending IPI fires as a VM exit right after entry.
+ * Return: 1 after a trip, 0 if we did not go (look at signals and the
+ * scheduler, then try again), -EIO if the machine is rebooting and SVM/VMX
+ * may already be off.
  */
-static bool mkvm_enter_guest(struct mkvm_vcpu *vcpu)
+static int mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 {
+	int r = 0;
+
 	preempt_disable();
 	local_irq_disable();
 	smp_store_mb(vcpu->mode, MKVM_IN_GUEST);
 
-	if (need_resched() || signal_pending(current)) {
+	if (need_resched() || signal_pending(current) ||
+	    READ_ONCE(mkvm_rebooting)) {
+		if (READ_ONCE(mkvm_rebooting))
+			r = -EIO;
 		WRITE_ONCE(vcpu->mode, MKVM_OUTSIDE_GUEST);
 		local_irq_enable();
 		preempt_enable();
-		return false;
+		return r;
 	}
 	if (mkvm_test_clear_request(vcpu, MKVM_REQ_TLB_FLUSH))
 		mkvm_ops->flush_tlb(vcpu);
@@ -331,7 +339,7 @@ static bool mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 	/* The host now takes the interrupt that made the guest exit. */
 	local_irq_enable();
 	preempt_enable();
-	return true;
+	return 1;
 }
 
 static int mkvm_vcpu_run_loop(struct mkvm_vcpu *vcpu);
@@ -415,7 +423,10 @@ static int mkvm_vcpu_run_loop(struct mkvm_vcpu *vcpu)
 			cond_resched();
 			idx = srcu_read_lock(&vcpu->vm->srcu);
 		}
-		if (!mkvm_enter_guest(vcpu))
+		r = mkvm_enter_guest(vcpu);
+		if (r < 0)
+			break;
+		if (!r)
 			continue;
 		r = mkvm_ops->handle_exit(vcpu);
 		if (r <= 0)

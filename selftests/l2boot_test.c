@@ -26,6 +26,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -64,6 +66,8 @@ static int run_l2(bool *marker)
 		return -1;
 	pid = fork();
 	if (pid == 0) {
+		/* If the test is killed (timeout), the VMM goes with it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(pipefd[1], 1);
 		dup2(pipefd[1], 2);
 		close(pipefd[0]);

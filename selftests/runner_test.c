@@ -14,6 +14,8 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -55,6 +57,8 @@ static int run_raw(const struct raw_guest *g, char *out, size_t size)
 	close(fd);
 	pid = fork();
 	if (pid == 0) {
+		/* If the test is killed (timeout), the VMM goes with it. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(pipefd[1], 1);
 		close(pipefd[0]);
 		execl(RUNNER, RUNNER, "--image", path, "--mode", g->mode,
