@@ -23,7 +23,7 @@
 #                        APPEND="..."     more kernel command line (APPEND=loglevel=7)
 #   make check         everything above on both rigs, with and without REF; the last
 #                      line is "N passed, N failed, N skipped"
-#   make demo          boot the SVM rig and show what the module reports
+#   make demo          boot the SVM rig, load minikvm.ko, boot Linux as its guest
 #   make deps          install the Debian packages all this needs
 #   make clean         remove build products (keeps the downloaded guest kernels);
 #   make distclean     ... and those too
@@ -102,7 +102,8 @@ rig: selftests user $(if $(filter kvm,$(REF)),,$(RIG_MODULE))
 
 demo: deps
 	$(MAKE) $(RIG_MODULE) user selftests
-	scripts/rig.sh --vendor svm --kver $(KVER) --module $(RIG_KO) --demo --name demo
+	scripts/rig.sh --vendor svm --kver $(KVER) --module $(RIG_KO) --demo --l2 \
+		--test-timeout 400 --timeout 900 --name demo
 
 check: deps
 	scripts/check.sh

@@ -67,6 +67,16 @@ if [ "$RIG_DEMO" = 1 ]; then
 	ls -l /dev/kvm
 	echo "--- /bin/kvm-info"
 	/bin/kvm-info
+	if [ -x /bin/minikvm-run ] && [ -e /l2/vmlinuz ]; then
+		# The main act: this same Linux kernel boots as a guest of the module,
+		# in minikvm-run (user/runner/), to its init, which says hello and reboots.
+		echo "--- minikvm-run --kernel /l2/vmlinuz --initrd /l2/initrd.gz"
+		timeout "$RIG_TIMEOUT" /bin/minikvm-run --kernel /l2/vmlinuz \
+			--initrd /l2/initrd.gz --memory 256 \
+			--append "console=ttyS0 noapic nolapic tsc=reliable panic=-1 quiet" \
+			< /dev/null
+		echo "--- minikvm-run exited with status $?"
+	fi
 	echo "---"
 else
 	[ -n "$RIG_TESTS" ] || RIG_TESTS=$(cd /tests && ls *_test 2>/dev/null)
