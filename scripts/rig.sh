@@ -16,7 +16,9 @@
 #   --test-timeout SECS  guest seconds one test binary may run              [120]
 #   --l2               pack the nested Linux guest for l2boot_test even when all tests run
 # Environment: APPEND="..." more kernel command line (e.g. APPEND=loglevel=7 shows
-# every kernel message on the console); SMP=N vCPUs of the QEMU machine [2].
+# every kernel message on the console); SMP=N vCPUs of the QEMU machine [2];
+# BOCHS_CPUS=N CPUs of the Bochs machine [1] (2 boots, but lifecycle_test alone then
+# took over 9 minutes).
 #
 # Files: build/rig/NAME/ (initramfs, ISO, counts), build/logs/NAME.log (serial output).
 # The last line printed is "NAME: N passed, N failed, N skipped"; the exit status is 0
@@ -216,7 +218,7 @@ else
 	# follows the instruction count (clock: sync=none), so runs are repeatable.
 	cat > "$dir/bochsrc" <<BOCHSRC
 megs: 1024
-cpu: model=corei7_haswell_4770, count=1, ips=200000000
+cpu: model=corei7_haswell_4770, count=${BOCHS_CPUS:-1}, ips=200000000
 romimage: file=/usr/share/bochs/BIOS-bochs-latest
 vgaromimage: file=/usr/share/vgabios/vgabios.bin
 ata0-master: type=cdrom, path=boot.iso, status=inserted
