@@ -326,6 +326,17 @@ static int mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 		preempt_enable();
 		return r;
 	}
+	/*
+	 * The guest's FPU/SSE registers went into the CPU at the start of
+	 * KVM_RUN (fpu_swap_kvm_fpstate()). If this thread was scheduled out
+	 * since, or an interrupt used the FPU (kernel_fpu_begin()), the kernel
+	 * saved them and only flagged them to be reloaded on the way back to
+	 * userspace (TIF_NEED_FPU_LOAD). We are not going there but into the
+	 * guest: reload them now, or the guest runs on with another task's
+	 * XMM registers.
+	 */
+	if (test_thread_flag(TIF_NEED_FPU_LOAD))
+		switch_fpu_return();
 	if (mkvm_test_clear_request(vcpu, MKVM_REQ_TLB_FLUSH))
 		mkvm_ops->flush_tlb(vcpu);
 	mkvm_prepare_interrupts(vcpu);
