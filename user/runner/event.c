@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * event.c: the event loop thread. It waits (poll) on three things:
+ * event.c: the event loop thread. It waits (poll) on four things:
  *
  *   the PIT timerfd    channel 0 expired: a rising edge on IRQ 0
  *   stdin              keyboard input for COM1 (Ctrl-A x quits)
  *   stop_fd            the machine is stopping
+ *   dump_fd            SIGUSR2 arrived: print the machine's state (event__dump)
  *
  * Everything it does to a device happens under vm->lock; the PIC's notify
  * callback then kicks the vCPU (vm__kick()).
@@ -107,11 +108,65 @@ static bool event__stdin(struct vm *vm, bool *seen_ctrl_a)
 	return true;
 }
 
+static const char *const exit_names[] = {
+	[KVM_EXIT_IO] = "io", [KVM_EXIT_MMIO] = "mmio", [KVM_EXIT_HLT] = "hlt",
+	[KVM_EXIT_IRQ_WINDOW_OPEN] = "irq_window", [KVM_EXIT_INTR] = "intr",
+	[KVM_EXIT_SHUTDOWN] = "shutdown",
+};
+
+/*
+ * What `kill -USR2 <pid>` prints on stderr: each vCPU's view of the
+ * interrupt handshake and its exits so far, then the interrupt path's
+ * devices (PIC, UART), under vm->lock so the picture is consistent. The
+ * teaching use: watch IRR -> ISR -> EOI move; the debugging use: find
+ * where an interrupt stopped.
+ */
+void event__dump(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	for (int i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpu[i];
+		struct kvm_run *run = v->run;
+
+		fprintf(stderr, "\r\nminikvm-run: vCPU %d: %s KVM_RUN, last exit %u, if_flag %u, "
+			"ready_for_interrupt_injection %u, request_interrupt_window %u\r\n",
+			i, atomic_load(&v->in_run) ? "in" : "out of", run->exit_reason,
+			run->if_flag, run->ready_for_interrupt_injection,
+			run->request_interrupt_window);
+		fprintf(stderr, "  exits:");
+		for (size_t r = 0; r < sizeof(v->exits) / sizeof(v->exits[0]); r++)
+			if (atomic_load(&v->exits[r]))
+				fprintf(stderr, " %s=%lu",
+					r < sizeof(exit_names) / sizeof(exit_names[0]) &&
+					exit_names[r] ? exit_names[r] : "other",
+					atomic_load(&v->exits[r]));
+		fprintf(stderr, " eintr=%lu; injected %lu, last vector 0x%x\r\n",
+			atomic_load(&v->eintr), atomic_load(&v->injected),
+			atomic_load(&v->last_vector));
+	}
+	for (int c = 0; c < 2; c++) {
+		struct pic_chip *p = &vm->pic.chip[c];
+
+		fprintf(stderr, "  pic %s: irr %02x isr %02x imr %02x lines %02x base 0x%02x%s%s\r\n",
+			c ? "slave " : "master", p->irr, p->isr, p->imr, p->last_level,
+			p->vector_base, p->init_step ? " (initializing)" : "",
+			p->auto_eoi ? " auto-eoi" : "");
+	}
+	fprintf(stderr, "  pic INT %s\r\n", pic__has_interrupt(&vm->pic) ? "high" : "low");
+	serial__dump(&vm->com1, stderr);
+	pthread_mutex_unlock(&vm->lock);
+	/* Registers belong to the vCPU thread: it prints them when kicked out. */
+	for (int i = 0; i < vm->nr_vcpus; i++)
+		atomic_store(&vm->vcpu[i].want_regs, true);
+	vm__kick(vm);
+}
+
 void *event__thread(void *arg)
 {
 	struct vm *vm = arg;
 	bool stdin_open = true, seen_ctrl_a = false;
-	struct pollfd fds[3];
+	struct pollfd fds[4];
+	uint64_t n;
 	unsigned int room;
 
 	while (!atomic_load(&vm->stopping)) {
@@ -124,8 +179,11 @@ void *event__thread(void *arg)
 		/* A full receive buffer leaves stdin unread until the guest drains it. */
 		fds[2] = (struct pollfd){ .fd = stdin_open && room ? STDIN_FILENO : -1,
 					  .events = POLLIN };
-		if (poll(fds, 3, room ? -1 : 10) < 0 && errno != EINTR)
+		fds[3] = (struct pollfd){ .fd = vm->dump_fd, .events = POLLIN };
+		if (poll(fds, 4, room ? -1 : 10) < 0 && errno != EINTR)
 			break;
+		if ((fds[3].revents & POLLIN) && read(vm->dump_fd, &n, sizeof(n)) == sizeof(n))
+			event__dump(vm);
 		if (fds[1].revents & POLLIN)
 			event__timer(vm);
 		if (fds[2].revents & (POLLIN | POLLHUP))

@@ -144,6 +144,15 @@ static void on_signal(int sig)
 			pthread_kill(the_vm.vcpu[i].thread, SIGUSR1);
 }
 
+/* SIGUSR2: ask the event loop to print the machine's state (event__dump). */
+static void on_dump_signal(int sig)
+{
+	uint64_t one = 1;
+
+	(void)sig;
+	(void)!write(the_vm.dump_fd, &one, sizeof(one));
+}
+
 static int exit_code_for(int err)
 {
 	return err == -ENOTTY || err == -ENOSYS ? EXIT_UNSUPPORTED : EXIT_ERROR;
@@ -175,6 +184,8 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_dump_signal;
+	sigaction(SIGUSR2, &sa, NULL);
 	term__raw();
 
 	if (pthread_create(&event, NULL, event__thread, vm))

@@ -50,6 +50,11 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	atomic_bool in_run;	/* between the interrupt check and KVM_RUN's return */
+	/* For the state dump (SIGUSR2): what this vCPU has been doing. */
+	atomic_ulong exits[KVM_EXIT_SYSTEM_EVENT + 1];
+	atomic_ulong injected, eintr;
+	atomic_int last_vector;
+	atomic_bool want_regs;	/* the dump asks: print registers at the next return */
 };
 
 struct vm {
@@ -76,6 +81,7 @@ struct vm {
 
 	int timer_fd;			/* PIT channel 0 */
 	int stop_fd;			/* eventfd: wakes the event loop to stop */
+	int dump_fd;			/* eventfd: SIGUSR2 asks for a state dump */
 	atomic_bool stopping;
 	int exit_code;
 	char exit_reason[160];
@@ -98,6 +104,7 @@ int vcpu__install_kick(void);
 
 /* event.c */
 void *event__thread(void *arg);
+void event__dump(struct vm *vm);
 uint64_t event__now_ns(void *opaque);
 void event__arm_timer(void *opaque, uint64_t first_ns, uint64_t period_ns);
 

@@ -77,6 +77,41 @@ int vcpu__init(struct vm *vm, int id)
 
 /* ---------------------------------------------------------------- helpers */
 
+/*
+ * Guest virtual -> guest physical for a 4-level long-mode table (SDM Vol.3
+ * 4.5), 2 MiB and 1 GiB pages included; ~0 if not mapped. Only for the dump.
+ */
+static uint64_t vcpu__gva_to_gpa(struct vm *vm, uint64_t cr3, uint64_t gva)
+{
+	uint64_t table = cr3 & 0x000ffffffffff000ull;
+
+	for (int level = 4; level >= 1; level--) {
+		uint64_t *e = vm__gpa(vm, table + ((gva >> (12 + 9 * (level - 1))) & 511) * 8, 8);
+		uint64_t mask = (1ull << (12 + 9 * (level - 1))) - 1;
+
+		if (!e || !(*e & 1))
+			return ~0ull;
+		if (level == 1 || ((*e & 0x80) && level <= 3))
+			return (*e & 0x000ffffffffff000ull & ~mask) | (gva & mask);
+		table = *e & 0x000ffffffffff000ull;
+	}
+	return ~0ull;
+}
+
+/* The words on the guest's stack that look like kernel text addresses. */
+static void vcpu__dump_stack(struct vcpu *v, uint64_t cr3, uint64_t rsp)
+{
+	fprintf(stderr, "  stack:");
+	for (int i = 0; i < 64; i++) {
+		uint64_t gpa = vcpu__gva_to_gpa(v->vm, cr3, rsp + i * 8);
+		uint64_t *w = gpa == ~0ull ? NULL : vm__gpa(v->vm, gpa, 8);
+
+		if (w && (*w >> 32) == 0xffffffff && (*w & 0xffffffffull) >= 0x80000000)
+			fprintf(stderr, " %llx", (unsigned long long)*w);
+	}
+	fprintf(stderr, "\n");
+}
+
 static void vcpu__dump(struct vcpu *v)
 {
 	struct kvm_regs r;
@@ -91,6 +126,8 @@ static void vcpu__dump(struct vcpu *v)
 		"  cs %04x (base %llx) cr0 %llx cr3 %llx cr4 %llx efer %llx\n",
 		r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi,
 		r.rbp, s.cs.selector, s.cs.base, s.cr0, s.cr3, s.cr4, s.efer);
+	if (s.efer & 0x400)	/* LMA */
+		vcpu__dump_stack(v, s.cr3, r.rsp);
 }
 
 static uint64_t vcpu__rip(struct vcpu *v)
@@ -227,6 +264,9 @@ static int vcpu__handle_exit(struct vcpu *v)
 {
 	uint32_t reason = v->run->exit_reason;
 
+	if (reason < sizeof(v->exits) / sizeof(v->exits[0]))
+		atomic_fetch_add(&v->exits[reason], 1);
+
 	if (reason < sizeof(exit_handlers) / sizeof(exit_handlers[0]) &&
 	    exit_handlers[reason])
 		return exit_handlers[reason](v);
@@ -251,6 +291,8 @@ static int vcpu__prepare_entry(struct vcpu *v)
 		irq.irq = pic__ack(&vm->pic);
 		if (ioctl(v->fd, KVM_INTERRUPT, &irq) < 0)
 			ret = -errno;
+		atomic_fetch_add(&v->injected, 1);
+		atomic_store(&v->last_vector, irq.irq);
 	}
 	/* The PIC's INT pin goes to the boot CPU only (no APIC here). */
 	run->request_interrupt_window = v->id == 0 && pic__has_interrupt(&vm->pic);
@@ -278,9 +320,13 @@ void *vcpu__thread(void *arg)
 		err = errno;
 		atomic_store(&v->in_run, false);
 		v->run->immediate_exit = 0;
+		if (atomic_exchange(&v->want_regs, false))
+			vcpu__dump(v);
 		if (ret < 0) {
-			if (err == EINTR || err == EAGAIN)
+			if (err == EINTR || err == EAGAIN) {
+				atomic_fetch_add(&v->eintr, 1);
 				continue;	/* kicked: look at the PIC again */
+			}
 			vm__stop(vm, err == ENOTTY ? EXIT_UNSUPPORTED : EXIT_ERROR,
 				 "KVM_RUN: %s", strerror(err));
 			vcpu__dump(v);

@@ -191,7 +191,7 @@ int vm__init(struct vm *vm, const struct config *cfg)
 	int ret;
 
 	memset(vm, 0, sizeof(*vm));
-	vm->kvm_fd = vm->vm_fd = vm->timer_fd = vm->stop_fd = -1;
+	vm->kvm_fd = vm->vm_fd = vm->timer_fd = vm->stop_fd = vm->dump_fd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_mutex_init(&vm->stop_lock, NULL);
 	pthread_cond_init(&vm->wake, NULL);
@@ -200,8 +200,9 @@ int vm__init(struct vm *vm, const struct config *cfg)
 	vm->halt_ends_run = cfg->image != NULL;
 
 	vm->stop_fd = eventfd(0, EFD_CLOEXEC);
+	vm->dump_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	vm->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-	if (vm->stop_fd < 0 || vm->timer_fd < 0) {
+	if (vm->stop_fd < 0 || vm->dump_fd < 0 || vm->timer_fd < 0) {
 		pr_err("eventfd/timerfd: %s", strerror(errno));
 		return -errno;
 	}

@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "../io.h"
 
@@ -71,6 +72,7 @@ void serial__init(struct serial *s, struct irq_line irq,
 /* Bytes from the outside world (the host's stdin); returns how many fit. */
 unsigned int serial__receive(struct serial *s, const uint8_t *buf, unsigned int len);
 unsigned int serial__rx_room(const struct serial *s);
+void serial__dump(const struct serial *s, FILE *f);	/* registers, for debugging */
 extern const struct io_ops serial_io_ops;
 
 /* ------------------------------------------------------- 8259A PIC pair */

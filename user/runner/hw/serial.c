@@ -17,6 +17,7 @@
  * Baud rate, word length and parity are stored for the guest to read back and
  * otherwise ignored.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "hw.h"
@@ -254,6 +255,15 @@ static void serial__write(void *dev, uint64_t off, int size, uint32_t value)
 		break;
 	}
 	serial__update_irq(s);
+}
+
+/* For the VMM's state dump: registers as the guest would read them, no side effects. */
+void serial__dump(const struct serial *s, FILE *f)
+{
+	fprintf(f, "  com1: ier %02x iir %02x lcr %02x mcr %02x thre_pending %d rx %u, irq %s\r\n",
+		s->ier, serial__iir(s), s->lcr, s->mcr, s->thre_pending, s->rx_count,
+		!(serial__iir(s) & IIR_NONE) &&
+		(s->mcr & (MCR_OUT2 | MCR_LOOP)) == MCR_OUT2 ? "high" : "low");
 }
 
 const struct io_ops serial_io_ops = {

@@ -25,6 +25,11 @@ echo "L2-MARKER sum=$s"
 # How the kernel found the machine's clocks and devices (quiet hides it).
 /bin/busybox dmesg | /bin/busybox grep -iE 'tsc|clocksource|calibrat|8253|8259|serial|i8042' |
 	/bin/busybox sed 's/^/L2 dmesg: /'
+# Debugging aid: l2sym=ADDR,ADDR... on the command line (with nokaslr) names the
+# kernel function at each address, e.g. those of minikvm-run's stack dump.
+for a in $(/bin/busybox sed -n 's/.*l2sym=\([0-9a-f,]*\).*/\1/p' /proc/cmdline | /bin/busybox tr , ' '); do
+	/bin/busybox awk -v a="$a" '$2 ~ /^[tT]$/ && $1 <= a && $1 >= b { s = $3; b = $1 } END { print "L2 sym: " a " " s " (" b ")" }' /proc/kallsyms
+done
 echo "L2: uptime $(/bin/busybox cut -d' ' -f1 /proc/uptime) s, rebooting"
 /bin/busybox reboot -f
 INIT
