@@ -508,6 +508,8 @@ TEST(fd_lifetime)
 {
 	struct stats vs, vs2, ms;
 	int64_t io, pages;
+	uint64_t v;
+	off_t pos;
 	struct vcpu *vcpu;
 	char c = 0;
 
@@ -531,6 +533,23 @@ TEST(fd_lifetime)
 	ASSERT_EQ(0, stats_open(_metadata, &vs2, vcpu->fd, KVM_GET_STATS_FD));
 	EXPECT_EQ(0, memcmp(&vs.h, &vs2.h, sizeof(vs.h)));
 	stats_close(&vs2);
+
+	/*
+	 * lseek: minikvm moves the file position, so read() then reads the values.
+	 * kvm.ko's stats fds have noop_llseek (virt/kvm/kvm_main.c): lseek returns
+	 * the position and leaves it where read() put it, after the id string.
+	 */
+	pos = lseek(vs.fd, 0, SEEK_CUR);
+	EXPECT_EQ((off_t)(sizeof(vs.h) + vs.h.name_size), pos);
+	if (kvm_is_minikvm()) {
+		EXPECT_EQ((off_t)vs.h.data_offset, lseek(vs.fd, vs.h.data_offset, SEEK_SET));
+		EXPECT_EQ(sizeof(v), read(vs.fd, &v, sizeof(v)));
+		/* minikvm's first value is "exits" (kmod/stats.c). */
+		EXPECT_EQ(stats_get(&vs, "exits"), (int64_t)v);
+		EXPECT_EQ((off_t)vs.file_size, lseek(vs.fd, 0, SEEK_END));
+	} else {
+		EXPECT_EQ(pos, lseek(vs.fd, vs.h.data_offset, SEEK_SET));
+	}
 
 	io = stats_get(&vs, "io_exits");
 	pages = stats_get(&ms, "pages_4k");
