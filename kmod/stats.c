@@ -40,20 +40,41 @@
 /* Bytes of the id string and of each name, NUL included (kvm.ko's size). */
 #define MKVM_STATS_NAME_SIZE	48
 
-/* One descriptor as it appears in the file: the ABI struct, then the name. */
+/*
+ * One descriptor as it appears in the file: the fields of struct
+ * kvm_stats_desc, then the name. Spelled out rather than embedding the
+ * uapi struct, whose name[] is a flexible array for userspace but, in
+ * newer kernels' headers (6.12 here), a 48-byte array inside the kernel:
+ * embedding it gave 112-byte descriptors there, where clients step by
+ * 16 + name_size.
+ */
 struct mkvm_stats_desc {
-	struct kvm_stats_desc desc;
+	u32 flags;
+	s16 exponent;
+	u16 size;
+	u32 offset;
+	u32 bucket_size;
 	char name[MKVM_STATS_NAME_SIZE];
 };
+static_assert(offsetof(struct mkvm_stats_desc, flags) ==
+	      offsetof(struct kvm_stats_desc, flags));
+static_assert(offsetof(struct mkvm_stats_desc, exponent) ==
+	      offsetof(struct kvm_stats_desc, exponent));
+static_assert(offsetof(struct mkvm_stats_desc, size) ==
+	      offsetof(struct kvm_stats_desc, size));
+static_assert(offsetof(struct mkvm_stats_desc, offset) ==
+	      offsetof(struct kvm_stats_desc, offset));
+static_assert(offsetof(struct mkvm_stats_desc, bucket_size) ==
+	      offsetof(struct kvm_stats_desc, bucket_size));
+static_assert(offsetof(struct mkvm_stats_desc, name) ==
+	      offsetof(struct kvm_stats_desc, name));
+static_assert(sizeof(struct mkvm_stats_desc) == 16 + MKVM_STATS_NAME_SIZE);
 
 /* Counters only go up; instant values go up and down (api.rst, flags). */
 #define MKVM_STAT(stype, type, field, stat_name) {			\
-	.desc = {							\
-		.flags = (type) | KVM_STATS_UNIT_NONE |			\
-			 KVM_STATS_BASE_POW10,				\
-		.size = 1,						\
-		.offset = offsetof(stype, field),			\
-	},								\
+	.flags = (type) | KVM_STATS_UNIT_NONE | KVM_STATS_BASE_POW10,	\
+	.size = 1,							\
+	.offset = offsetof(stype, field),				\
 	.name = stat_name,						\
 }
 #define VCPU_COUNTER(field, name) \
@@ -106,8 +127,6 @@ static_assert(ARRAY_SIZE(mkvm_vcpu_stats_desc) * sizeof(u64) ==
 	      sizeof(struct mkvm_exit_stats));
 static_assert(ARRAY_SIZE(mkvm_vm_stats_desc) * sizeof(u64) ==
 	      sizeof(struct mkvm_vm_stats));
-static_assert(sizeof(struct mkvm_stats_desc) ==
-	      sizeof(struct kvm_stats_desc) + MKVM_STATS_NAME_SIZE);
 
 #define MKVM_STATS_MAX_U64	(sizeof(struct mkvm_exit_stats) / sizeof(u64))
 static_assert(sizeof(struct mkvm_vm_stats) <= sizeof(struct mkvm_exit_stats));
