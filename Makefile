@@ -11,6 +11,9 @@
 #                      that exist (scripts/doc-check.sh)
 #   make bench         minikvm vs kvm.ko benchmarks in both rigs (bench/run.sh): a
 #                      table, bench/results/<date>-<rig>.{csv,png}; not part of check
+#   make bench-trace   what the tracepoints cost: the per-exit figures in the SVM rig
+#                      (-icount) with tracepoints compiled out, disabled, enabled
+#   make module MKVM_NO_TRACE=1   the module with its tracepoints compiled out
 #   make rig           boot a test rig and run the selftests in it; options:
 #                        VENDOR=svm|vmx   QEMU TCG (AMD SVM) or Bochs (Intel VMX)  [svm]
 #                        REF=kvm          load the real kvm modules instead of minikvm
@@ -91,6 +94,24 @@ bench: user $(RIG_MODULE)
 	$(MAKE) -C bench OUT=$(BUILD)/bench
 	bench/run.sh --vendor $(or $(BENCH_VENDOR),both) --kver $(KVER) --module $(RIG_KO)
 
+# The module without tracepoints (MKVM_NO_TRACE=1, Kbuild), in its own copy of the
+# sources: build/k-<version>-notrace/minikvm.ko.
+NOTRACE_DIR := $(BUILD)/k-$(GUEST_VER)-notrace
+
+module-notrace:
+	@[ -n "$(GUEST_VER)" ] || { scripts/kver.sh $(KVER); exit 1; }
+	mkdir -p $(NOTRACE_DIR)
+	rsync -a --delete --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' \
+		--exclude='*.mod' --exclude='*.mod.c' Kbuild kmod $(NOTRACE_DIR)/
+	$(MAKE) -C $(GUEST_KDIR) M=$(NOTRACE_DIR) MKVM_NO_TRACE=1 modules
+
+# Tracepoints compiled out vs disabled vs enabled (bench/run.sh --trace-cost):
+# three SVM -icount runs, one after the other. Not part of check.
+bench-trace: $(RIG_MODULE) module-notrace
+	$(MAKE) -C bench OUT=$(BUILD)/bench
+	bench/run.sh --trace-cost --kver $(KVER) --module $(RIG_KO) \
+		--module-notrace $(NOTRACE_DIR)/minikvm.ko
+
 RIG_ARGS := --vendor $(or $(VENDOR),svm) --kver $(KVER) \
 	$(if $(filter kvm,$(REF)),--ref,--module $(RIG_KO)) \
 	$(foreach t,$(TEST),--test $(t)) \
@@ -119,4 +140,5 @@ clean:
 distclean: clean
 	rm -rf build
 
-.PHONY: all module module-copy user selftests unit doc-check bench rig demo check deps clean distclean
+.PHONY: all module module-copy module-notrace user selftests unit doc-check bench \
+	bench-trace rig demo check deps clean distclean

@@ -23,11 +23,20 @@
 #
 # BENCH_RIG=FILE runs another copy of scripts/rig.sh (from the top of the tree).
 #
+#   bench/run.sh --trace-cost --module minikvm.ko --module-notrace NOTRACE.ko
+# (`make bench-trace`) measures what the tracepoints cost: three SVM -icount runs,
+# one after the other, of the per-exit figures only (minikvm_bench=quick):
+#   bench-trace-notrace  minikvm.ko built with MKVM_NO_TRACE=1 (no tracepoints)
+#   bench-trace-off      the normal build, events disabled
+#   bench-trace-on       the normal build, every kvm:* event enabled (for information)
+# and prints a table of guest instructions; nothing is written to bench/results.
+#
 # Not part of `make check` and never a pass/fail test: the targets are reported,
 # not enforced. The run fails only if a rig run does (a KVM call misbehaved).
 set -euo pipefail
 
 vendors=(svm vmx) kver=6.1 module="" out=bench/results report_only=0
+trace_cost=0 module_notrace=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	--vendor)  [ "$2" = both ] && vendors=(svm vmx) || vendors=("$2"); shift ;;
@@ -35,6 +44,8 @@ while [ $# -gt 0 ]; do
 	--module)  module=$2; shift ;;
 	--out)     out=$2; shift ;;
 	--report-only) report_only=1 ;;
+	--trace-cost) trace_cost=1 ;;
+	--module-notrace) module_notrace=$2; shift ;;
 	*) echo "bench/run.sh: unknown option $1 (see the comment at the top)" >&2; exit 2 ;;
 	esac
 	shift
@@ -43,6 +54,40 @@ done
 work=build/bench
 mkdir -p "$work" "$out"
 date=$(date +%Y-%m-%d)
+
+# ---------------------------------------------------------------- trace cost
+
+if [ "$trace_cost" = 1 ]; then
+	[ -f "$module" ] && [ -f "$module_notrace" ] ||
+		{ echo "bench/run.sh: --trace-cost needs --module and --module-notrace" >&2; exit 2; }
+	keys=(pio_round_trip mmio_round_trip hlt_exit cpuid_in_kernel invd_floor
+	      ioctl_floor page_first_touch)
+	for run in notrace:"$module_notrace":quick off:"$module":quick \
+		   on:"$module":quick,events; do
+		IFS=: read -r what ko opts <<<"$run"
+		echo "== bench: trace cost, $what (minikvm_bench=$opts)" >&2
+		APPEND="minikvm_bench=$opts" bash "${BENCH_RIG:-scripts/rig.sh}" \
+			--vendor svm --kver "$kver" --icount --test bench --module "$ko" \
+			--name "bench-trace-$what" --test-timeout 600 \
+			> "$work/bench-trace-$what.out" 2>&1 ||
+			{ echo "bench/run.sh: run $what failed; see $work/bench-trace-$what.out" >&2; exit 1; }
+	done
+	value() {
+		tr -d '\r' < "build/logs/$1.log" |
+			awk -v k="$2" '$1 == "BENCH" && $2 == k { v = $3 } END { print v }'
+	}
+	echo
+	echo "SVM rig, QEMU TCG -icount (guest instructions), $(date +%Y-%m-%d)"
+	grep -h "BENCH-INFO kvm events" build/logs/bench-trace-on.log | tr -d '\r' || true
+	printf '%-18s %10s %10s %8s %10s %8s\n' metric notrace off off-nt on on-off
+	for k in "${keys[@]}"; do
+		a=$(value bench-trace-notrace "$k") b=$(value bench-trace-off "$k")
+		c=$(value bench-trace-on "$k")
+		printf '%-18s %10s %10s %8s %10s %8s\n' "$k" "$a" "$b" \
+			"$(echo "$b - $a" | bc)" "$c" "$(echo "$c - $b" | bc)"
+	done
+	exit 0
+fi
 
 # ---------------------------------------------------------------- runs
 

@@ -161,6 +161,7 @@ long mkvm_check_extension(long ext)
 	case KVM_CAP_EXT_CPUID:
 	case KVM_CAP_HLT:
 	case KVM_CAP_CHECK_EXTENSION_VM:
+	case KVM_CAP_BINARY_STATS_FD:
 		return 1;
 	case KVM_CAP_NR_VCPUS:
 	case KVM_CAP_MAX_VCPUS:

@@ -176,9 +176,19 @@ struct mkvm {
 	struct mkvm_tdp tdp;
 	struct mkvm_vcpu *vcpus[MKVM_MAX_VCPUS];
 	int nr_vcpus;
-	refcount_t users;	/* the VM fd and each vCPU fd */
+	refcount_t users;	/* the VM fd, each vCPU fd, each stats fd */
 	struct mm_struct *mm;
 	u64 tss_addr;
+
+	/*
+	 * Counters of the whole VM, read through KVM_GET_STATS_FD (stats.c).
+	 * Only u64s: the stats file's data block is this struct as it is.
+	 */
+	struct mkvm_vm_stats {
+		u64 remote_tlb_flush;	/* every vCPU told to flush (vm.c) */
+		u64 pages_4k;		/* leaf entries in the TDP table now */
+	} stat;
+
 	void *vendor;
 };
 
@@ -266,6 +276,11 @@ struct mkvm_vcpu {
 	struct kvm_cpuid_entry2 cpuid[MKVM_MAX_CPUID];
 	int nr_cpuid;
 
+	/*
+	 * Counters of this vCPU, written only by its own thread and read
+	 * through KVM_GET_STATS_FD (stats.c names them). Only u64s: the
+	 * stats file's data block is this struct as it is.
+	 */
 	struct mkvm_exit_stats {
 		u64 exits;
 		u64 io_exits;
@@ -275,6 +290,9 @@ struct mkvm_vcpu {
 		u64 msr_exits;
 		u64 tdp_faults;
 		u64 signal_exits;
+		u64 irq_window_exits;	/* the guest opened the window */
+		u64 request_irq_exits;	/* KVM_EXIT_IRQ_WINDOW_OPEN */
+		u64 irq_injections;	/* KVM_INTERRUPT vectors delivered */
 	} stat;
 
 	void *vendor;
@@ -466,6 +484,9 @@ int mkvm_emulate_wrmsr(struct mkvm_vcpu *vcpu);
 int mkvm_get_msr_index_list(struct kvm_msr_list __user *ul);
 int mkvm_msrs_ioctl(struct mkvm_vcpu *vcpu, struct kvm_msrs __user *um,
 		    bool set);
+
+/* stats.c: KVM_GET_STATS_FD on a VM fd (@vcpu NULL) or a vCPU fd. */
+int mkvm_get_stats_fd(struct mkvm *vm, struct mkvm_vcpu *vcpu);
 
 /* cpuid.c */
 int mkvm_get_supported_cpuid(struct kvm_cpuid2 __user *ucpuid);

@@ -100,6 +100,7 @@ void mkvm_tdp_zap_all(struct mkvm *vm)
 		memset(vm->tdp.root, 0, PAGE_SIZE);
 	}
 	vm->tdp.nr_tables = 0;
+	WRITE_ONCE(vm->stat.pages_4k, 0);
 	spin_unlock(&vm->tdp.lock);
 
 	mkvm_kick_all(vm, MKVM_REQ_TLB_FLUSH);
@@ -208,9 +209,11 @@ static int tdp_map(struct mkvm_vcpu *vcpu, u64 gpa, struct page *page,
 			table[idx] = mkvm_ops->tdp_pte(pte & TDP_ADDR_MASK,
 						       true, true, true);
 		r = -EEXIST;
-	} else
+	} else {
 		table[idx] = mkvm_ops->tdp_pte(page_to_phys(page), true, write,
 					       true);
+		WRITE_ONCE(vcpu->vm->stat.pages_4k, vcpu->vm->stat.pages_4k + 1);
+	}
 	spin_unlock(&tdp->lock);
 	return r;
 }

@@ -275,6 +275,7 @@ static void mkvm_prepare_interrupts(struct mkvm_vcpu *vcpu)
 			.pending = true, .is_irq = true,
 			.vector = vcpu->queued_irq };
 		trace_kvm_inj_virq(vcpu->queued_irq, false, false);
+		vcpu->stat.irq_injections++;
 		vcpu->queued_irq = -1;
 		allowed = false;
 	}
@@ -285,6 +286,7 @@ static void mkvm_prepare_interrupts(struct mkvm_vcpu *vcpu)
 /* The interrupt window opened: the run loop decides what to tell the VMM. */
 int mkvm_handle_irq_window(struct mkvm_vcpu *vcpu)
 {
+	vcpu->stat.irq_window_exits++;
 	return 1;
 }
 
@@ -446,6 +448,7 @@ static int mkvm_vcpu_run_loop(struct mkvm_vcpu *vcpu)
 		if (run->request_interrupt_window &&
 		    mkvm_ready_for_interrupt(vcpu)) {
 			run->exit_reason = KVM_EXIT_IRQ_WINDOW_OPEN;
+			vcpu->stat.request_irq_exits++;
 			r = 0;
 			break;
 		}
@@ -552,6 +555,8 @@ static long mkvm_vcpu_ioctl_locked(struct mkvm_vcpu *vcpu, unsigned int ioctl,
 		return mkvm_interrupt(vcpu, argp);
 	case KVM_SET_SIGNAL_MASK:
 		return mkvm_set_signal_mask(vcpu, argp);
+	case KVM_GET_STATS_FD:
+		return mkvm_get_stats_fd(vcpu->vm, vcpu);
 	case KVM_GET_MP_STATE:
 		return mkvm_mp_state(vcpu, argp, false);
 	case KVM_SET_MP_STATE:

@@ -84,6 +84,9 @@ void mkvm_kick_all(struct mkvm *vm, int req)
 	}
 	smp_call_function_many(cpus, mkvm_kick_ack, NULL, 1);
 	put_cpu();
+	/* Callers hold vm->lock (memslot.c), so a plain increment will do. */
+	if (req == MKVM_REQ_TLB_FLUSH)
+		vm->stat.remote_tlb_flush++;
 	free_cpumask_var(cpus);
 }
 
@@ -133,6 +136,8 @@ static long mkvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 	}
 	case KVM_CHECK_EXTENSION:
 		return mkvm_check_extension(arg);
+	case KVM_GET_STATS_FD:
+		return mkvm_get_stats_fd(vm, NULL);
 	default:
 		return -ENOTTY;
 	}
