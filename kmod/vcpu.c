@@ -499,8 +499,14 @@ static int mkvm_mp_state(struct mkvm_vcpu *vcpu, void __user *argp, bool set)
 	return mp.mp_state == KVM_MP_STATE_RUNNABLE ? 0 : -EINVAL;
 }
 
-static long mkvm_vcpu_ioctl_locked(struct mkvm_vcpu *vcpu, unsigned int ioctl,
-				   void __user *argp)
+/*
+ * The vCPU ioctls other than KVM_RUN. Not inlined into the caller: the
+ * kernel zeroes this union on the stack on every call
+ * (CONFIG_INIT_STACK_ALL_ZERO), 52 stores that KVM_RUN has no use for.
+ */
+static noinline long mkvm_vcpu_ioctl_state(struct mkvm_vcpu *vcpu,
+					   unsigned int ioctl,
+					   void __user *argp)
 {
 	union {
 		struct kvm_regs regs;
@@ -509,10 +515,6 @@ static long mkvm_vcpu_ioctl_locked(struct mkvm_vcpu *vcpu, unsigned int ioctl,
 	} u;
 
 	switch (ioctl) {
-	case KVM_RUN:
-		if (argp)
-			return -EINVAL;
-		return mkvm_vcpu_run(vcpu);
 	case KVM_GET_REGS:
 		mkvm_get_regs(vcpu, &u.regs);
 		return copy_to_user(argp, &u.regs, sizeof(u.regs)) ? -EFAULT : 0;
@@ -556,6 +558,16 @@ static long mkvm_vcpu_ioctl_locked(struct mkvm_vcpu *vcpu, unsigned int ioctl,
 	default:
 		return -ENOTTY;
 	}
+}
+
+static long mkvm_vcpu_ioctl_locked(struct mkvm_vcpu *vcpu, unsigned int ioctl,
+				   void __user *argp)
+{
+	if (ioctl != KVM_RUN)
+		return mkvm_vcpu_ioctl_state(vcpu, ioctl, argp);
+	if (argp)
+		return -EINVAL;
+	return mkvm_vcpu_run(vcpu);
 }
 
 static long mkvm_vcpu_ioctl(struct file *filp, unsigned int ioctl,
