@@ -412,22 +412,26 @@ static int mkvm_vcpu_run_loop(struct mkvm_vcpu *vcpu)
 
 	fpu_swap_kvm_fpstate(vcpu->fpu, true);
 	for (;;) {
-		if (signal_pending(current)) {
-			run->exit_reason = KVM_EXIT_INTR;
-			vcpu->stat.signal_exits++;
-			r = -EINTR;
-			break;
-		}
-		if (need_resched()) {
-			srcu_read_unlock(&vcpu->vm->srcu, idx);
-			cond_resched();
-			idx = srcu_read_lock(&vcpu->vm->srcu);
-		}
+		/*
+		 * mkvm_enter_guest() looks for signals and the scheduler's
+		 * wish with interrupts off, where no wake-up can be lost; it
+		 * comes back with 0 when either needs us.
+		 */
 		r = mkvm_enter_guest(vcpu);
 		if (r < 0)
 			break;
-		if (!r)
+		if (!r) {
+			if (signal_pending(current)) {
+				run->exit_reason = KVM_EXIT_INTR;
+				vcpu->stat.signal_exits++;
+				r = -EINTR;
+				break;
+			}
+			srcu_read_unlock(&vcpu->vm->srcu, idx);
+			cond_resched();
+			idx = srcu_read_lock(&vcpu->vm->srcu);
 			continue;
+		}
 		r = mkvm_ops->handle_exit(vcpu);
 		if (r <= 0)
 			break;
