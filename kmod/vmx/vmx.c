@@ -969,7 +969,7 @@ static void vmx_vm_destroy(struct mkvm *vm)
  * Before every entry: host state that can change between two entries of
  * the same vCPU without the thread leaving the CPU (its CR3 when the
  * kernel reassigns the PCID, CR4 bits), written to the host-state area
- * only when it differs (SDM Vol.3 25.5.1).
+ * only when it differs (SDM Vol.3 25.5).
  */
 static void vmx_sync_host_cr(struct vcpu_vmx *vmx)
 {
