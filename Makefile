@@ -90,7 +90,7 @@ doc-check:
 # Benchmarks (bench/run.sh): minikvm vs the real kvm modules in both rigs; a table,
 # bench/results/<date>-<rig>.{csv,png}. Not part of check: it measures, never fails
 # on a figure. BENCH_VENDOR=svm|vmx for one rig only.
-bench: user $(RIG_MODULE)
+bench: deps user $(RIG_MODULE)
 	$(MAKE) -C bench OUT=$(BUILD)/bench
 	bench/run.sh --vendor $(or $(BENCH_VENDOR),both) --kver $(KVER) --module $(RIG_KO)
 

@@ -17,6 +17,8 @@
 # Output, for each rig R (svm or vmx) and today's date D:
 #   DIR/D-R.csv   rig,key,metric,unit,minikvm,kvm,ratio,target,verdict
 #   DIR/D-R.png   minikvm / kvm.ko per metric (gnuplot, log scale)
+#   DIR/D-svm-pio-profile-{minikvm,kvm}.txt  instructions per function of the
+#                 OUT round trip (bench/profile-depth.awk), SVM only
 #   build/bench/bench-R-{minikvm,kvm}.{out,trace-pio,trace-cpuid}  raw output, ftrace
 # DIR defaults to bench/results (committed: the latest figures the README shows).
 # --report-only rebuilds the CSV/PNG/table from the logs of the last runs.
@@ -202,6 +204,18 @@ for v in "${vendors[@]}"; do
 		echo "$v,$key,\"$label\",$unit,${a:-},${b:-},$ratio,${target:+<=$target},$verdict" >> "$csv"
 	done
 	unset -n metrics
+
+	# The exit-path profile (SVM: -icount makes the depth-limited traces exact
+	# enough to subtract; see bench/profile-depth.awk and Documentation/bench.rst).
+	if [ "$v" = svm ]; then
+		for f in minikvm kvm; do
+			log=build/logs/bench-svm-$f.log prof=$out/$date-svm-pio-profile-$f.txt
+			[ -e "$log" ] && grep -q '^BENCH-TRACE begin pio-d' "$log" || continue
+			{ echo "# awk -f bench/profile-depth.awk $log | sort | cut -f2"
+			  echo "# per OUT round trip, QEMU -icount (instructions): calls inclusive self function"
+			  awk -f bench/profile-depth.awk "$log" | sort | cut -f2; } > "$prof"
+		done
+	fi
 
 	# The table on stdout.
 	ref=kvm_amd; [ "$v" = vmx ] && ref=kvm_intel

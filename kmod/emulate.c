@@ -251,6 +251,26 @@ static void mkvm_string_io_done(struct mkvm_vcpu *vcpu,
  * userspace puts them there and the next KVM_RUN finishes the instruction
  * (mkvm_complete_userspace_io()).
  */
+/*
+ * Copy the 1, 2 or 4 bytes of one port access between RAX and the PIO
+ * data page (both aligned: a GPR, the start of a page): inline moves,
+ * not a call to memcpy(), on the path of every OUT and IN to userspace.
+ */
+static __always_inline void mkvm_pio_copy(void *dst, const void *src, u8 size)
+{
+	switch (size) {
+	case 1:
+		*(u8 *)dst = *(const u8 *)src;
+		break;
+	case 2:
+		*(u16 *)dst = *(const u16 *)src;
+		break;
+	default:
+		*(u32 *)dst = *(const u32 *)src;
+		break;
+	}
+}
+
 int mkvm_emulate_io(struct mkvm_vcpu *vcpu, const struct mkvm_io *io)
 {
 	struct kvm_run *run = vcpu->run;
@@ -269,7 +289,7 @@ int mkvm_emulate_io(struct mkvm_vcpu *vcpu, const struct mkvm_io *io)
 				       vcpu->pio_data, count * io->size, false))
 			goto fault;
 	} else if (!io->in) {
-		memcpy(vcpu->pio_data, &vcpu->regs[MKVM_RAX], io->size);
+		mkvm_pio_copy(vcpu->pio_data, &vcpu->regs[MKVM_RAX], io->size);
 	}
 	if (!io->in)
 		trace_kvm_pio(1, io->port, io->size, count, vcpu->pio_data);
@@ -316,7 +336,7 @@ static int mkvm_complete_pio(struct mkvm_vcpu *vcpu)
 		/* IN AL/AX keeps the rest of RAX; IN EAX zero-extends. */
 		if (io->size == 4)
 			rax = 0;
-		memcpy(&rax, vcpu->pio_data, io->size);
+		mkvm_pio_copy(&rax, vcpu->pio_data, io->size);
 		vcpu->regs[MKVM_RAX] = rax;
 	}
 	vcpu->rip = io->next_rip;

@@ -432,7 +432,9 @@ int mkvm_create_vcpu(struct mkvm *vm, unsigned long id);
 void mkvm_vcpu_destroy(struct mkvm_vcpu *vcpu);
 static inline bool mkvm_test_clear_request(struct mkvm_vcpu *vcpu, int req)
 {
-	return test_and_clear_bit(req, &vcpu->requests);
+	/* A plain read first: the locked clear only when the bit is set. */
+	return test_bit(req, &vcpu->requests) &&
+	       test_and_clear_bit(req, &vcpu->requests);
 }
 
 /* memslot.c */

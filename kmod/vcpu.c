@@ -425,22 +425,26 @@ static int mkvm_vcpu_run_loop(struct mkvm_vcpu *vcpu)
 
 	fpu_swap_kvm_fpstate(vcpu->fpu, true);
 	for (;;) {
-		if (signal_pending(current)) {
-			run->exit_reason = KVM_EXIT_INTR;
-			vcpu->stat.signal_exits++;
-			r = -EINTR;
-			break;
-		}
-		if (need_resched()) {
-			srcu_read_unlock(&vcpu->vm->srcu, idx);
-			cond_resched();
-			idx = srcu_read_lock(&vcpu->vm->srcu);
-		}
+		/*
+		 * mkvm_enter_guest() looks for signals and the scheduler's
+		 * wish with interrupts off, where no wake-up can be lost; it
+		 * comes back with 0 when either needs us.
+		 */
 		r = mkvm_enter_guest(vcpu);
 		if (r < 0)
 			break;
-		if (!r)
+		if (!r) {
+			if (signal_pending(current)) {
+				run->exit_reason = KVM_EXIT_INTR;
+				vcpu->stat.signal_exits++;
+				r = -EINTR;
+				break;
+			}
+			srcu_read_unlock(&vcpu->vm->srcu, idx);
+			cond_resched();
+			idx = srcu_read_lock(&vcpu->vm->srcu);
 			continue;
+		}
 		r = mkvm_ops->handle_exit(vcpu);
 		if (r <= 0)
 			break;
@@ -513,8 +517,14 @@ static int mkvm_mp_state(struct mkvm_vcpu *vcpu, void __user *argp, bool set)
 	return mp.mp_state == KVM_MP_STATE_RUNNABLE ? 0 : -EINVAL;
 }
 
-static long mkvm_vcpu_ioctl_locked(struct mkvm_vcpu *vcpu, unsigned int ioctl,
-				   void __user *argp)
+/*
+ * The vCPU ioctls other than KVM_RUN. Not inlined into the caller: the
+ * kernel zeroes this union on the stack on every call
+ * (CONFIG_INIT_STACK_ALL_ZERO), 52 stores that KVM_RUN has no use for.
+ */
+static noinline long mkvm_vcpu_ioctl_state(struct mkvm_vcpu *vcpu,
+					   unsigned int ioctl,
+					   void __user *argp)
 {
 	union {
 		struct kvm_regs regs;
@@ -523,10 +533,6 @@ static long mkvm_vcpu_ioctl_locked(struct mkvm_vcpu *vcpu, unsigned int ioctl,
 	} u;
 
 	switch (ioctl) {
-	case KVM_RUN:
-		if (argp)
-			return -EINVAL;
-		return mkvm_vcpu_run(vcpu);
 	case KVM_GET_REGS:
 		mkvm_get_regs(vcpu, &u.regs);
 		return copy_to_user(argp, &u.regs, sizeof(u.regs)) ? -EFAULT : 0;
@@ -572,6 +578,16 @@ static long mkvm_vcpu_ioctl_locked(struct mkvm_vcpu *vcpu, unsigned int ioctl,
 	default:
 		return -ENOTTY;
 	}
+}
+
+static long mkvm_vcpu_ioctl_locked(struct mkvm_vcpu *vcpu, unsigned int ioctl,
+				   void __user *argp)
+{
+	if (ioctl != KVM_RUN)
+		return mkvm_vcpu_ioctl_state(vcpu, ioctl, argp);
+	if (argp)
+		return -EINVAL;
+	return mkvm_vcpu_run(vcpu);
 }
 
 static long mkvm_vcpu_ioctl(struct file *filp, unsigned int ioctl,

@@ -90,8 +90,8 @@ phys_addr_t svm_npt_root(struct mkvm *vm, phys_addr_t root)
 }
 
 /*
- * The core tells us a (new) root; the VMCB's nCR3 (offset 0B0h) is loaded
- * from it on every VMRUN, see svm_run().
+ * The core tells us a (new) root for the VMCB's nCR3 (offset 0B0h), which
+ * the CPU reads at every VMRUN; svm_vcpu_reset() sets the first one.
  */
 void svm_set_tdp_root(struct mkvm_vcpu *vcpu, phys_addr_t root)
 {

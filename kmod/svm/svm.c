@@ -469,6 +469,7 @@ static void svm_init_save(struct vmcb_save *s)
 static void svm_vcpu_reset(struct mkvm_vcpu *vcpu)
 {
 	struct vcpu_svm *svm = to_svm(vcpu);
+	struct svm_vm *svm_vm = vcpu->vm->vendor;
 
 	/* Everything not set below, reserved fields included, is 0. */
 	clear_page(svm->vmcb);
@@ -477,6 +478,14 @@ static void svm_vcpu_reset(struct mkvm_vcpu *vcpu)
 	memset(svm->db, 0, sizeof(svm->db));
 	svm->dr7 = SVM_RESET_DR7;
 	svm->flush_tlb = true;
+
+	/*
+	 * Fixed for the vCPU's life: the VM's ASID (15.16) and the root of
+	 * its nested page table (15.25.3), which the core never replaces.
+	 */
+	svm->vmcb->control.asid = svm_vm->asid;
+	svm->vmcb->control.nested_cr3 = svm_npt_root(vcpu->vm,
+						     vcpu->vm->tdp.root_pa);
 
 	vcpu->rip = svm->vmcb->save.rip;
 	vcpu->rflags = svm->vmcb->save.rflags;
@@ -863,8 +872,6 @@ static void svm_prepare_tlb(struct vcpu_svm *svm, struct svm_cpu *sd)
 /* Copy what the core keeps in struct mkvm_vcpu into the VMCB. */
 static void svm_load_vmcb(struct mkvm_vcpu *vcpu, struct vmcb *vmcb)
 {
-	struct svm_vm *svm_vm = vcpu->vm->vendor;
-
 	vmcb->save.rax = vcpu->regs[MKVM_RAX];
 	vmcb->save.rsp = vcpu->regs[MKVM_RSP];
 	vmcb->save.rip = vcpu->rip;
@@ -872,8 +879,7 @@ static void svm_load_vmcb(struct mkvm_vcpu *vcpu, struct vmcb *vmcb)
 	vmcb->save.cr2 = vcpu->cr2;
 	vmcb->save.g_pat = vcpu->msr_pat;
 	vmcb->control.tsc_offset = vcpu->msr_tsc_offset;
-	vmcb->control.asid = svm_vm->asid;
-	vmcb->control.nested_cr3 = svm_npt_root(vcpu->vm, vcpu->vm->tdp.root_pa);
+	/* ASID and nCR3 are set once, by svm_vcpu_reset(). */
 	/* Clean bits all 0: the CPU reloads every field (15.15). */
 	vmcb->control.clean = 0;
 	svm_inject_event(vcpu, vmcb);
@@ -906,7 +912,8 @@ static void svm_load_guest_regs(struct vcpu_svm *svm, struct svm_cpu *sd,
 	if (svm_has_tsc_aux && svm->tsc_aux != sd->host_tsc_aux)
 		wrmsrl(MSR_TSC_AUX, svm->tsc_aux);
 	*host_pkru = read_pkru();
-	write_pkru(svm->pkru);
+	if (svm->pkru != *host_pkru)
+		write_pkru(svm->pkru);
 }
 
 static void svm_load_host_regs(struct vcpu_svm *svm, struct svm_cpu *sd,
@@ -914,8 +921,13 @@ static void svm_load_host_regs(struct vcpu_svm *svm, struct svm_cpu *sd,
 {
 	if (svm_has_tsc_aux && svm->tsc_aux != sd->host_tsc_aux)
 		wrmsrl(MSR_TSC_AUX, sd->host_tsc_aux);
+	/*
+	 * Read back even when the guest's CR4.PKE is clear: XRSTOR loads
+	 * PKRU too, and CR4 writes do not exit.
+	 */
 	svm->pkru = read_pkru();
-	write_pkru(host_pkru);
+	if (svm->pkru != host_pkru)
+		write_pkru(host_pkru);
 
 	/*
 	 * The guest ran with its own DR6 and DR7 (the VMCB's), and #VMEXIT

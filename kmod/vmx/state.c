@@ -715,6 +715,13 @@ void vmx_reset_guest(struct mkvm_vcpu *vcpu)
 	/* No shadow VMCS: the link pointer must be all ones (27.3.1.5). */
 	vmcs_write(VMCS_LINK_POINTER, ~0ull);
 
-	/* RIP, RFLAGS and the GPRs are the core's (vcpu.c reset them). */
+	/*
+	 * RIP, RFLAGS and the GPRs are the core's (vcpu.c reset them);
+	 * vmx_load_guest() writes RSP and RFLAGS when they differ from these.
+	 */
 	vmx->exit_rip = vcpu->rip;
+	vmx->vmcs_rsp = vcpu->regs[MKVM_RSP];
+	vmcs_write(VMCS_GUEST_RSP, vmx->vmcs_rsp);
+	vmx->vmcs_rflags = vcpu->rflags | MKVM_RFLAGS_FIXED;
+	vmcs_write(VMCS_GUEST_RFLAGS, vmx->vmcs_rflags);
 }

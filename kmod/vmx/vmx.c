@@ -675,6 +675,13 @@ static bool vmx_vmcs_load_local(struct vcpu_vmx *vmx)
 	return true;
 }
 
+/* The common case of vmx_vmcs_load_local(): already current right here. */
+static __always_inline bool vmx_vmcs_is_current(struct vcpu_vmx *vmx)
+{
+	return READ_ONCE(vmx->loaded_cpu) == smp_processor_id() &&
+	       this_cpu_read(vmx_cpu.current_vmcs) == vmx;
+}
+
 /*
  * vcpu_load: the vCPU thread runs on @cpu now (preemption is off). Also
  * note the thread's IA32_DEBUGCTL (perf may use it per task): VM exits
@@ -690,9 +697,16 @@ static void vmx_vcpu_load(struct mkvm_vcpu *vcpu, int cpu)
 	rdmsrl(MSR_IA32_DEBUGCTLMSR, vmx->host_debugctl);
 }
 
-/* The VMCS stays active when the thread leaves; it is cleared lazily. */
+static void vmx_restore_host(struct vcpu_vmx *vmx);
+
+/*
+ * The thread leaves the CPU (sched_out) or KVM_RUN returns towards
+ * userspace: give it back the selectors and bases the exits clobbered.
+ * The VMCS itself stays active; it is cleared lazily.
+ */
 static void vmx_vcpu_put(struct mkvm_vcpu *vcpu)
 {
+	vmx_restore_host(to_vmx(vcpu));
 }
 
 /*
@@ -820,7 +834,7 @@ static void vmx_setup_exit_entry_controls(struct vcpu_vmx *vmx)
 /*
  * VMCS setup step 3: the host-state area (25.5), what a VM exit loads
  * (28.5). The per-CPU part is in vmx_setup_host_percpu(), the parts that
- * change per thread (CR3, FS base) are refreshed before each entry.
+ * change per thread (CR3, FS base) are refreshed before entries.
  */
 static void vmx_setup_host_state(struct vcpu_vmx *vmx)
 {
@@ -951,33 +965,49 @@ static void vmx_vm_destroy(struct mkvm *vm)
 /* The entry path                                                      */
 /* ------------------------------------------------------------------ */
 
-/* Host state a VM exit does not restore, saved around the switch. */
-struct vmx_host_regs {
-	u16 ds, es, fs, gs;
-	unsigned long fs_base;
-	unsigned long kernel_gs_base;	/* the thread's user GS base */
-};
-
 /*
- * Before entry: state of the host that can change between two entries
- * of the same vCPU (the thread's CR3, CR4 bits, FS base, user GS base),
- * and what a VM exit clobbers without restoring (28.5): DS/ES/FS/GS
- * selectors become 0, IA32_DEBUGCTL is cleared (noted at vcpu_load),
- * DR7 becomes 0x400 (DR0-3 and DR6 are the host's all along: MOV DR
- * exits).
+ * Before every entry: host state that can change between two entries of
+ * the same vCPU without the thread leaving the CPU (its CR3 when the
+ * kernel reassigns the PCID, CR4 bits), written to the host-state area
+ * only when it differs (SDM Vol.3 25.5).
  */
-static void vmx_save_host(struct vcpu_vmx *vmx, struct vmx_host_regs *h)
+static void vmx_sync_host_cr(struct vcpu_vmx *vmx)
 {
 	unsigned long cr3 = __read_cr3(), cr4 = cr4_read_shadow();
 
-	if (cr3 != vmx->host_cr3) {
+	if (unlikely(cr3 != vmx->host_cr3)) {
 		vmx->host_cr3 = cr3;
 		vmcs_write(VMCS_HOST_CR3, cr3);
 	}
-	if (cr4 != vmx->host_cr4) {
+	if (unlikely(cr4 != vmx->host_cr4)) {
 		vmx->host_cr4 = cr4;
 		vmcs_write(VMCS_HOST_CR4, cr4);
 	}
+}
+
+/*
+ * What a VM exit clobbers without restoring (SDM Vol.3 28.5.2): DS, ES,
+ * FS and GS selectors become 0 (the host-state selector fields), the
+ * GDTR limit becomes 0xffff and TR's limit 0x67. FS base comes from the
+ * host-state area, KERNEL_GS_BASE from the VM-exit MSR-load area
+ * (28.6), so those two must hold the thread's values.
+ *
+ * None of this matters to the kernel: in 64-bit mode it addresses
+ * through GS base alone (restored by the exit from HOST_GS_BASE). It
+ * matters to the thread's userspace, and to the scheduler, which saves
+ * the selectors of the thread it switches away from. So, as KVM does,
+ * save once, at the first entry after vcpu_load, and restore once, in
+ * vmx_vcpu_put(): when KVM_RUN returns and when the thread is scheduled
+ * out (the core's preempt notifier). An exit the kernel handles itself
+ * and re-enters after pays for neither. Between the two, nothing can
+ * change these values: the thread is in our ioctl.
+ */
+static void vmx_save_host(struct vcpu_vmx *vmx)
+{
+	struct vmx_host_regs *h = &vmx->host;
+
+	if (vmx->host_saved)
+		return;
 	savesegment(ds, h->ds);
 	savesegment(es, h->es);
 	savesegment(fs, h->fs);
@@ -989,11 +1019,17 @@ static void vmx_save_host(struct vcpu_vmx *vmx, struct vmx_host_regs *h)
 	}
 	rdmsrl(MSR_KERNEL_GS_BASE, h->kernel_gs_base);
 	vmx->msr_host[VMX_MSR_KERNEL_GS_BASE].value = h->kernel_gs_base;
+	vmx->host_saved = true;
 }
 
-static void vmx_restore_host(struct vcpu_vmx *vmx, struct vmx_host_regs *h)
+/* Undo what the exits clobbered (see above); preemption is off. */
+static void vmx_restore_host(struct vcpu_vmx *vmx)
 {
-	/* The exit set the GDT limit to 0xffff and TR's to 0x67 (28.5.2). */
+	struct vmx_host_regs *h = &vmx->host;
+
+	if (!vmx->host_saved)
+		return;
+	/* The thread is still on the CPU of its last exit: its GDT. */
 	native_load_gdt(&vmx->host_gdt);
 	invalidate_tss_limit();
 
@@ -1009,6 +1045,17 @@ static void vmx_restore_host(struct vcpu_vmx *vmx, struct vmx_host_regs *h)
 		load_gs_index(h->gs);
 		wrmsrl(MSR_KERNEL_GS_BASE, h->kernel_gs_base);
 	}
+	vmx->host_saved = false;
+}
+
+/*
+ * After every exit: what the kernel itself may use before vcpu_put. The
+ * exit clears IA32_DEBUGCTL (28.5.1; the thread's value is noted at
+ * vcpu_load) and sets DR7 to 0x400 (DR0-3 and DR6 are the host's all
+ * along: MOV DR exits).
+ */
+static void vmx_restore_host_debug(struct vcpu_vmx *vmx)
+{
 	if (vmx->host_debugctl)
 		wrmsrl(MSR_IA32_DEBUGCTLMSR, vmx->host_debugctl);
 	if (hw_breakpoint_active())
@@ -1031,8 +1078,15 @@ static void vmx_load_guest(struct mkvm_vcpu *vcpu)
 		vmx->exit_rip = vcpu->rip;
 	}
 	vmcs_write(VMCS_GUEST_RIP, vcpu->rip);
-	vmcs_write(VMCS_GUEST_RSP, vcpu->regs[MKVM_RSP]);
-	vmcs_write(VMCS_GUEST_RFLAGS, vcpu->rflags | MKVM_RFLAGS_FIXED);
+	/* RSP and RFLAGS rarely change in the kernel: write them if they did. */
+	if (vcpu->regs[MKVM_RSP] != vmx->vmcs_rsp) {
+		vmx->vmcs_rsp = vcpu->regs[MKVM_RSP];
+		vmcs_write(VMCS_GUEST_RSP, vmx->vmcs_rsp);
+	}
+	if ((vcpu->rflags | MKVM_RFLAGS_FIXED) != vmx->vmcs_rflags) {
+		vmx->vmcs_rflags = vcpu->rflags | MKVM_RFLAGS_FIXED;
+		vmcs_write(VMCS_GUEST_RFLAGS, vmx->vmcs_rflags);
+	}
 
 	vmx_sync_eptp(vcpu);
 	if (vcpu->msr_tsc_offset != vmx->tsc_offset) {
@@ -1189,8 +1243,10 @@ static void vmx_record_exit(struct mkvm_vcpu *vcpu)
 	vmx->launched = true;
 	vcpu->rip = vmcs_read(VMCS_GUEST_RIP);
 	vmx->exit_rip = vcpu->rip;
-	vcpu->regs[MKVM_RSP] = vmcs_read(VMCS_GUEST_RSP);
-	vcpu->rflags = vmcs_read(VMCS_GUEST_RFLAGS);
+	vmx->vmcs_rsp = vmcs_read(VMCS_GUEST_RSP);
+	vcpu->regs[MKVM_RSP] = vmx->vmcs_rsp;
+	vmx->vmcs_rflags = vmcs_read(VMCS_GUEST_RFLAGS);
+	vcpu->rflags = vmx->vmcs_rflags;
 	vmx_requeue_event(vcpu);
 
 	if ((vmx->exit_reason & VMX_EXIT_REASON_BASIC) ==
@@ -1222,19 +1278,18 @@ static void vmx_record_fail(struct vcpu_vmx *vmx, int ret)
  * Enter the guest once (interrupts off, preemption off). The steps:
  * make sure our VMCS is current, copy the guest state the core keeps
  * into it, queue an event, flush stale translations, note host state the
- * exit will clobber, swap CR2 (not in the VMCS), switch worlds, and
- * record what the exit says.
+ * exit will clobber (once per vcpu_load), swap CR2 (not in the VMCS),
+ * switch worlds, and record what the exit says.
  */
 static void vmx_run(struct mkvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
-	struct vmx_host_regs host;
 	int ret;
 
 	vmx->exit_reason = 0;
 	vmx->exit_qual = 0;
 	vmx->fail = VMX_ENTERED;
-	if (!vmx_vmcs_load_local(vmx)) {
+	if (!vmx_vmcs_is_current(vmx) && !vmx_vmcs_load_local(vmx)) {
 		vmx->fail = VMX_FAIL_INVALID;
 		vmx->fail_code = 0;
 		return;
@@ -1243,14 +1298,15 @@ static void vmx_run(struct mkvm_vcpu *vcpu)
 	vmx_load_guest(vcpu);
 	vmx_inject_event(vcpu);
 	vmx_sync_tlb(vmx);
-	vmx_save_host(vmx, &host);
+	vmx_sync_host_cr(vmx);
+	vmx_save_host(vmx);
 
 	if (native_read_cr2() != vcpu->cr2)
 		native_write_cr2(vcpu->cr2);
 	ret = vmx_vmenter(vcpu->regs, vmx->launched);
 	vcpu->cr2 = native_read_cr2();
 
-	vmx_restore_host(vmx, &host);
+	vmx_restore_host_debug(vmx);
 	if (ret != VMX_ENTER_EXIT)
 		vmx_record_fail(vmx, ret);
 	else

@@ -86,8 +86,21 @@ enum vmx_fail {
  * @need_invvpid: flush the guest's linear translations (VPID)
  * @exit_reason, @exit_qual, @exit_intr_info: the last exit
  * @exit_rip:	guest RIP at the last exit, to spot emulated instructions
+ * @vmcs_rsp, @vmcs_rflags: guest RSP and RFLAGS as the VMCS holds them
+ * @host:	the thread's selectors and bases that VM exits clobber
+ * @host_saved:	@host holds them and the CPU may not: restore at vcpu_put
  * @fail, @fail_code: how the last entry attempt failed, if it did
  */
+/*
+ * Host state a VM exit clobbers and does not restore (SDM Vol.3 28.5):
+ * the user-visible selectors and bases of the vCPU thread.
+ */
+struct vmx_host_regs {
+	u16 ds, es, fs, gs;
+	unsigned long fs_base;
+	unsigned long kernel_gs_base;	/* the thread's user GS base */
+};
+
 struct vcpu_vmx {
 	struct mkvm_vcpu *vcpu;
 	struct vmcs_hdr *vmcs;
@@ -115,11 +128,14 @@ struct vcpu_vmx {
 	unsigned long host_cr3, host_cr4, host_fs_base;
 	struct desc_ptr host_gdt;	/* GDTR of loaded_cpu; exits set limit 0xffff */
 	u64 host_debugctl;		/* the thread's, cleared by exits */
+	struct vmx_host_regs host;
+	bool host_saved;
 
 	u32 exit_reason;
 	unsigned long exit_qual;
 	u32 exit_intr_info;
 	unsigned long exit_rip;
+	unsigned long vmcs_rsp, vmcs_rflags;
 	enum vmx_fail fail;
 	u32 fail_code;
 };
@@ -197,14 +213,21 @@ static inline void vmcs_write(unsigned long field, unsigned long value)
 		vmx_vmwrite_error(field, value);
 }
 
+/* Set or clear @bits of a field; no VMWRITE when they already are. */
 static inline void vmcs_set_bits(unsigned long field, unsigned long bits)
 {
-	vmcs_write(field, vmcs_read(field) | bits);
+	unsigned long v = vmcs_read(field);
+
+	if ((v & bits) != bits)
+		vmcs_write(field, v | bits);
 }
 
 static inline void vmcs_clear_bits(unsigned long field, unsigned long bits)
 {
-	vmcs_write(field, vmcs_read(field) & ~bits);
+	unsigned long v = vmcs_read(field);
+
+	if (v & bits)
+		vmcs_write(field, v & ~bits);
 }
 
 /* ------------------------------------------------------------------ */
