@@ -98,16 +98,19 @@ static uint64_t vcpu__gva_to_gpa(struct vm *vm, uint64_t cr3, uint64_t gva)
 	return ~0ull;
 }
 
-/* The words on the guest's stack that look like kernel text addresses. */
+/* The guest's stack, 64 words from RSP (kernel text addresses mark frames). */
 static void vcpu__dump_stack(struct vcpu *v, uint64_t cr3, uint64_t rsp)
 {
-	fprintf(stderr, "  stack:");
 	for (int i = 0; i < 64; i++) {
 		uint64_t gpa = vcpu__gva_to_gpa(v->vm, cr3, rsp + i * 8);
 		uint64_t *w = gpa == ~0ull ? NULL : vm__gpa(v->vm, gpa, 8);
 
-		if (w && (*w >> 32) == 0xffffffff && (*w & 0xffffffffull) >= 0x80000000)
-			fprintf(stderr, " %llx", (unsigned long long)*w);
+		if (i % 4 == 0)
+			fprintf(stderr, "%s  stack+%03x:", i ? "\n" : "", i * 8);
+		if (w)
+			fprintf(stderr, " %016llx", (unsigned long long)*w);
+		else
+			fprintf(stderr, " ????????????????");
 	}
 	fprintf(stderr, "\n");
 }
