@@ -46,9 +46,14 @@ FIXTURE(l2) {
 	int unused;
 };
 
+static bool l2_files_missing(void)
+{
+	return access(RUNNER, X_OK) || access(L2_KERNEL, R_OK) || access(L2_INITRD, R_OK);
+}
+
 FIXTURE_SETUP(l2)
 {
-	if (access(RUNNER, X_OK) || access(L2_KERNEL, R_OK) || access(L2_INITRD, R_OK))
+	if (l2_files_missing())
 		SKIP(return, "no " RUNNER " or " L2_KERNEL " in this initramfs");
 }
 
@@ -163,6 +168,10 @@ TEST_F_TIMEOUT(l2, linux_boot_and_reboot, 3000)
 {
 	const char *env = getenv("L2BOOT_RUNS");
 	int runs = env ? atoi(env) : 1;
+
+	/* This harness runs the body even after a SKIP in FIXTURE_SETUP. */
+	if (l2_files_missing())
+		return;
 
 	for (int i = 0; i < (runs > 0 ? runs : 1); i++) {
 		bool marker, stuck;
