@@ -122,31 +122,17 @@ void vmx_set_tdp_root(struct mkvm_vcpu *vcpu, phys_addr_t root)
 static bool vmx_invept(int type, u64 eptp)
 {
 	struct vmx_invept_desc desc = { .eptp = eptp };
-	u8 failed = 1;
 
-	asm volatile("1: invept %[desc], %[type]\n\t"
-		     "setna %[failed]\n"
-		     "2:\n\t"
-		     _ASM_EXTABLE(1b, 2b)
-		     : [failed] "+q" (failed)
-		     : [desc] "m" (desc), [type] "r" ((unsigned long)type)
-		     : "cc", "memory");
-	return !failed;
+	return vmx_insn("invept %[desc], %[type]",
+			[desc] "m" (desc), [type] "r" ((unsigned long)type));
 }
 
 static bool vmx_invvpid(int type, u16 vpid)
 {
 	struct vmx_invvpid_desc desc = { .vpid = vpid };
-	u8 failed = 1;
 
-	asm volatile("1: invvpid %[desc], %[type]\n\t"
-		     "setna %[failed]\n"
-		     "2:\n\t"
-		     _ASM_EXTABLE(1b, 2b)
-		     : [failed] "+q" (failed)
-		     : [desc] "m" (desc), [type] "r" ((unsigned long)type)
-		     : "cc", "memory");
-	return !failed;
+	return vmx_insn("invvpid %[desc], %[type]",
+			[desc] "m" (desc), [type] "r" ((unsigned long)type));
 }
 
 /* The core's flush_tlb op: the EPT changed; flush before the next entry. */

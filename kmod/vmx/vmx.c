@@ -97,60 +97,27 @@ static const u32 vmx_switched_msrs[VMX_NR_SWITCHED_MSRS] = {
 static bool vmx_vmxon(phys_addr_t pa)
 {
 	u64 addr = pa;
-	u8 failed = 1;
 
-	asm volatile("1: vmxon %[addr]\n\t"
-		     "setna %[failed]\n"
-		     "2:\n\t"
-		     _ASM_EXTABLE(1b, 2b)
-		     : [failed] "+q" (failed)
-		     : [addr] "m" (addr)
-		     : "cc", "memory");
-	return !failed;
+	return vmx_insn("vmxon %[addr]", [addr] "m" (addr));
 }
 
 static bool vmx_vmxoff(void)
 {
-	u8 failed = 1;
-
-	asm volatile("1: vmxoff\n\t"
-		     "setna %[failed]\n"
-		     "2:\n\t"
-		     _ASM_EXTABLE(1b, 2b)
-		     : [failed] "+q" (failed)
-		     :
-		     : "cc", "memory");
-	return !failed;
+	return vmx_insn("vmxoff");
 }
 
 static bool vmx_vmclear(phys_addr_t pa)
 {
 	u64 addr = pa;
-	u8 failed = 1;
 
-	asm volatile("1: vmclear %[addr]\n\t"
-		     "setna %[failed]\n"
-		     "2:\n\t"
-		     _ASM_EXTABLE(1b, 2b)
-		     : [failed] "+q" (failed)
-		     : [addr] "m" (addr)
-		     : "cc", "memory");
-	return !failed;
+	return vmx_insn("vmclear %[addr]", [addr] "m" (addr));
 }
 
 static bool vmx_vmptrld(phys_addr_t pa)
 {
 	u64 addr = pa;
-	u8 failed = 1;
 
-	asm volatile("1: vmptrld %[addr]\n\t"
-		     "setna %[failed]\n"
-		     "2:\n\t"
-		     _ASM_EXTABLE(1b, 2b)
-		     : [failed] "+q" (failed)
-		     : [addr] "m" (addr)
-		     : "cc", "memory");
-	return !failed;
+	return vmx_insn("vmptrld %[addr]", [addr] "m" (addr));
 }
 
 /* VM-instruction error numbers, for log lines (SDM 31.4). */

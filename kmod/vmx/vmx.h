@@ -141,6 +141,27 @@ struct vcpu_vmx {
 };
 
 /* Debug registers after RESET (SDM Vol.3A "Debug Registers"). */
+/*
+ * vmx_insn(INSN, inputs...): run one VMX instruction, true if it succeeded.
+ * It fails with CF or ZF set (VMfailInvalid / VMfailValid, SDM Vol.3
+ * 31.2), or by faulting (#UD once VMX is off, e.g. after the emergency
+ * VMXOFF at reboot): the exception-table entry then resumes after it with
+ * the result still "failed". The inputs are asm operands named in INSN.
+ */
+#define vmx_insn(insn, ...)						\
+({									\
+	u8 __failed = 1;						\
+									\
+	asm volatile("1: " insn "\n\t"					\
+		     "setna %[failed]\n"				\
+		     "2:\n\t"						\
+		     _ASM_EXTABLE(1b, 2b)				\
+		     : [failed] "+q" (__failed)				\
+		     : __VA_ARGS__					\
+		     : "cc", "memory");					\
+	!__failed;							\
+})
+
 #define VMX_DR6_RESET	0xffff0ff0ul
 #define VMX_DR7_RESET	0x400ul
 
