@@ -478,6 +478,7 @@ static void svm_vcpu_reset(struct mkvm_vcpu *vcpu)
 	memset(svm->db, 0, sizeof(svm->db));
 	svm->dr7 = SVM_RESET_DR7;
 	svm->flush_tlb = true;
+	svm->virq_posted = false;
 
 	/*
 	 * Fixed for the vCPU's life: the VM's ASID (15.16) and the root of
@@ -784,11 +785,57 @@ static int svm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data)
 /* ------------------------------------------------------------------ */
 
 /*
- * Deliver vcpu->event at this VMRUN through EVENTINJ (APM Vol.2 15.20).
- * The CPU delivers it as if it happened right at the guest's first
- * instruction: through the guest IDT, pushing an error code if EV is set.
- * Combinations the CPU would refuse (an exception vector of 32 or more,
- * or NMI as an exception: VMRUN fails) are dropped here instead.
+ * An external interrupt goes in as a virtual interrupt (APM Vol.2 15.21.4),
+ * not through EVENTINJ: V_IRQ with the vector in V_INTR_VECTOR, ignoring
+ * the guest's TPR as KVM_INTERRUPT does. The CPU takes it at the first
+ * instruction boundary where the guest's RFLAGS.IF is 1 and no interrupt
+ * shadow holds it back - exactly where a real INTR would be taken - and
+ * clears V_IRQ when it does. We only post it when the guest can take it
+ * (svm_interrupt_allowed()), so it is taken right at VMRUN.
+ *
+ * Why not EVENTINJ, which KVM uses? Both are architectural. But QEMU's TCG
+ * SVM (the SVM rig) delivers an EVENTINJ interrupt and leaves its vector
+ * behind as a pending exception; the next time its vCPU loop is kicked
+ * before the guest exits or faults, it delivers the vector a second time,
+ * whatever RFLAGS.IF says (irq_test's each_interrupt_once shows it; kvm.ko
+ * is spared because, with a userspace irqchip, it forces an exit right
+ * after every injection). A virtual interrupt goes through QEMU's ordinary
+ * interrupt path instead, and costs no extra exit on any CPU.
+ *
+ * The interrupt window (svm_enable_irq_window()) uses the same V_IRQ, with
+ * VINTR intercepted. Posting an interrupt replaces a window request: the
+ * run loop asks again after the next exit.
+ */
+static void svm_post_virq(struct vcpu_svm *svm, u8 vector)
+{
+	struct vmcb_control *c = &svm->vmcb->control;
+
+	c->int_vector = vector;
+	c->int_ctl |= V_IRQ | V_IGN_TPR | V_INTR_PRIO_MASK;
+	c->intercepts[VMCB_ICPT_MISC1] &= ~INTERCEPT_VINTR;
+	svm->virq_posted = true;
+}
+
+/* After #VMEXIT: was it taken? If not, it stays pending in vcpu->event. */
+static void svm_collect_virq(struct mkvm_vcpu *vcpu, struct vmcb *vmcb)
+{
+	struct vcpu_svm *svm = to_svm(vcpu);
+
+	if (!svm->virq_posted)
+		return;
+	svm->virq_posted = false;
+	if (!(vmcb->control.int_ctl & V_IRQ))
+		vcpu->event.pending = false;
+	vmcb->control.int_ctl &= ~(V_IRQ | V_IGN_TPR | V_INTR_PRIO_MASK);
+}
+
+/*
+ * Deliver vcpu->event at this VMRUN. An exception goes through EVENTINJ
+ * (APM Vol.2 15.20): the CPU delivers it as if it happened right at the
+ * guest's first instruction, through the guest IDT, pushing an error code
+ * if EV is set. Combinations the CPU would refuse (an exception vector of
+ * 32 or more, or NMI as an exception: VMRUN fails) are dropped here
+ * instead. An interrupt becomes a virtual interrupt (svm_post_virq()).
  */
 static void svm_inject_event(struct mkvm_vcpu *vcpu, struct vmcb *vmcb)
 {
@@ -798,37 +845,44 @@ static void svm_inject_event(struct mkvm_vcpu *vcpu, struct vmcb *vmcb)
 	vmcb->control.event_inj = 0;
 	if (!e->pending)
 		return;
-	e->pending = false;
-
 	if (e->is_irq) {
-		inj = SVM_EVTINJ_TYPE_INTR;
-	} else {
-		if (e->vector >= 32 || e->vector == 2)
-			return;
-		inj = SVM_EVTINJ_TYPE_EXCEPT;
-		/* Real mode pushes no error code. */
-		if (e->has_error && (vmcb->save.cr0 & MKVM_CR0_PE))
-			inj |= SVM_EVTINJ_EV |
-			       ((u64)e->error << SVM_EVTINJ_ERR_SHIFT);
+		svm_post_virq(to_svm(vcpu), e->vector);
+		return;
 	}
+	e->pending = false;
+	if (e->vector >= 32 || e->vector == 2)
+		return;
+	inj = SVM_EVTINJ_TYPE_EXCEPT;
+	/* Real mode pushes no error code. */
+	if (e->has_error && (vmcb->save.cr0 & MKVM_CR0_PE))
+		inj |= SVM_EVTINJ_EV | ((u64)e->error << SVM_EVTINJ_ERR_SHIFT);
 	vmcb->control.event_inj = inj | e->vector | SVM_EVTINJ_VALID;
 }
 
 /*
  * An event whose delivery the exit interrupted (EXITINTINFO, APM Vol.2
  * 15.7.2): e.g. the guest IDT or stack page was not yet in the nested
- * table. Queue it again so the next VMRUN finishes the job. Software
- * interrupts (INTn) and INT3/INTO are not re-queued: RIP still points at
- * the instruction, which simply executes again.
+ * table. Queue it again so the next VMRUN finishes the job; an interrupt
+ * (from EVENTINJ or V_IRQ alike) goes back in as a virtual interrupt.
+ * Software interrupts (INTn) and INT3/INTO are not re-queued: RIP still
+ * points at the instruction, which simply executes again.
  */
 static void svm_requeue_event(struct mkvm_vcpu *vcpu, struct vmcb *vmcb)
 {
 	u64 info = vmcb->control.exit_int_info;
 	u8 vector = info & SVM_EVTINJ_VEC_MASK;
+	u64 type = info & SVM_EVTINJ_TYPE_MASK;
 
 	if (!(info & SVM_EVTINJ_VALID))
 		return;
-	switch (info & SVM_EVTINJ_TYPE_MASK) {
+	/*
+	 * No exception has a vector above 31. QEMU's TCG reports a virtual
+	 * interrupt whose delivery was cut short that way: it is an INTR.
+	 */
+	if (type == SVM_EVTINJ_TYPE_EXCEPT && vector >= 32)
+		type = SVM_EVTINJ_TYPE_INTR;
+
+	switch (type) {
 	case SVM_EVTINJ_TYPE_INTR:
 		vcpu->event = (struct mkvm_pending_event){
 			.pending = true, .is_irq = true, .vector = vector };
@@ -897,6 +951,7 @@ static void svm_save_vmcb(struct mkvm_vcpu *vcpu, struct vmcb *vmcb)
 	vcpu->efer = vmcb->save.efer & ~EFER_SVME;
 	vmcb->control.event_inj = 0;
 	vmcb->control.tlb_control = TLB_CONTROL_DO_NOTHING;
+	svm_collect_virq(vcpu, vmcb);
 	svm_requeue_event(vcpu, vmcb);
 }
 
@@ -1005,6 +1060,10 @@ static bool svm_interrupt_allowed(struct mkvm_vcpu *vcpu)
 static void svm_enable_irq_window(struct mkvm_vcpu *vcpu)
 {
 	struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
+
+	/* V_IRQ is about to carry a real interrupt (svm_post_virq()). */
+	if (vcpu->event.pending && vcpu->event.is_irq)
+		return;
 
 	c->int_ctl |= V_IRQ | V_IGN_TPR | (0xf << V_INTR_PRIO_SHIFT);
 	c->intercepts[VMCB_ICPT_MISC1] |= INTERCEPT_VINTR;

@@ -53,6 +53,8 @@ struct vcpu_svm {
 	unsigned long dr7;
 	u64 tsc_aux;
 	u32 pkru;
+	/* vcpu->event (an interrupt) went in as V_IRQ at this VMRUN. */
+	bool virq_posted;
 };
 
 static inline struct vcpu_svm *to_svm(struct mkvm_vcpu *vcpu)
