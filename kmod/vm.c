@@ -67,10 +67,15 @@ static void mkvm_kick_ack(void *unused)
 void mkvm_kick_all(struct mkvm *vm, int req)
 {
 	cpumask_var_t cpus;
+	bool have_mask;
 	int i, cpu, me;
 
-	if (!zalloc_cpumask_var(&cpus, GFP_KERNEL))
-		return;
+	/*
+	 * Without memory for the mask (possible when cpumasks are allocated,
+	 * CONFIG_CPUMASK_OFFSTACK), interrupt every other CPU instead: more
+	 * IPIs than needed, but no vCPU may miss the request.
+	 */
+	have_mask = zalloc_cpumask_var(&cpus, GFP_KERNEL);
 	me = get_cpu();
 	for (i = 0; i < READ_ONCE(vm->nr_vcpus); i++) {
 		struct mkvm_vcpu *vcpu = vm->vcpus[i];
@@ -78,16 +83,20 @@ void mkvm_kick_all(struct mkvm *vm, int req)
 		set_bit(req, &vcpu->requests);
 		smp_mb__after_atomic();
 		cpu = READ_ONCE(vcpu->cpu);
-		if (READ_ONCE(vcpu->mode) == MKVM_IN_GUEST && cpu != me &&
-		    cpu >= 0)
+		if (have_mask && READ_ONCE(vcpu->mode) == MKVM_IN_GUEST &&
+		    cpu != me && cpu >= 0)
 			cpumask_set_cpu(cpu, cpus);
 	}
-	smp_call_function_many(cpus, mkvm_kick_ack, NULL, 1);
+	if (have_mask)
+		smp_call_function_many(cpus, mkvm_kick_ack, NULL, 1);
+	else
+		smp_call_function(mkvm_kick_ack, NULL, 1);
 	put_cpu();
 	/* Callers hold vm->lock (memslot.c), so a plain increment will do. */
 	if (req == MKVM_REQ_TLB_FLUSH)
 		vm->stat.remote_tlb_flush++;
-	free_cpumask_var(cpus);
+	if (have_mask)
+		free_cpumask_var(cpus);
 }
 
 static long mkvm_vm_ioctl(struct file *filp, unsigned int ioctl,
