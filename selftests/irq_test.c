@@ -18,7 +18,9 @@
  * The guest here counts the interrupts it takes, and its handler spins for a while
  * with IF=0 (no exits) before it reports: an interrupt must be delivered exactly
  * once, never while the guest has interrupts off, and the window must open when the
- * guest executes STI, not at some later unrelated exit.
+ * guest executes STI, not at some later unrelated exit. The binary statistics
+ * irq_injections, irq_window_exits and request_irq_exits (the names kvm.ko uses)
+ * must count exactly that.
  */
 #include <sys/ioctl.h>
 
@@ -121,6 +123,17 @@ TEST(each_interrupt_once)
 	}
 	EXPECT_EQ(NR_IRQS, handled);
 	EXPECT_EQ(NR_IRQS, *(volatile uint64_t *)gpa_to_hva(vcpu->vm, GUEST_DATA_GPA));
+	/*
+	 * minikvm counts each KVM_INTERRUPT vector once, when it goes in. kvm.ko
+	 * counts every write of the injection field, so an exit that cut a delivery
+	 * short (the guest's IDT or stack not yet in the nested page table) counts
+	 * again: 103 for 100 in the SVM rig.
+	 */
+	if (kvm_is_minikvm()) {
+		EXPECT_EQ(NR_IRQS, vcpu_stat(vcpu, "irq_injections"));
+	} else {
+		EXPECT_LE(NR_IRQS, vcpu_stat(vcpu, "irq_injections"));
+	}
 	vm_free(vcpu->vm);
 }
 
@@ -171,6 +184,10 @@ TEST(window_opens_at_sti)
 		TH_LOG("the window opened %llu loop iterations after STI",
 		       (unsigned long long)*count);
 	}
+	/* One window exit from the guest, one return to the VMM because of it. */
+	EXPECT_EQ(1, vcpu_stat(vcpu, "irq_window_exits"));
+	EXPECT_EQ(1, vcpu_stat(vcpu, "request_irq_exits"));
+	EXPECT_EQ(0, vcpu_stat(vcpu, "irq_injections"));
 	vm_free(vcpu->vm);
 }
 

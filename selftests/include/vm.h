@@ -135,6 +135,7 @@ void vcpu_get_sregs(struct vcpu *vcpu, struct kvm_sregs *sregs);
 void vcpu_set_sregs(struct vcpu *vcpu, const struct kvm_sregs *sregs);
 void vcpu_set_cpuid(struct vcpu *vcpu, const struct kvm_cpuid2 *cpuid);
 uint64_t vcpu_get_msr(struct vcpu *vcpu, uint32_t index);
+int64_t vcpu_stat(struct vcpu *vcpu, const char *name);
 void vcpu_set_msr(struct vcpu *vcpu, uint32_t index, uint64_t value);
 
 /* Guest setup (lib/modes.c). */

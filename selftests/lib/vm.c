@@ -310,6 +310,46 @@ void vcpu_set_cpuid(struct vcpu *vcpu, const struct kvm_cpuid2 *cpuid)
 		test_fail("KVM_SET_CPUID2 (%u entries): %s", cpuid->nent, strerror(errno));
 }
 
+/*
+ * The first value of the vCPU statistic @name, read now from a fresh binary stats
+ * fd (KVM_GET_STATS_FD, api.rst "binary statistics"); -1 if there is no stats fd or
+ * no such statistic. stats_test checks the file's layout; this only finds a name.
+ */
+int64_t vcpu_stat(struct vcpu *vcpu, const char *name)
+{
+	struct kvm_stats_header h;
+	int64_t value = -1;
+	size_t desc_size;
+	uint64_t v;
+	uint8_t *desc = NULL;
+	uint32_t i;
+	int fd;
+
+	fd = ioctl(vcpu->fd, KVM_GET_STATS_FD, NULL);
+	if (fd < 0)
+		return -1;
+	if (pread(fd, &h, sizeof(h), 0) != sizeof(h) || h.name_size > 4096)
+		goto out;
+	desc_size = sizeof(struct kvm_stats_desc) + h.name_size;
+	desc = calloc(h.num_desc, desc_size);
+	if (!desc || pread(fd, desc, h.num_desc * desc_size, h.desc_offset) !=
+		     (ssize_t)(h.num_desc * desc_size))
+		goto out;
+	for (i = 0; i < h.num_desc; i++) {
+		struct kvm_stats_desc *d = (struct kvm_stats_desc *)(desc + i * desc_size);
+
+		if (strncmp(d->name, name, h.name_size))
+			continue;
+		if (pread(fd, &v, sizeof(v), h.data_offset + d->offset) == sizeof(v))
+			value = v;
+		break;
+	}
+out:
+	free(desc);
+	close(fd);
+	return value;
+}
+
 /* KVM_GET_MSRS / KVM_SET_MSRS return the number of MSRs processed, not 0. */
 uint64_t vcpu_get_msr(struct vcpu *vcpu, uint32_t index)
 {
