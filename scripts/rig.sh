@@ -17,6 +17,8 @@
 #   --l2               pack the nested Linux guest for l2boot_test even when all tests run
 # Environment: APPEND="..." more kernel command line (e.g. APPEND=loglevel=7 shows
 # every kernel message on the console); SMP=N vCPUs of the QEMU machine [2];
+# QEMU_ARGS="..." more QEMU options (e.g. "-d int -D /tmp/int.log" logs every
+# interrupt and exception the emulated CPU delivers, L1's and L2's);
 # BOCHS_CPUS=N CPUs of the Bochs machine [1] (2 boots, but lifecycle_test alone then
 # took over 9 minutes).
 #
@@ -178,6 +180,8 @@ if [ "$vendor" = svm ]; then
 	qemu=(qemu-system-x86_64 -no-reboot -m 2G -smp "$smp" -cpu max -accel tcg,thread=single
 	      -kernel "$kdir/vmlinuz" -initrd "$dir/initrd.gz" -append "$cmdline")
 	[ "$icount" = 1 ] && qemu+=(-icount shift=0,sleep=off)
+	# shellcheck disable=SC2206  # a word list on purpose, e.g. "-d int -D /tmp/int.log"
+	[ -n "${QEMU_ARGS:-}" ] && qemu+=(${QEMU_ARGS})
 	if [ "$shell" = 1 ]; then
 		# Interactive: the serial console is this terminal (Ctrl-A X quits QEMU).
 		"${qemu[@]}" -nographic 2>&1 | tee "$log"
