@@ -279,7 +279,14 @@ static void mkvm_prepare_interrupts(struct mkvm_vcpu *vcpu)
 		vcpu->queued_irq = -1;
 		allowed = false;
 	}
-	if (!allowed)
+	/*
+	 * Ask to hear when the guest can take one, if anybody wants to know:
+	 * for a vector still queued, or because the VMM asked. Not merely
+	 * because one just went in, which would cost a window exit per
+	 * interrupt for nothing.
+	 */
+	if (!allowed && (vcpu->queued_irq >= 0 ||
+			 vcpu->run->request_interrupt_window))
 		mkvm_ops->enable_irq_window(vcpu);
 }
 
