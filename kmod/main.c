@@ -162,7 +162,21 @@ long mkvm_check_extension(long ext)
 	case KVM_CAP_HLT:
 	case KVM_CAP_CHECK_EXTENSION_VM:
 	case KVM_CAP_BINARY_STATS_FD:
+	/*
+	 * KVM_GET/SET_MP_STATE work; without an in-kernel APIC the only
+	 * state is RUNNABLE, as in KVM (vcpu.c: mkvm_mp_state()).
+	 */
+	case KVM_CAP_MP_STATE:
 		return 1;
+	/*
+	 * KVM_SET_GSI_ROUTING exists and validates its argument, but answers
+	 * EINVAL while the VM has no in-kernel irqchip, exactly as KVM does
+	 * for such a VM (vm.c). QEMU refuses to start without this
+	 * capability even when it keeps the interrupt controllers itself
+	 * (kernel-irqchip=off, or its fallback when KVM_CAP_IRQCHIP is 0).
+	 */
+	case KVM_CAP_IRQ_ROUTING:
+		return MKVM_MAX_IRQ_ROUTES;
 	case KVM_CAP_NR_VCPUS:
 	case KVM_CAP_MAX_VCPUS:
 	case KVM_CAP_MAX_VCPU_ID:

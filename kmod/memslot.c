@@ -292,6 +292,14 @@ static int mkvm_access_guest(struct mkvm_vcpu *vcpu, u64 gpa, void *buf,
 			((gpa >> PAGE_SHIFT) - s->base_gfn) * PAGE_SIZE + off);
 		if (write ? copy_to_user(hva, buf, n) : copy_from_user(buf, hva, n))
 			return -EFAULT;
+		/*
+		 * A write by the kernel on the guest's behalf (the emulator)
+		 * dirties the page as a guest write would: dirty logging
+		 * must see it, or a migration misses it.
+		 */
+		if (write && s->dirty_bitmap)
+			set_bit((gpa >> PAGE_SHIFT) - s->base_gfn,
+				s->dirty_bitmap);
 		gpa += n;
 		buf += n;
 		len -= n;

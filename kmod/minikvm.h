@@ -30,7 +30,10 @@
 
 #define MKVM_MAX_VCPUS		16	/* KVM_CAP_NR_VCPUS / MAX_VCPUS */
 #define MKVM_MAX_MEMSLOTS	64	/* KVM_CAP_NR_MEMSLOTS */
-#define MKVM_MAX_CPUID		64	/* entries in KVM_SET_CPUID2 */
+#define MKVM_MAX_CPUID		128	/* entries in KVM_SET_CPUID2 */
+#define MKVM_MAX_IRQ_ROUTES	4096	/* KVM_CAP_IRQ_ROUTING, as KVM */
+#define MKVM_NR_VAR_MTRR	8	/* MTRRcap.VCNT, as KVM */
+#define MKVM_NR_FIXED_MTRR	11	/* fixed-range MTRRs (SDM Vol.3 11.11.2.2) */
 
 /*
  * The vCPU mmap: page 0 is struct kvm_run, page 1 holds the data of port
@@ -272,6 +275,15 @@ struct mkvm_vcpu {
 	u64 msr_pat;
 	u64 msr_apic_base;
 	u64 msr_misc_enable;
+	/* MTRRs (msr.c): the guest's own, kept and validated, not enforced. */
+	struct mkvm_mtrr {
+		u64 deftype;
+		u64 fixed[MKVM_NR_FIXED_MTRR];
+		u64 var[2 * MKVM_NR_VAR_MTRR];	/* base, mask, base, ... */
+	} mtrr;
+	/* kvmclock MSRs, stored for the VMM (msr.c: not offered to guests). */
+	u64 msr_kvm_wall_clock;
+	u64 msr_kvm_system_time;
 
 	struct kvm_cpuid_entry2 cpuid[MKVM_MAX_CPUID];
 	int nr_cpuid;

@@ -14,6 +14,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <asm/msr-index.h>
+#include <asm/kvm_para.h>
 #include <asm/tsc.h>
 
 #include "minikvm.h"
@@ -30,7 +31,97 @@ static const u32 mkvm_msr_list[] = {
 	MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
 	MSR_IA32_TSC, MSR_IA32_CR_PAT, MSR_IA32_APICBASE,
 	MSR_IA32_MISC_ENABLE,
+	MSR_KVM_WALL_CLOCK, MSR_KVM_SYSTEM_TIME,
+	MSR_KVM_WALL_CLOCK_NEW, MSR_KVM_SYSTEM_TIME_NEW,
 };
+
+/* ------------------------------------------------------------------ */
+/* MTRRs (SDM Vol.3 11.11)                                             */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Memory type range registers tell the CPU how to cache each range of
+ * physical memory. With NPT/EPT the guest's MTRRs do not reach the
+ * hardware (the host decides the memory type of guest RAM), so, as KVM
+ * does for RAM, we only keep them: a guest (and a VMM restoring one)
+ * reads back what it wrote. What the CPU would refuse, we refuse too.
+ *
+ * MTRRcap (11.11.1): VCNT = 8 variable ranges, FIX (bit 8) fixed ranges,
+ * WC (bit 10) write-combining; SMRR and the rest absent. Read-only.
+ */
+#define MKVM_MTRRCAP	(BIT_ULL(10) | BIT_ULL(8) | MKVM_NR_VAR_MTRR)
+
+/* The fixed-range MSRs in the order of mkvm_mtrr.fixed[] (Table 11-9). */
+static const u32 mkvm_fixed_mtrr[MKVM_NR_FIXED_MTRR] = {
+	MSR_MTRRfix64K_00000, MSR_MTRRfix16K_80000, MSR_MTRRfix16K_A0000,
+	MSR_MTRRfix4K_C0000, MSR_MTRRfix4K_C8000, MSR_MTRRfix4K_D0000,
+	MSR_MTRRfix4K_D8000, MSR_MTRRfix4K_E0000, MSR_MTRRfix4K_E8000,
+	MSR_MTRRfix4K_F0000, MSR_MTRRfix4K_F8000,
+};
+
+/* UC, WC, WT, WP, WB: the types an MTRR may hold (Table 11-8). */
+static bool mkvm_mtrr_type_valid(u8 type)
+{
+	return type < 8 && (BIT(type) & 0x73);
+}
+
+/*
+ * Where MTRR @index lives in @m, or NULL if @index is not an MTRR we
+ * keep. Variable ranges are MSRs 0x200 + 2n (base) and 0x201 + 2n (mask).
+ */
+static u64 *mkvm_mtrr_slot(struct mkvm_mtrr *m, u32 index)
+{
+	int i;
+
+	if (index == MSR_MTRRdefType)
+		return &m->deftype;
+	if (index >= 0x200 && index < 0x200 + 2 * MKVM_NR_VAR_MTRR)
+		return &m->var[index - 0x200];
+	for (i = 0; i < MKVM_NR_FIXED_MTRR; i++)
+		if (mkvm_fixed_mtrr[i] == index)
+			return &m->fixed[i];
+	return NULL;
+}
+
+/* Reserved bits and types a write of MTRR @index must not set (11.11.2). */
+static bool mkvm_mtrr_valid(u32 index, u64 data)
+{
+	u64 above_maxphy = ~0ULL << boot_cpu_data.x86_phys_bits;
+	int i;
+
+	if (index == MSR_MTRRdefType)	/* type 7:0, FE 10, E 11 */
+		return !(data & ~0xcffULL) && mkvm_mtrr_type_valid(data);
+	if (index >= 0x200 && index < 0x200 + 2 * MKVM_NR_VAR_MTRR) {
+		if (index & 1)		/* PhysMask: valid bit 11 */
+			return !(data & (above_maxphy | 0x7ff));
+		return !(data & (above_maxphy | 0xf00)) &&	/* PhysBase */
+		       mkvm_mtrr_type_valid(data);
+	}
+	for (i = 0; i < 8; i++)		/* fixed: one type per byte */
+		if (!mkvm_mtrr_type_valid(data >> (i * 8)))
+			return false;
+	return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* kvmclock (Documentation/virt/kvm/x86/msr.rst)                       */
+/* ------------------------------------------------------------------ */
+
+/*
+ * KVM's paravirtual clock MSRs. QEMU saves and restores them on every
+ * vCPU, whatever the guest's CPUID says, so the VMM may write and read
+ * any value. minikvm does not yet keep a pvclock page up to date, so it
+ * does not offer the feature (no KVM_FEATURE_CLOCKSOURCE in
+ * KVM_GET_SUPPORTED_CPUID), and a guest that turns the clock on anyway
+ * gets #GP rather than a clock that never moves. Turning it off works.
+ */
+static int mkvm_set_kvmclock(u64 *msr, u64 data, bool host)
+{
+	if (!host && (data & 1))
+		return -EINVAL;
+	*msr = data;
+	return 0;
+}
 
 /* Each PAT entry must be a defined memory type (SDM Vol.3 11.12.2). */
 static bool mkvm_pat_valid(u64 pat)
@@ -69,11 +160,24 @@ int mkvm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data)
 		*data = vcpu->msr_misc_enable;
 		return 0;
 	case MSR_MTRRcap:
-	case MSR_MTRRdefType:
+		*data = MKVM_MTRRCAP;
+		return 0;
 	case MSR_IA32_UCODE_REV:
 		*data = 0;
 		return 0;
+	case MSR_KVM_WALL_CLOCK:
+	case MSR_KVM_WALL_CLOCK_NEW:
+		*data = vcpu->msr_kvm_wall_clock;
+		return 0;
+	case MSR_KVM_SYSTEM_TIME:
+	case MSR_KVM_SYSTEM_TIME_NEW:
+		*data = vcpu->msr_kvm_system_time;
+		return 0;
 	default:
+		if (mkvm_mtrr_slot(&vcpu->mtrr, index)) {
+			*data = *mkvm_mtrr_slot(&vcpu->mtrr, index);
+			return 0;
+		}
 		return mkvm_ops->get_msr(vcpu, index, data);
 	}
 }
@@ -120,10 +224,21 @@ int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data, bool host)
 	case MSR_IA32_MISC_ENABLE:
 		vcpu->msr_misc_enable = data;
 		return 0;
-	case MSR_MTRRdefType:
 	case MSR_IA32_UCODE_REV:
 		return 0;
+	case MSR_KVM_WALL_CLOCK:
+	case MSR_KVM_WALL_CLOCK_NEW:
+		return mkvm_set_kvmclock(&vcpu->msr_kvm_wall_clock, data, host);
+	case MSR_KVM_SYSTEM_TIME:
+	case MSR_KVM_SYSTEM_TIME_NEW:
+		return mkvm_set_kvmclock(&vcpu->msr_kvm_system_time, data, host);
 	default:
+		if (mkvm_mtrr_slot(&vcpu->mtrr, index)) {
+			if (!mkvm_mtrr_valid(index, data))
+				return -EINVAL;
+			*mkvm_mtrr_slot(&vcpu->mtrr, index) = data;
+			return 0;
+		}
 		return mkvm_ops->set_msr(vcpu, index, data);
 	}
 }

@@ -178,8 +178,8 @@ void mkvm_tdp_free_cache(struct mkvm_vcpu *vcpu)
  * the vCPU cache, so nothing sleeps under the spinlock. Returns -EEXIST if
  * another vCPU mapped the page first (the caller unpins its copy).
  */
-static int tdp_map(struct mkvm_vcpu *vcpu, u64 gpa, struct page *page,
-		   bool write)
+static int tdp_map(struct mkvm_vcpu *vcpu, struct mkvm_memslot *slot,
+		   u64 gpa, struct page *page, bool write)
 {
 	u64 pte;
 	struct mkvm_tdp *tdp = &vcpu->vm->tdp;
@@ -214,6 +214,17 @@ static int tdp_map(struct mkvm_vcpu *vcpu, u64 gpa, struct page *page,
 					       true);
 		WRITE_ONCE(vcpu->vm->stat.pages_4k, vcpu->vm->stat.pages_4k + 1);
 	}
+	/*
+	 * The page's dirty bit goes up under the same lock as the writable
+	 * entry, never before it: KVM_GET_DIRTY_LOG clears bits first and
+	 * then write-protects under this lock, so either it sees the bit
+	 * (and takes write access away again), or the bit stays set for
+	 * its next call. Set earlier, the bit could be taken and the entry
+	 * installed afterwards, and the guest's writes through it would go
+	 * unreported: a live migration would copy a stale page.
+	 */
+	if (write && slot->dirty_bitmap)
+		set_bit((gpa >> PAGE_SHIFT) - slot->base_gfn, slot->dirty_bitmap);
 	spin_unlock(&tdp->lock);
 	return r;
 }
@@ -258,12 +269,9 @@ int mkvm_tdp_fault_in(struct mkvm_vcpu *vcpu, struct mkvm_memslot *slot,
 				&page);
 	if (n != 1)
 		return -EFAULT;
-	if (slot->dirty_bitmap) {
+	if (slot->dirty_bitmap)
 		map_write = write && write_access;
-		if (map_write)
-			set_bit(rel, slot->dirty_bitmap);
-	}
-	r = tdp_map(vcpu, gpa, page, map_write);
+	r = tdp_map(vcpu, slot, gpa, page, map_write);
 	if (r == -EEXIST) {
 		unpin_user_page(page);
 		r = 0;

@@ -422,6 +422,17 @@ static int mkvm_vcpu_run_loop(struct mkvm_vcpu *vcpu)
 
 	run->flags = 0;
 	idx = srcu_read_lock(&vcpu->vm->srcu);
+	/*
+	 * With the APIC in userspace, the VMM owns the TPR's value between
+	 * two KVM_RUNs: it may have changed kvm_run->cr8 (QEMU writes its
+	 * APIC's TPR there before every entry). CR8 holds 4 bits
+	 * (SDM Vol.3 10.8.6.1); anything else is refused, as in KVM.
+	 */
+	if (run->cr8 > 0xf) {
+		r = -EINVAL;
+		goto out;
+	}
+	mkvm_ops->set_cr(vcpu, 8, run->cr8);
 	r = mkvm_complete_userspace_io(vcpu);
 	if (r <= 0)
 		goto out;
@@ -437,7 +448,18 @@ static int mkvm_vcpu_run_loop(struct mkvm_vcpu *vcpu)
 		 * wish with interrupts off, where no wake-up can be lost; it
 		 * comes back with 0 when either needs us.
 		 */
+		/*
+		 * The slot set may change while the guest runs: the guest
+		 * itself never looks at it, only the exit handlers do. So
+		 * the SRCU read side ends before the entry, and a
+		 * KVM_SET_USER_MEMORY_REGION (synchronize_srcu) never waits
+		 * for a guest that keeps its CPU busy without exiting.
+		 */
+		srcu_read_unlock(&vcpu->vm->srcu, idx);
 		r = mkvm_enter_guest(vcpu);
+		if (!r && !signal_pending(current))
+			cond_resched();
+		idx = srcu_read_lock(&vcpu->vm->srcu);
 		if (r < 0)
 			break;
 		if (!r) {
@@ -447,9 +469,6 @@ static int mkvm_vcpu_run_loop(struct mkvm_vcpu *vcpu)
 				r = -EINTR;
 				break;
 			}
-			srcu_read_unlock(&vcpu->vm->srcu, idx);
-			cond_resched();
-			idx = srcu_read_lock(&vcpu->vm->srcu);
 			continue;
 		}
 		r = mkvm_ops->handle_exit(vcpu);

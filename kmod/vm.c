@@ -143,6 +143,19 @@ static long mkvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 			return -EFAULT;
 		return 0;
 	}
+	case KVM_SET_GSI_ROUTING: {
+		struct kvm_irq_routing routing;
+
+		if (copy_from_user(&routing, argp, sizeof(routing)))
+			return -EFAULT;
+		/*
+		 * Routes lead GSIs to an in-kernel IOAPIC/PIC or to MSIs
+		 * delivered by an in-kernel LAPIC. A VM without them has
+		 * nothing to route to: KVM answers EINVAL before it looks
+		 * at the table, and so do we.
+		 */
+		return -EINVAL;
+	}
 	case KVM_CHECK_EXTENSION:
 		return mkvm_check_extension(arg);
 	case KVM_GET_STATS_FD:
