@@ -20,7 +20,8 @@
 #define MKVM_MAX_SUPPORTED	32
 
 /*
- * Features we pass through from the host. Everything else is hidden: the
+ * Features we pass through from the host (MCE and MCA: the machine-check
+ * registers of mce.c). Everything else is hidden: the
  * guest must not see VMX/SVM (no nesting), XSAVE/AVX (we do not manage
  * XCR0 for it), MONITOR/MWAIT, PCID/INVPCID, TSC-deadline, x2APIC,
  * RDTSCP (TSC_AUX is not switched), performance counters.
@@ -28,7 +29,7 @@
  */
 #define F(bit)	BIT(bit)
 static const u32 leaf1_edx = F(0) | F(1) | F(2) | F(3) | F(4) | F(5) |
-	F(6) | F(8) | F(9) | F(11) | F(12) | F(13) | F(15) | F(16) |
+	F(6) | F(7) | F(8) | F(9) | F(11) | F(12) | F(13) | F(14) | F(15) | F(16) |
 	F(17) | F(19) | F(23) | F(24) | F(25) | F(26);	/* FPU..SSE2 */
 static const u32 leaf1_ecx = F(0) | F(1) | F(9) | F(13) | F(19) |
 	F(20) | F(22) | F(23) | F(25) | F(30);	/* SSE3..RDRAND */

@@ -181,6 +181,8 @@ long mkvm_check_extension(long ext)
 	case KVM_CAP_MAX_VCPUS:
 	case KVM_CAP_MAX_VCPU_ID:
 		return MKVM_MAX_VCPUS;
+	case KVM_CAP_MCE:		/* banks per vCPU (mce.c) */
+		return MKVM_MAX_MCE_BANKS;
 	case KVM_CAP_NR_MEMSLOTS:
 		return MKVM_MAX_MEMSLOTS;
 	default:
@@ -208,6 +210,8 @@ static long mkvm_dev_ioctl(struct file *filp, unsigned int ioctl,
 		return mkvm_get_supported_cpuid((void __user *)arg);
 	case KVM_GET_MSR_INDEX_LIST:
 		return mkvm_get_msr_index_list((void __user *)arg);
+	case KVM_X86_GET_MCE_CAP_SUPPORTED:
+		return mkvm_mce_get_supported((void __user *)arg);
 	default:
 		return -ENOTTY;
 	}

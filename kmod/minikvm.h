@@ -34,6 +34,7 @@
 #define MKVM_MAX_IRQ_ROUTES	4096	/* KVM_CAP_IRQ_ROUTING, as KVM */
 #define MKVM_NR_VAR_MTRR	8	/* MTRRcap.VCNT, as KVM */
 #define MKVM_NR_FIXED_MTRR	11	/* fixed-range MTRRs (SDM Vol.3 11.11.2.2) */
+#define MKVM_MAX_MCE_BANKS	32	/* KVM_CAP_MCE, as KVM */
 
 /*
  * The vCPU mmap: page 0 is struct kvm_run, page 1 holds the data of port
@@ -197,6 +198,7 @@ struct mkvm {
 
 /* Requests one thread makes of a vCPU, acted on before the next entry. */
 #define MKVM_REQ_TLB_FLUSH	0
+#define MKVM_REQ_SHUTDOWN	1	/* next KVM_RUN: KVM_EXIT_SHUTDOWN */
 
 /* Where a vCPU is, for kicks (see mkvm_kick_all()). */
 enum mkvm_vcpu_mode {
@@ -281,6 +283,13 @@ struct mkvm_vcpu {
 		u64 fixed[MKVM_NR_FIXED_MTRR];
 		u64 var[2 * MKVM_NR_VAR_MTRR];	/* base, mask, base, ... */
 	} mtrr;
+	/* Machine-check registers (mce.c). */
+	struct mkvm_mce {
+		u64 mcg_cap;
+		u64 mcg_status;
+		u64 mcg_ctl;
+		u64 banks[4 * MKVM_MAX_MCE_BANKS];	/* CTL STATUS ADDR MISC */
+	} mce;
 	/* kvmclock MSRs, stored for the VMM (msr.c: not offered to guests). */
 	u64 msr_kvm_wall_clock;
 	u64 msr_kvm_system_time;
@@ -491,13 +500,21 @@ void mkvm_queue_exception(struct mkvm_vcpu *vcpu, u8 vector,
 			  bool has_error, u32 error);
 
 /* msr.c */
-int mkvm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data);
+int mkvm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data, bool host);
 int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data, bool host);
 int mkvm_emulate_rdmsr(struct mkvm_vcpu *vcpu);
 int mkvm_emulate_wrmsr(struct mkvm_vcpu *vcpu);
 int mkvm_get_msr_index_list(struct kvm_msr_list __user *ul);
 int mkvm_msrs_ioctl(struct mkvm_vcpu *vcpu, struct kvm_msrs __user *um,
 		    bool set);
+
+/* mce.c */
+void mkvm_mce_reset(struct mkvm_vcpu *vcpu);
+int mkvm_mce_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data, bool host);
+int mkvm_mce_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data, bool host);
+long mkvm_mce_ioctl(struct mkvm_vcpu *vcpu, unsigned int ioctl,
+		    void __user *argp);
+int mkvm_mce_get_supported(u64 __user *argp);
 
 /* stats.c: KVM_GET_STATS_FD on a VM fd (@vcpu NULL) or a vCPU fd. */
 int mkvm_get_stats_fd(struct mkvm *vm, struct mkvm_vcpu *vcpu);

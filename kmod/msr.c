@@ -139,10 +139,13 @@ static bool mkvm_pat_valid(u64 pat)
 
 /**
  * mkvm_get_msr() - read guest MSR @index.
+ * @host: the VMM reads it (KVM_GET_MSRS), not the guest
  * Return: 0, or -ENOENT for an MSR we do not implement.
  */
-int mkvm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data)
+int mkvm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data, bool host)
 {
+	int r;
+
 	switch (index) {
 	case MSR_EFER:
 		*data = vcpu->efer;
@@ -178,6 +181,9 @@ int mkvm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data)
 			*data = *mkvm_mtrr_slot(&vcpu->mtrr, index);
 			return 0;
 		}
+		r = mkvm_mce_get_msr(vcpu, index, data, host);
+		if (r != -ENOENT)
+			return r;
 		return mkvm_ops->get_msr(vcpu, index, data);
 	}
 }
@@ -239,6 +245,9 @@ int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data, bool host)
 			*mkvm_mtrr_slot(&vcpu->mtrr, index) = data;
 			return 0;
 		}
+		r = mkvm_mce_set_msr(vcpu, index, data, host);
+		if (r != -ENOENT)
+			return r;
 		return mkvm_ops->set_msr(vcpu, index, data);
 	}
 }
@@ -248,7 +257,7 @@ int mkvm_emulate_rdmsr(struct mkvm_vcpu *vcpu)
 	u64 data;
 
 	vcpu->stat.msr_exits++;
-	if (mkvm_get_msr(vcpu, vcpu->regs[MKVM_RCX], &data)) {
+	if (mkvm_get_msr(vcpu, vcpu->regs[MKVM_RCX], &data, false)) {
 		trace_kvm_msr(0, vcpu->regs[MKVM_RCX], 0, true);
 		mkvm_queue_exception(vcpu, MKVM_GP_VECTOR, true, 0);
 		return 1;
@@ -324,7 +333,7 @@ int mkvm_msrs_ioctl(struct mkvm_vcpu *vcpu, struct kvm_msrs __user *um,
 
 	for (i = 0; i < m.nmsrs; i++) {
 		if (set ? mkvm_set_msr(vcpu, e[i].index, e[i].data, true) :
-			  mkvm_get_msr(vcpu, e[i].index, &e[i].data))
+			  mkvm_get_msr(vcpu, e[i].index, &e[i].data, true))
 			break;
 	}
 	r = i;

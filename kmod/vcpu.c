@@ -436,6 +436,11 @@ static int mkvm_vcpu_run_loop(struct mkvm_vcpu *vcpu)
 	r = mkvm_complete_userspace_io(vcpu);
 	if (r <= 0)
 		goto out;
+	/* KVM_X86_SET_MCE found the machine unable to take the #MC. */
+	if (mkvm_test_clear_request(vcpu, MKVM_REQ_SHUTDOWN)) {
+		r = mkvm_exit_shutdown(vcpu);
+		goto out;
+	}
 	if (READ_ONCE(run->MKVM_IMMEDIATE_EXIT)) {
 		r = -EINTR;
 		goto out;
@@ -593,6 +598,9 @@ static noinline long mkvm_vcpu_ioctl_state(struct mkvm_vcpu *vcpu,
 		return mkvm_mp_state(vcpu, argp, false);
 	case KVM_SET_MP_STATE:
 		return mkvm_mp_state(vcpu, argp, true);
+	case KVM_X86_SETUP_MCE:
+	case KVM_X86_SET_MCE:
+		return mkvm_mce_ioctl(vcpu, ioctl, argp);
 	case KVM_GET_FPU:
 		mkvm_get_fpu(vcpu, &u.fpu);
 		return copy_to_user(argp, &u.fpu, sizeof(u.fpu)) ? -EFAULT : 0;
@@ -702,6 +710,7 @@ static void mkvm_vcpu_reset(struct mkvm_vcpu *vcpu)
 	 */
 	vcpu->msr_apic_base = 0xfee00000ULL | BIT_ULL(11) |
 			      (vcpu->id == 0 ? BIT_ULL(8) : 0);
+	mkvm_mce_reset(vcpu);
 }
 
 /**
