@@ -21,6 +21,9 @@
 
 #include "minikvm.h"
 
+/* Pages in one slot at most, as KVM_MEM_MAX_NR_PAGES. */
+#define MKVM_MEM_MAX_NR_PAGES	((1ULL << 31) - 1)
+
 /* The KVM_MEM_* flags we implement. */
 #define MKVM_MEM_FLAGS	(KVM_MEM_READONLY | KVM_MEM_LOG_DIRTY_PAGES)
 
@@ -81,6 +84,13 @@ static int mkvm_check_region(const struct kvm_userspace_memory_region *mr)
 	if ((mr->slot >> 16) || (u16)mr->slot >= MKVM_MAX_MEMSLOTS)
 		return -EINVAL;
 	if (mr->guest_phys_addr + mr->memory_size < mr->guest_phys_addr)
+		return -EINVAL;
+	/*
+	 * KVM's bound on a slot (KVM_MEM_MAX_NR_PAGES): 2^31 - 1 pages, so
+	 * that a page index fits an int and a dirty bitmap stays a sane
+	 * allocation (256 MiB at most) instead of a kernel warning.
+	 */
+	if ((mr->memory_size >> PAGE_SHIFT) > MKVM_MEM_MAX_NR_PAGES)
 		return -EINVAL;
 	return 0;
 }
@@ -145,7 +155,7 @@ int mkvm_set_memory_region(struct mkvm *vm,
 	if (npages && (!old || base_gfn != old->base_gfn) &&
 	    mkvm_slot_overlaps(old_slots, id, base_gfn, npages)) {
 		r = -EEXIST;
-		goto out_unlock;
+		goto out_free_bitmap;
 	}
 
 	r = -ENOMEM;
@@ -234,7 +244,8 @@ int mkvm_get_dirty_log(struct mkvm *vm, struct kvm_dirty_log *log)
 		goto out_unlock;
 	bytes = mkvm_dirty_bytes(s->npages);
 	r = -ENOMEM;
-	snap = kvzalloc(bytes, GFP_KERNEL);
+	/* Charged to the caller's memory cgroup, as the slot's bitmap is. */
+	snap = kvzalloc(bytes, GFP_KERNEL_ACCOUNT);
 	if (!snap)
 		goto out_unlock;
 	for (i = 0; i < bytes / sizeof(long); i++) {
