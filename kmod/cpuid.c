@@ -13,6 +13,7 @@
 
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <asm/kvm_para.h>
 #include <asm/processor.h>
 
 #include "minikvm.h"
@@ -86,6 +87,34 @@ static void mkvm_add_leaf(struct kvm_cpuid_entry2 *e, int *n, u32 fn,
 	}
 }
 
+/*
+ * The hypervisor's own leaves (Documentation/virt/kvm/x86/cpuid.rst in
+ * Linux): 0x40000000 says "KVMKVMKVM" and how far the range goes,
+ * 0x40000001 lists the paravirtual features. We offer kvmclock (both MSR
+ * pairs, and the stable-bit flag it may carry: kvmclock.c), where the
+ * host's TSC allows it, and NOP_IO_DELAY (a pure hint: port 0x80 delays
+ * are not needed). A guest sees these only if the VMM copies them into
+ * KVM_SET_CPUID2, as QEMU does.
+ */
+static int mkvm_add_kvm_leaves(struct kvm_cpuid_entry2 *e)
+{
+	static const char sig[12] = "KVMKVMKVM\0\0\0";
+
+	memset(e, 0, 2 * sizeof(*e));
+	e[0].function = KVM_CPUID_SIGNATURE;
+	e[0].eax = KVM_CPUID_FEATURES;
+	memcpy(&e[0].ebx, sig, 4);
+	memcpy(&e[0].ecx, sig + 4, 4);
+	memcpy(&e[0].edx, sig + 8, 4);
+	e[1].function = KVM_CPUID_FEATURES;
+	e[1].eax = BIT(KVM_FEATURE_NOP_IO_DELAY);
+	if (mkvm_kvmclock_usable())
+		e[1].eax |= BIT(KVM_FEATURE_CLOCKSOURCE) |
+			    BIT(KVM_FEATURE_CLOCKSOURCE2) |
+			    BIT(KVM_FEATURE_CLOCKSOURCE_STABLE_BIT);
+	return 2;
+}
+
 static int mkvm_build_supported(struct kvm_cpuid_entry2 *e)
 {
 	u32 max = cpuid_eax(0), max_ext = cpuid_eax(0x80000000);
@@ -100,6 +129,7 @@ static int mkvm_build_supported(struct kvm_cpuid_entry2 *e)
 	for (i = 0; i < ARRAY_SIZE(ext); i++)
 		if (ext[i] <= max_ext)
 			mkvm_add_leaf(e, &n, ext[i], 0, false);
+	n += mkvm_add_kvm_leaves(&e[n]);
 	return n;
 }
 

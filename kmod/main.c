@@ -181,6 +181,10 @@ long mkvm_check_extension(long ext)
 	case KVM_CAP_MAX_VCPUS:
 	case KVM_CAP_MAX_VCPU_ID:
 		return MKVM_MAX_VCPUS;
+	/* KVM_GET/SET_CLOCK (kvmclock.c), with the flags they know. */
+	case KVM_CAP_ADJUST_CLOCK:
+		return KVM_CLOCK_TSC_STABLE | KVM_CLOCK_REALTIME |
+		       KVM_CLOCK_HOST_TSC;
 	case KVM_CAP_MCE:		/* banks per vCPU (mce.c) */
 		return MKVM_MAX_MCE_BANKS;
 	case KVM_CAP_NR_MEMSLOTS:

@@ -183,6 +183,8 @@ struct mkvm {
 	refcount_t users;	/* the VM fd, each vCPU fd, each stats fd */
 	struct mm_struct *mm;
 	u64 tss_addr;
+	/* kvmclock = host CLOCK_BOOTTIME + this (kvmclock.c) */
+	s64 kvmclock_offset;
 
 	/*
 	 * Counters of the whole VM, read through KVM_GET_STATS_FD (stats.c).
@@ -199,6 +201,7 @@ struct mkvm {
 /* Requests one thread makes of a vCPU, acted on before the next entry. */
 #define MKVM_REQ_TLB_FLUSH	0
 #define MKVM_REQ_SHUTDOWN	1	/* next KVM_RUN: KVM_EXIT_SHUTDOWN */
+#define MKVM_REQ_CLOCK_UPDATE	2	/* rewrite the kvmclock structure */
 
 /* Where a vCPU is, for kicks (see mkvm_kick_all()). */
 enum mkvm_vcpu_mode {
@@ -290,9 +293,10 @@ struct mkvm_vcpu {
 		u64 mcg_ctl;
 		u64 banks[4 * MKVM_MAX_MCE_BANKS];	/* CTL STATUS ADDR MISC */
 	} mce;
-	/* kvmclock MSRs, stored for the VMM (msr.c: not offered to guests). */
+	/* kvmclock (kvmclock.c): the MSRs and the structure's version. */
 	u64 msr_kvm_wall_clock;
 	u64 msr_kvm_system_time;
+	u32 kvmclock_version;
 
 	struct kvm_cpuid_entry2 cpuid[MKVM_MAX_CPUID];
 	int nr_cpuid;
@@ -515,6 +519,15 @@ int mkvm_mce_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data, bool host);
 long mkvm_mce_ioctl(struct mkvm_vcpu *vcpu, unsigned int ioctl,
 		    void __user *argp);
 int mkvm_mce_get_supported(u64 __user *argp);
+
+/* kvmclock.c */
+bool mkvm_kvmclock_usable(void);
+void mkvm_kvmclock_init_vm(struct mkvm *vm);
+void mkvm_kvmclock_update(struct mkvm_vcpu *vcpu);
+int mkvm_kvmclock_set_system_time(struct mkvm_vcpu *vcpu, u64 data, bool host);
+int mkvm_kvmclock_set_wall_clock(struct mkvm_vcpu *vcpu, u64 data, bool host);
+int mkvm_get_clock(struct mkvm *vm, struct kvm_clock_data __user *argp);
+int mkvm_set_clock(struct mkvm *vm, struct kvm_clock_data __user *argp);
 
 /* stats.c: KVM_GET_STATS_FD on a VM fd (@vcpu NULL) or a vCPU fd. */
 int mkvm_get_stats_fd(struct mkvm *vm, struct mkvm_vcpu *vcpu);

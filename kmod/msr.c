@@ -103,25 +103,6 @@ static bool mkvm_mtrr_valid(u32 index, u64 data)
 	return true;
 }
 
-/* ------------------------------------------------------------------ */
-/* kvmclock (Documentation/virt/kvm/x86/msr.rst)                       */
-/* ------------------------------------------------------------------ */
-
-/*
- * KVM's paravirtual clock MSRs. QEMU saves and restores them on every
- * vCPU, whatever the guest's CPUID says, so the VMM may write and read
- * any value. minikvm does not yet keep a pvclock page up to date, so it
- * does not offer the feature (no KVM_FEATURE_CLOCKSOURCE in
- * KVM_GET_SUPPORTED_CPUID), and a guest that turns the clock on anyway
- * gets #GP rather than a clock that never moves. Turning it off works.
- */
-static int mkvm_set_kvmclock(u64 *msr, u64 data, bool host)
-{
-	if (!host && (data & 1))
-		return -EINVAL;
-	*msr = data;
-	return 0;
-}
 
 /* Each PAT entry must be a defined memory type (SDM Vol.3 11.12.2). */
 static bool mkvm_pat_valid(u64 pat)
@@ -216,6 +197,8 @@ int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data, bool host)
 		return 0;
 	case MSR_IA32_TSC:
 		vcpu->msr_tsc_offset = data - rdtsc();
+		/* kvmclock's TSC timestamp is in guest TSC ticks. */
+		set_bit(MKVM_REQ_CLOCK_UPDATE, &vcpu->requests);
 		return 0;
 	case MSR_IA32_CR_PAT:
 		if (!mkvm_pat_valid(data))
@@ -234,10 +217,10 @@ int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data, bool host)
 		return 0;
 	case MSR_KVM_WALL_CLOCK:
 	case MSR_KVM_WALL_CLOCK_NEW:
-		return mkvm_set_kvmclock(&vcpu->msr_kvm_wall_clock, data, host);
+		return mkvm_kvmclock_set_wall_clock(vcpu, data, host);
 	case MSR_KVM_SYSTEM_TIME:
 	case MSR_KVM_SYSTEM_TIME_NEW:
-		return mkvm_set_kvmclock(&vcpu->msr_kvm_system_time, data, host);
+		return mkvm_kvmclock_set_system_time(vcpu, data, host);
 	default:
 		if (mkvm_mtrr_slot(&vcpu->mtrr, index)) {
 			if (!mkvm_mtrr_valid(index, data))

@@ -58,6 +58,9 @@ static void mkvm_sched_in(struct preempt_notifier *pn, int cpu)
 {
 	struct mkvm_vcpu *vcpu = pn_to_vcpu(pn);
 
+	/* Another CPU's TSC: kvmclock takes a fresh reading (kvmclock.c). */
+	if (cpu != vcpu->cpu)
+		set_bit(MKVM_REQ_CLOCK_UPDATE, &vcpu->requests);
 	mkvm_ops->vcpu_load(vcpu, cpu);
 	WRITE_ONCE(vcpu->cpu, cpu);
 }
@@ -77,6 +80,8 @@ static void mkvm_vcpu_load(struct mkvm_vcpu *vcpu)
 {
 	int cpu = get_cpu();
 
+	if (cpu != vcpu->cpu)
+		set_bit(MKVM_REQ_CLOCK_UPDATE, &vcpu->requests);
 	preempt_notifier_register(&vcpu->pn);
 	mkvm_ops->vcpu_load(vcpu, cpu);
 	WRITE_ONCE(vcpu->cpu, cpu);
@@ -460,6 +465,9 @@ static int mkvm_vcpu_run_loop(struct mkvm_vcpu *vcpu)
 		 * KVM_SET_USER_MEMORY_REGION (synchronize_srcu) never waits
 		 * for a guest that keeps its CPU busy without exiting.
 		 */
+		/* kvmclock: refreshed here, where guest memory may fault. */
+		if (unlikely(test_bit(MKVM_REQ_CLOCK_UPDATE, &vcpu->requests)))
+			mkvm_kvmclock_update(vcpu);
 		srcu_read_unlock(&vcpu->vm->srcu, idx);
 		r = mkvm_enter_guest(vcpu);
 		if (!r && !signal_pending(current))

@@ -156,6 +156,10 @@ static long mkvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 		 */
 		return -EINVAL;
 	}
+	case KVM_GET_CLOCK:
+		return mkvm_get_clock(vm, argp);
+	case KVM_SET_CLOCK:
+		return mkvm_set_clock(vm, argp);
 	case KVM_CHECK_EXTENSION:
 		return mkvm_check_extension(arg);
 	case KVM_GET_STATS_FD:
@@ -202,6 +206,7 @@ int mkvm_create_vm(unsigned long type)
 	RCU_INIT_POINTER(vm->memslots, slots);
 	mutex_init(&vm->lock);
 	refcount_set(&vm->users, 1);
+	mkvm_kvmclock_init_vm(vm);
 	r = init_srcu_struct(&vm->srcu);
 	if (r)
 		goto err_free_slots;
