@@ -370,7 +370,8 @@ static int mkvm_emulate_mmio(struct mkvm_vcpu *vcpu,
 			avail = sizeof(code);
 	}
 	if (f->fetch ||
-	    mkvm_decode_mmio(code, avail, mkvm_code_mode(vcpu), &insn))
+	    mkvm_decode_mmio(code, avail, mkvm_code_mode(vcpu), &insn) ||
+	    insn.op > MKVM_OP_STORE_IMM)	/* MOV only, for now */
 		return mkvm_exit_emulation_failed(vcpu, code, avail);
 
 	vcpu->stat.mmio_exits++;
