@@ -292,6 +292,13 @@ static int mkvm_access_guest(struct mkvm_vcpu *vcpu, u64 gpa, void *buf,
 			((gpa >> PAGE_SHIFT) - s->base_gfn) * PAGE_SIZE + off);
 		if (write ? copy_to_user(hva, buf, n) : copy_from_user(buf, hva, n))
 			return -EFAULT;
+		/*
+		 * What the emulator writes (INS, MOVS from MMIO) is a guest
+		 * write like any other: dirty-logging must see it.
+		 */
+		if (write && s->dirty_bitmap)
+			set_bit((gpa >> PAGE_SHIFT) - s->base_gfn,
+				s->dirty_bitmap);
 		gpa += n;
 		buf += n;
 		len -= n;
