@@ -19,8 +19,9 @@
  *     shows it there); past it once the instruction is done, which a write exit
  *     already is; a REP instruction with elements left stays at itself.
  *
- * Each case is one instruction in a guest of its own, with a small device model
- * here in userspace (a 4 KiB window of bytes that reads and writes go to). The test
+ * Each case is one instruction in a guest of its own (real mode, 32-bit protected
+ * mode with and without paging, 64-bit mode), with a small device model here in
+ * userspace (a 4 KiB window of bytes that reads and writes go to). The test
  * checks the exits in order (direction, address, length, written data, where RIP
  * stands), then the registers, RFLAGS, the device's and the RAM's contents.
  *
@@ -95,6 +96,10 @@ INSN_GUEST(r_andb, 16, ES_TEXT, "andb $0xfe, %es:(%di)");
 INSN_GUEST(r_testw, 16, ES_TEXT, "testw $0x100, %es:(%bx)");
 INSN_GUEST(r_xchg, 16, ES_TEXT, "xchg %ax, %es:(%bx)");
 INSN_GUEST(r_rep_stosw_zero, 16, ES_TEXT, "rep stosw");
+
+/* 32-bit protected mode, without and with paging (4 MiB pages up there). */
+INSN_GUEST(p_rep_stosl, 32, "", "rep stosl");
+INSN_GUEST(g_rep_movsw_out, 32, "", "rep movsw");
 
 /* 64-bit mode: flat, the device at DEV64_GPA. */
 INSN_GUEST(l_rep_stosw, 64, "", "rep stosw");
@@ -187,6 +192,8 @@ static uint64_t resolve(const FIXTURE_VARIANT(insn) *v, uint64_t val)
 		.mode = (m), .code = GUEST_CODE_INIT(n),			\
 		.insn = n##_insn, .next = n##_next, .dev_gpa = (base),
 #define REAL(n)	CASE(n, MODE_REAL, TEXT_GPA)
+#define PROT(n)	CASE(n, MODE_PROT32, TEXT_GPA)
+#define PAGED(n) CASE(n, MODE_PAGED32, DEV64_GPA)
 #define LONG(n)	CASE(n, MODE_LONG64, DEV64_GPA)
 #define END	}
 
@@ -279,6 +286,26 @@ REAL(r_rep_stosw_zero)
 	.in  = { .rax = 0x0741, .rcx = 0, .rdi = DEV(0x10) },
 	.out = { .rax = 0x0741, .rcx = 0, .rdi = DEV(0x10) },
 	.nr_exits = 0,
+END;
+
+/* ---------------------------------------------------------------- 32-bit modes */
+
+PROT(p_rep_stosl)
+	.in  = { .rax = 0xdeadbeef, .rcx = 2, .rdi = DEV(0x10) },
+	.out = { .rax = 0xdeadbeef, .rcx = 0, .rdi = DEV(0x18) },
+	.dev_out = { 0x10, 8, { 0xef, 0xbe, 0xad, 0xde, 0xef, 0xbe, 0xad, 0xde } },
+	.nr_exits = 2,
+	.exits = { W(0x10, 4, 0xdeadbeef, AT_INSN), W(0x14, 4, 0xdeadbeef, AT_DONE) },
+END;
+
+/* The destination found through the guest's 32-bit page tables. */
+PAGED(g_rep_movsw_out)
+	.in  = { .rcx = 2, .rsi = RAM_BUF, .rdi = DEV(0x20) },
+	.out = { .rcx = 0, .rsi = RAM_BUF + 4, .rdi = DEV(0x24) },
+	.ram_in = { 0, 4, { 0x11, 0x22, 0x33, 0x44 } },
+	.dev_out = { 0x20, 4, { 0x11, 0x22, 0x33, 0x44 } },
+	.nr_exits = 2,
+	.exits = { W(0x20, 2, 0x2211, AT_INSN), W(0x22, 2, 0x4433, AT_DONE) },
 END;
 
 /* ---------------------------------------------------------------- 64-bit mode */
