@@ -127,10 +127,18 @@ static u64 host_##name(int size, u64 dst, u64 src, u64 *flags)		\
 									\
 	(void)s;							\
 	switch (size) {							\
-	case 1: HOST(insn, "b", "b"); break;				\
-	case 2: HOST(insn, "w", "w"); break;				\
-	case 4: HOST(insn, "l", "k"); break;				\
-	default: HOST(insn, "q", "q"); break;				\
+	case 1:								\
+		HOST(insn, "b", "b");					\
+		break;							\
+	case 2:								\
+		HOST(insn, "w", "w");					\
+		break;							\
+	case 4:								\
+		HOST(insn, "l", "k");					\
+		break;							\
+	default:							\
+		HOST(insn, "q", "q");					\
+		break;							\
 	}								\
 	*flags = f;							\
 	return d;							\
