@@ -370,7 +370,10 @@ static int mkvm_complete_pio(struct mkvm_vcpu *vcpu)
  *               KVM (KVM_GET_REGS shows RIP at the instruction).
  *   write exit  the instruction is finished before userspace sees it: RIP,
  *               registers and flags have moved on, as in KVM; the next
- *               KVM_RUN just enters the guest.
+ *               KVM_RUN just enters the guest. (One nuance: after the last
+ *               element of a REP instruction KVM's emulator leaves RIP at
+ *               it with rCX = 0, and the guest runs it once more as a
+ *               no-op; we step past it, as the CPU would.)
  *
  * So "or dword [mmio], 0x80" is a read exit, then (in the KVM_RUN that
  * brings the value) a write exit of value | 0x80; "add eax, [mmio]" and
