@@ -15,6 +15,7 @@
 #include <linux/uaccess.h>
 
 #include "minikvm.h"
+#include "alu.h"
 #include "gpt.h"
 #include "trace.h"
 
@@ -27,12 +28,9 @@ static int mkvm_walk_read(void *opaque, u64 gpa, void *buf, int len)
 	return mkvm_read_guest(opaque, gpa, buf, len);
 }
 
-/**
- * mkvm_gva_to_gpa() - translate a guest linear address with the guest's
- * own page tables, as the CPU would (gpt.c does the walk).
- * Return: 0, -EFAULT if the guest would take #PF, other -errno.
- */
-int mkvm_gva_to_gpa(struct mkvm_vcpu *vcpu, u64 gva, bool write, u64 *gpa)
+/* The walk of mkvm_gva_to_gpa(), also giving the #PF error code. */
+static int mkvm_walk_linear(struct mkvm_vcpu *vcpu, u64 gva, bool write,
+			    u64 *gpa, u32 *pf_error)
 {
 	struct mkvm_walk w = {
 		.cr0 = mkvm_ops->get_cr(vcpu, 0),
@@ -46,7 +44,17 @@ int mkvm_gva_to_gpa(struct mkvm_vcpu *vcpu, u64 gva, bool write, u64 *gpa)
 
 	if (mkvm_ops->get_cpl(vcpu) == 3)
 		access |= MKVM_WALK_USER;
-	return mkvm_walk_gva(&w, gva, access, gpa, NULL);
+	return mkvm_walk_gva(&w, gva, access, gpa, pf_error);
+}
+
+/**
+ * mkvm_gva_to_gpa() - translate a guest linear address with the guest's
+ * own page tables, as the CPU would (gpt.c does the walk).
+ * Return: 0, -EFAULT if the guest would take #PF, other -errno.
+ */
+int mkvm_gva_to_gpa(struct mkvm_vcpu *vcpu, u64 gva, bool write, u64 *gpa)
+{
+	return mkvm_walk_linear(vcpu, gva, write, gpa, NULL);
 }
 
 /* Copy @len bytes at guest linear address @lin, page by page. */
@@ -155,7 +163,8 @@ static int mkvm_exit_emulation_failed(struct mkvm_vcpu *vcpu, const u8 *insn,
 	run->emulation_failure.insn_size = len;
 	memset(run->emulation_failure.insn_bytes, 0,
 	       sizeof(run->emulation_failure.insn_bytes));
-	memcpy(run->emulation_failure.insn_bytes, insn, len);
+	if (len)
+		memcpy(run->emulation_failure.insn_bytes, insn, len);
 	return 0;
 }
 
@@ -347,14 +356,334 @@ static int mkvm_complete_pio(struct mkvm_vcpu *vcpu)
 /* MMIO: guest-physical accesses no memslot backs                      */
 /* ------------------------------------------------------------------ */
 
+/*
+ * An instruction whose memory operand is MMIO cannot finish in the guest:
+ * we carry it out. Each instruction (each element of a string
+ * instruction) reads its memory operand at most once and writes it at
+ * most once, and each access goes where the address leads: guest RAM (a
+ * memslot) we read or write ourselves, through the VMM's mapping; MMIO
+ * becomes one KVM_EXIT_MMIO of the access's size.
+ *
+ *   read exit   the instruction waits in vcpu->pio (MKVM_PENDING_MMIO_READ)
+ *               for the next KVM_RUN, which brings the data in run->mmio;
+ *               meanwhile RIP and the registers are as before it, as in
+ *               KVM (KVM_GET_REGS shows RIP at the instruction).
+ *   write exit  the instruction is finished before userspace sees it: RIP,
+ *               registers and flags have moved on, as in KVM; the next
+ *               KVM_RUN just enters the guest. (One nuance: after the last
+ *               element of a REP instruction KVM's emulator leaves RIP at
+ *               it with rCX = 0, and the guest runs it once more as a
+ *               no-op; we step past it, as the CPU would.)
+ *
+ * So "or dword [mmio], 0x80" is a read exit, then (in the KVM_RUN that
+ * brings the value) a write exit of value | 0x80; "add eax, [mmio]" and
+ * "cmp [mmio], 0" are a read exit only; "rep movsb" from RAM to MMIO is one
+ * write exit per byte.
+ */
+
+/* Is @gpa RAM for this access? A read-only slot is RAM only for reads. */
+static bool mkvm_gpa_is_ram(struct mkvm_vcpu *vcpu, u64 gpa, bool write)
+{
+	struct mkvm_memslot *slot = mkvm_gfn_to_slot(vcpu->vm,
+						     gpa >> PAGE_SHIFT);
+
+	return slot && !(write && (slot->flags & KVM_MEM_READONLY));
+}
+
+/* Ask userspace for @insn->size bytes at @gpa; see the comment above. */
+static int mkvm_mmio_read_exit(struct mkvm_vcpu *vcpu,
+			       const struct mkvm_insn *insn, u64 gpa)
+{
+	struct kvm_run *run = vcpu->run;
+
+	vcpu->stat.mmio_exits++;
+	run->exit_reason = KVM_EXIT_MMIO;
+	run->mmio.phys_addr = gpa;
+	run->mmio.len = insn->size;
+	run->mmio.is_write = 0;
+	memset(run->mmio.data, 0, sizeof(run->mmio.data));
+	trace_kvm_mmio(MKVM_TRACE_MMIO_READ_UNSATISFIED, insn->size, gpa, NULL);
+
+	vcpu->pio.kind = MKVM_PENDING_MMIO_READ;
+	vcpu->pio.insn = *insn;
+	vcpu->pio.gpa = gpa;
+	vcpu->pio.rip = vcpu->rip;
+	return 0;
+}
+
+/*
+ * Write @size bytes of @val at @gpa: to RAM if it is RAM after all (our
+ * caller only knows the address is not plain guest memory to the
+ * hardware), else to userspace as a write exit. The caller has already
+ * moved RIP and the registers on.
+ */
+static int mkvm_mmio_write(struct mkvm_vcpu *vcpu, u64 gpa, u64 val, int size)
+{
+	struct kvm_run *run = vcpu->run;
+
+	if (mkvm_gpa_is_ram(vcpu, gpa, true))
+		return mkvm_write_guest(vcpu, gpa, &val, size) ?
+			mkvm_exit_emulation_failed(vcpu, NULL, 0) : 1;
+
+	vcpu->stat.mmio_exits++;
+	run->exit_reason = KVM_EXIT_MMIO;
+	run->mmio.phys_addr = gpa;
+	run->mmio.len = size;
+	run->mmio.is_write = 1;
+	memset(run->mmio.data, 0, sizeof(run->mmio.data));
+	memcpy(run->mmio.data, &val, size);
+	trace_kvm_mmio(MKVM_TRACE_MMIO_WRITE, size, gpa, &val);
+	return 0;
+}
+
+/* ---- read-modify-write and friends ---- */
+
+/*
+ * ALU_MEM, ALU_REG: the memory operand's old value is @data. Compute as
+ * the CPU would (alu.c), keep the result where the instruction says and
+ * the status flags in RFLAGS. CMP and TEST keep only the flags.
+ */
+static int mkvm_mmio_alu(struct mkvm_vcpu *vcpu, const struct mkvm_insn *insn,
+			 u64 gpa, u64 data)
+{
+	unsigned long *reg = &vcpu->regs[insn->reg];
+	u64 regval = mkvm_insn_reg_value(insn, *reg);
+	u64 rflags = vcpu->rflags;
+	bool writes = mkvm_alu_writes(insn->alu);
+	u64 res;
+
+	if (insn->op == MKVM_OP_ALU_REG) {
+		res = mkvm_alu(insn->alu, insn->size, regval, data, &rflags);
+		if (writes)
+			*reg = mkvm_insn_reg_write(insn, *reg, res);
+	} else {
+		res = mkvm_alu(insn->alu, insn->size, data,
+			       insn->has_imm ? insn->imm : regval, &rflags);
+	}
+	vcpu->rflags = rflags;
+	vcpu->rip += insn->len;
+	if (insn->op == MKVM_OP_ALU_MEM && writes)
+		return mkvm_mmio_write(vcpu, gpa, res, insn->size);
+	return 1;
+}
+
+/*
+ * XCHG: the register takes the old memory value, memory takes the
+ * register's. (Always locked on a CPU, SDM Vol.2 XCHG; a device sees a
+ * read then a write either way.)
+ */
+static int mkvm_mmio_xchg(struct mkvm_vcpu *vcpu, const struct mkvm_insn *insn,
+			  u64 gpa, u64 data)
+{
+	unsigned long *reg = &vcpu->regs[insn->reg];
+	u64 old = mkvm_insn_reg_value(insn, *reg);
+
+	*reg = mkvm_insn_reg_write(insn, *reg, data);
+	vcpu->rip += insn->len;
+	return mkvm_mmio_write(vcpu, gpa, old, insn->size);
+}
+
+/* ---- string instructions ---- */
+
+/*
+ * One element at a time (SDM Vol.2 "MOVS", "STOS", "LODS", "REP/REPE/
+ * REPZ/REPNE/REPNZ"): move @insn->size bytes, step rSI and/or rDI by
+ * that much (down if RFLAGS.DF is set), and with REP count rCX down. If
+ * rCX is not 0 yet, RIP stays at the instruction and the guest simply
+ * runs it again: a REP string instruction may be interrupted between
+ * iterations with its registers up to date and resumes where it was, so
+ * this is what a CPU taking an interrupt there would leave. The next
+ * element that touches MMIO exits again and comes back here.
+ *
+ * The registers are cut to the address size (67 prefix); like KVM we
+ * keep the bits above it. Segment limits are not checked.
+ */
+
+/* The decoder's segment numbers (insn->seg) are our segment indexes. */
+static_assert(MKVM_INSN_SEG_ES == MKVM_ES && MKVM_INSN_SEG_CS == MKVM_CS &&
+	      MKVM_INSN_SEG_SS == MKVM_SS && MKVM_INSN_SEG_DS == MKVM_DS &&
+	      MKVM_INSN_SEG_FS == MKVM_FS && MKVM_INSN_SEG_GS == MKVM_GS);
+
+/* reg = reg + @step within the address size, the bits above unchanged. */
+static void mkvm_string_step(struct mkvm_vcpu *vcpu, int reg, u64 step,
+			     u64 mask)
+{
+	vcpu->regs[reg] = (vcpu->regs[reg] & ~mask) |
+			  ((vcpu->regs[reg] + step) & mask);
+}
+
+static void mkvm_string_advance(struct mkvm_vcpu *vcpu,
+				const struct mkvm_insn *insn)
+{
+	u64 mask = mkvm_addr_mask(insn->addr_size);
+	u64 step = (vcpu->rflags & MKVM_FLAG_DF) ? -(u64)insn->size :
+						   insn->size;
+
+	if (insn->op != MKVM_OP_STOS)
+		mkvm_string_step(vcpu, MKVM_RSI, step, mask);
+	if (insn->op != MKVM_OP_LODS)
+		mkvm_string_step(vcpu, MKVM_RDI, step, mask);
+	if (insn->rep) {
+		mkvm_string_step(vcpu, MKVM_RCX, -1ULL, mask);
+		if (vcpu->regs[MKVM_RCX] & mask)
+			return;		/* more to do: run it again */
+	}
+	vcpu->rip += insn->len;
+}
+
+/*
+ * The linear address of a string operand: segment base + rSI or rDI.
+ * In 64-bit mode only FS and GS have a base (SDM Vol.1 3.3.7.1); outside
+ * it linear addresses are 32 bits wide.
+ */
+static u64 mkvm_string_linear_addr(struct mkvm_vcpu *vcpu,
+				   const struct mkvm_insn *insn, int reg,
+				   int seg)
+{
+	u64 off = vcpu->regs[reg] & mkvm_addr_mask(insn->addr_size);
+
+	if (mkvm_code_mode(vcpu) == 64)
+		return seg == MKVM_FS || seg == MKVM_GS ?
+			mkvm_seg_base(vcpu, seg) + off : off;
+	return (u32)(mkvm_seg_base(vcpu, seg) + off);
+}
+
+/*
+ * Translate a string operand's linear address with the guest's page
+ * tables. If the guest would fault, queue what the CPU would deliver:
+ * #PF with CR2 = the address, or #GP for a non-canonical one. The
+ * instruction has not changed anything yet, so RIP stays at it and the
+ * guest's handler sees a clean fault.
+ */
+static int mkvm_string_translate(struct mkvm_vcpu *vcpu, u64 lin, bool write,
+				 u64 *gpa)
+{
+	u32 pf_error = 0;
+	int r = mkvm_walk_linear(vcpu, lin, write, gpa, &pf_error);
+
+	if (r == -EFAULT) {
+		mkvm_ops->set_cr(vcpu, 2, lin);
+		mkvm_queue_exception(vcpu, MKVM_PF_VECTOR, true, pf_error);
+	} else if (r) {
+		mkvm_queue_exception(vcpu, MKVM_GP_VECTOR, true, 0);
+	}
+	return r;
+}
+
+/*
+ * A string element in RAM. It may run into the next page, which is
+ * mapped separately: then go page by page through the linear address.
+ */
+static int mkvm_string_ram(struct mkvm_vcpu *vcpu, u64 lin, u64 gpa,
+			   u64 *val, int size, bool write)
+{
+	if (offset_in_page(lin) + size > PAGE_SIZE)
+		return mkvm_access_linear(vcpu, lin, val, size, write);
+	return write ? mkvm_write_guest(vcpu, gpa, val, size) :
+		       mkvm_read_guest(vcpu, gpa, val, size);
+}
+
+/* The second half of an element: @val has been read; put it in place. */
+static int mkvm_string_store(struct mkvm_vcpu *vcpu,
+			     const struct mkvm_insn *insn, u64 val)
+{
+	u64 lin, gpa;
+
+	if (insn->op == MKVM_OP_LODS) {
+		vcpu->regs[MKVM_RAX] = mkvm_insn_load_value(insn,
+						vcpu->regs[MKVM_RAX], val);
+		mkvm_string_advance(vcpu, insn);
+		return 1;
+	}
+	/* MOVS and STOS write to ES:rDI; no override (SDM Vol.2 MOVS). */
+	lin = mkvm_string_linear_addr(vcpu, insn, MKVM_RDI, MKVM_ES);
+	if (mkvm_string_translate(vcpu, lin, true, &gpa))
+		return 1;
+	if (mkvm_gpa_is_ram(vcpu, gpa, true)) {
+		if (mkvm_string_ram(vcpu, lin, gpa, &val, insn->size, true))
+			return mkvm_exit_emulation_failed(vcpu, NULL, 0);
+		mkvm_string_advance(vcpu, insn);
+		return 1;
+	}
+	mkvm_string_advance(vcpu, insn);
+	return mkvm_mmio_write(vcpu, gpa, val, insn->size);
+}
+
+/* MOVS, STOS, LODS: one element, starting with its read. */
+static int mkvm_emulate_string(struct mkvm_vcpu *vcpu,
+			       const struct mkvm_insn *insn)
+{
+	u64 mask = mkvm_addr_mask(insn->addr_size);
+	u64 lin, gpa, val = 0;
+
+	/* REP with rCX = 0 does nothing at all (the CPU would not exit). */
+	if (insn->rep && !(vcpu->regs[MKVM_RCX] & mask)) {
+		vcpu->rip += insn->len;
+		return 1;
+	}
+	if (insn->op == MKVM_OP_STOS)
+		return mkvm_string_store(vcpu, insn,
+			mkvm_insn_reg_value(insn, vcpu->regs[MKVM_RAX]));
+
+	/* MOVS and LODS read seg:rSI, DS unless overridden. */
+	lin = mkvm_string_linear_addr(vcpu, insn, MKVM_RSI, insn->seg);
+	if (mkvm_string_translate(vcpu, lin, false, &gpa))
+		return 1;
+	if (!mkvm_gpa_is_ram(vcpu, gpa, false))
+		return mkvm_mmio_read_exit(vcpu, insn, gpa);
+	if (mkvm_string_ram(vcpu, lin, gpa, &val, insn->size, false))
+		return mkvm_exit_emulation_failed(vcpu, NULL, 0);
+	return mkvm_string_store(vcpu, insn, val);
+}
+
+/* ---- the two halves: decode and read; then act on the value ---- */
+
+/* After the read (from userspace or RAM): finish the instruction. */
+static int mkvm_mmio_finish(struct mkvm_vcpu *vcpu,
+			    const struct mkvm_insn *insn, u64 gpa, u64 data)
+{
+	unsigned long *reg = &vcpu->regs[insn->reg];
+
+	switch (insn->op) {
+	case MKVM_OP_LOAD:
+		/* AH..BH are bits 15:8 of regs 0..3: insn->reg says which. */
+		*reg = mkvm_insn_load_value(insn, *reg, data);
+		vcpu->rip += insn->len;
+		return 1;
+	case MKVM_OP_ALU_MEM:
+	case MKVM_OP_ALU_REG:
+		return mkvm_mmio_alu(vcpu, insn, gpa, data);
+	case MKVM_OP_XCHG:
+		return mkvm_mmio_xchg(vcpu, insn, gpa, data);
+	default:		/* MOVS, LODS */
+		return mkvm_string_store(vcpu, insn, data);
+	}
+}
+
+/*
+ * The read of a LOAD, ALU or XCHG at @gpa. Usually MMIO: a read exit. But
+ * a write to a read-only slot (ROM) also lands here, and its read half is
+ * ordinary memory: then no exit for the read, only for the write.
+ */
+static int mkvm_mmio_read(struct mkvm_vcpu *vcpu, const struct mkvm_insn *insn,
+			  u64 gpa)
+{
+	u64 data = 0;
+
+	if (!mkvm_gpa_is_ram(vcpu, gpa, false))
+		return mkvm_mmio_read_exit(vcpu, insn, gpa);
+	if (mkvm_read_guest(vcpu, gpa, &data, insn->size))
+		return mkvm_exit_emulation_failed(vcpu, NULL, 0);
+	return mkvm_mmio_finish(vcpu, insn, gpa, data);
+}
+
 static int mkvm_emulate_mmio(struct mkvm_vcpu *vcpu,
 			     const struct mkvm_tdp_fault *f)
 {
-	struct kvm_run *run = vcpu->run;
 	struct mkvm_insn insn;
 	u8 code[MKVM_INSN_MAX_LEN];
 	int avail = f->insn_len;
-	u64 lin, val;
+	u64 lin;
 
 	if (avail) {
 		memcpy(code, f->insn, avail);
@@ -373,42 +702,34 @@ static int mkvm_emulate_mmio(struct mkvm_vcpu *vcpu,
 	    mkvm_decode_mmio(code, avail, mkvm_code_mode(vcpu), &insn))
 		return mkvm_exit_emulation_failed(vcpu, code, avail);
 
-	vcpu->stat.mmio_exits++;
-	run->exit_reason = KVM_EXIT_MMIO;
-	run->mmio.phys_addr = f->gpa;
-	run->mmio.len = insn.size;
-	memset(run->mmio.data, 0, sizeof(run->mmio.data));
-	if (insn.op == MKVM_OP_LOAD) {
-		/* Finished by mkvm_complete_userspace_io() with the data. */
-		run->mmio.is_write = 0;
-		trace_kvm_mmio(MKVM_TRACE_MMIO_READ_UNSATISFIED, insn.size,
-			       f->gpa, NULL);
-		vcpu->pio.kind = MKVM_PENDING_MMIO_READ;
-		vcpu->pio.insn = insn;
-		vcpu->pio.rip = vcpu->rip;
-		return 0;
+	switch (insn.op) {
+	case MKVM_OP_STORE:
+	case MKVM_OP_STORE_IMM:
+		/* A store is complete once userspace has the data. */
+		vcpu->rip += insn.len;
+		return mkvm_mmio_write(vcpu, f->gpa,
+				       mkvm_insn_store_value(&insn,
+						vcpu->regs[insn.reg]),
+				       insn.size);
+	case MKVM_OP_MOVS:
+	case MKVM_OP_STOS:
+	case MKVM_OP_LODS:
+		/* Addresses from rSI/rDI: f->gpa is one of them. */
+		return mkvm_emulate_string(vcpu, &insn);
+	default:
+		return mkvm_mmio_read(vcpu, &insn, f->gpa);
 	}
-	/* A store is complete once userspace has the data. */
-	val = mkvm_insn_store_value(&insn, vcpu->regs[insn.reg]);
-	run->mmio.is_write = 1;
-	memcpy(run->mmio.data, &val, insn.size);
-	trace_kvm_mmio(MKVM_TRACE_MMIO_WRITE, insn.size, f->gpa, &val);
-	vcpu->rip += insn.len;
-	return 0;
 }
 
+/* The data of a read exit has come: go on with the instruction. */
 static int mkvm_complete_mmio_read(struct mkvm_vcpu *vcpu)
 {
-	const struct mkvm_insn *insn = &vcpu->pio.insn;
+	struct mkvm_insn insn = vcpu->pio.insn;
 	u64 data = 0;
-	int reg = insn->reg;	/* AH..BH are bits 15:8 of regs 0..3 */
 
-	memcpy(&data, vcpu->run->mmio.data, insn->size);
-	trace_kvm_mmio(MKVM_TRACE_MMIO_READ, insn->size,
-		       vcpu->run->mmio.phys_addr, &data);
-	vcpu->regs[reg] = mkvm_insn_load_value(insn, vcpu->regs[reg], data);
-	vcpu->rip += insn->len;
-	return 1;
+	memcpy(&data, vcpu->run->mmio.data, insn.size);
+	trace_kvm_mmio(MKVM_TRACE_MMIO_READ, insn.size, vcpu->pio.gpa, &data);
+	return mkvm_mmio_finish(vcpu, &insn, vcpu->pio.gpa, data);
 }
 
 /**

@@ -261,13 +261,16 @@ struct mkvm_vcpu {
 	 * An instruction that went to userspace and finishes on the next
 	 * KVM_RUN (emulate.c): the IN data or the MMIO read value is in the
 	 * kvm_run page then, and RIP moves past the instruction only then,
-	 * as in KVM (so KVM_GET_REGS in between shows RIP at it).
+	 * as in KVM (so KVM_GET_REGS in between shows RIP at it). After an
+	 * MMIO read the instruction may go on to write (OR [mmio], imm;
+	 * XCHG; MOVS to MMIO): that is a second exit, from that KVM_RUN.
 	 */
 	struct mkvm_io_pending {
 		u8 kind;		/* MKVM_PENDING_* */
 		struct mkvm_io io;	/* port I/O */
 		u32 count;		/* string I/O: elements in this exit */
-		struct mkvm_insn insn;	/* MMIO read */
+		struct mkvm_insn insn;	/* MMIO read: the instruction */
+		u64 gpa;		/* MMIO read: at (ALU, XCHG: write) */
 		unsigned long rip;	/* RIP of the instruction */
 	} pio;
 
