@@ -199,3 +199,17 @@ int mkvm_get_cpuid2(struct mkvm_vcpu *vcpu, struct kvm_cpuid2 __user *uc)
 		return -EFAULT;
 	return 0;
 }
+
+/*
+ * The guest's MAXPHYADDR: CPUID 0x80000008 EAX[7:0] if the table goes that
+ * far, else 36 (KVM's cpuid_query_maxphyaddr()).
+ */
+int mkvm_guest_maxphyaddr(struct mkvm_vcpu *vcpu)
+{
+	const struct kvm_cpuid_entry2 *e = mkvm_find_cpuid(vcpu, 0x80000000, 0);
+
+	if (!e || e->eax < 0x80000008)
+		return 36;
+	e = mkvm_find_cpuid(vcpu, 0x80000008, 0);
+	return e ? e->eax & 0xff : 36;
+}

@@ -115,6 +115,28 @@ int mkvm_emulate_hlt(struct mkvm_vcpu *vcpu)
 	return 0;
 }
 
+/*
+ * MOV to CR8 (both vendors exit on it: with the APIC in userspace the TPR
+ * is the VMM's). Bits 63:4 are reserved: #GP(0). Lowering the TPR may
+ * unmask an interrupt the VMM holds back, so it gets control right away:
+ * KVM_EXIT_SET_TPR, as KVM. The exit length must be set.
+ */
+int mkvm_emulate_set_cr8(struct mkvm_vcpu *vcpu, u64 val)
+{
+	u64 old = mkvm_ops->get_cr(vcpu, 8);
+
+	if (val & ~0xfULL) {
+		mkvm_queue_exception(vcpu, MKVM_GP_VECTOR, true, 0);
+		return 1;
+	}
+	mkvm_ops->set_cr(vcpu, 8, val);
+	mkvm_skip_insn(vcpu);
+	if (val >= old)
+		return 1;
+	vcpu->run->exit_reason = KVM_EXIT_SET_TPR;
+	return 0;
+}
+
 int mkvm_exit_shutdown(struct mkvm_vcpu *vcpu)
 {
 	/* Triple fault: a real CPU would reset; the VMM decides. */
@@ -783,8 +805,8 @@ int mkvm_handle_tdp_fault(struct mkvm_vcpu *vcpu,
 /* CPUID                                                               */
 /* ------------------------------------------------------------------ */
 
-static const struct kvm_cpuid_entry2 *mkvm_find_cpuid(struct mkvm_vcpu *vcpu,
-						      u32 fn, u32 idx)
+const struct kvm_cpuid_entry2 *mkvm_find_cpuid(struct mkvm_vcpu *vcpu,
+					       u32 fn, u32 idx)
 {
 	int i;
 

@@ -150,11 +150,13 @@ int mkvm_kvmclock_set_wall_clock(struct mkvm_vcpu *vcpu, u64 data, bool host)
 	u64 boot_ns;
 	u32 rem;
 
-	vcpu->msr_kvm_wall_clock = data;
-	if (host)
-		return 0;	/* a restore: the guest wrote it long ago */
-	if (!mkvm_kvmclock_usable())
+	if (!host && !mkvm_kvmclock_usable())
 		return -EINVAL;
+	/* One for the VM, as in KVM: any vCPU reads the last address. */
+	WRITE_ONCE(vcpu->vm->kvmclock_wall_clock, data);
+	/* The VMM's write fills the structure too (KVM); 0 is no address. */
+	if (!data || !mkvm_kvmclock_usable())
+		return 0;
 	boot_ns = ktime_get_real_ns() - mkvm_kvmclock_now(vcpu->vm);
 	wc.sec = div_u64_rem(boot_ns, NSEC_PER_SEC, &rem);
 	wc.nsec = rem;
@@ -183,7 +185,12 @@ int mkvm_get_clock(struct mkvm *vm, struct kvm_clock_data __user *argp)
 	d.realtime = ktime_get_real_ns();
 	d.clock = mkvm_kvmclock_now(vm);
 	preempt_enable();
-	d.flags = KVM_CLOCK_TSC_STABLE | KVM_CLOCK_REALTIME | KVM_CLOCK_HOST_TSC;
+	/*
+	 * Not KVM_CLOCK_TSC_STABLE: KVM says so only while it runs its
+	 * master clock, exactly when the guests' structures carry
+	 * PVCLOCK_TSC_STABLE_BIT, which ours never do.
+	 */
+	d.flags = KVM_CLOCK_REALTIME | KVM_CLOCK_HOST_TSC;
 	return copy_to_user(argp, &d, sizeof(d)) ? -EFAULT : 0;
 }
 

@@ -42,6 +42,17 @@ void mkvm_mce_reset(struct mkvm_vcpu *vcpu)
 	vcpu->mce.mcg_cap = MKVM_MAX_MCE_BANKS;
 }
 
+/* An AMD (or Hygon) guest with HWCR.McStatusWrEn may write MCi_STATUS. */
+static bool mkvm_mce_status_writable(struct mkvm_vcpu *vcpu)
+{
+	const struct kvm_cpuid_entry2 *e = mkvm_find_cpuid(vcpu, 0, 0);
+
+	/* "Auth"enticAMD, "Hygo"nGenuine */
+	if (!e || (e->ebx != 0x68747541 && e->ebx != 0x6f677948))
+		return false;
+	return vcpu->msr_hwcr & MKVM_HWCR_MCSTATUSWREN;
+}
+
 /* The bank MSRs @index may name: from 0x400, four per bank. */
 static u64 *mkvm_mce_bank_msr(struct mkvm_vcpu *vcpu, u32 index)
 {
@@ -61,6 +72,10 @@ int mkvm_mce_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data, bool host)
 	u64 *bank;
 
 	switch (index) {
+	case MSR_IA32_P5_MC_ADDR:	/* the Pentium's: read as 0, as KVM */
+	case MSR_IA32_P5_MC_TYPE:
+		*data = 0;
+		return 0;
 	case MSR_IA32_MCG_CAP:
 		*data = vcpu->mce.mcg_cap;
 		return 0;
@@ -115,8 +130,11 @@ int mkvm_mce_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data, bool host)
 	 */
 	if (n % 4 == 0 && data && (data | BIT_ULL(10) | 1) != ~0ULL)
 		return -EINVAL;
-	/* MCi_STATUS: software may only clear it (15.3.2.2). */
-	if (n % 4 == 1 && data && !host)
+	/*
+	 * MCi_STATUS: software may only clear it (15.3.2.2), except on AMD
+	 * with HWCR.McStatusWrEn, for an AMD guest (KVM can_set_mci_status()).
+	 */
+	if (n % 4 == 1 && data && !host && !mkvm_mce_status_writable(vcpu))
 		return -EINVAL;
 	*bank = data;
 	return 0;
@@ -135,7 +153,7 @@ static int mkvm_mce_setup(struct mkvm_vcpu *vcpu, u64 __user *argp)
 		return -EINVAL;
 	if (cap & ~MKVM_MCG_CAP_SETTABLE)
 		return -EINVAL;
-	vcpu->mce.mcg_cap = cap;
+	vcpu->mce.mcg_cap = cap & mkvm_ops->mcg_cap_mask;
 	if (cap & MCG_CTL_P)
 		vcpu->mce.mcg_ctl = ~0ULL;
 	for (i = 0; i < banks; i++)
@@ -161,6 +179,19 @@ static int mkvm_mce_inject(struct mkvm_vcpu *vcpu, void __user *argp)
 	if (m.bank >= nr || !(m.status & MCI_STATUS_VAL))
 		return -EINVAL;
 	bank = &vcpu->mce.banks[4 * m.bank];	/* CTL, STATUS, ADDR, MISC */
+
+	/*
+	 * UCNA, uncorrected but no action required (SDM 15.6): no PCC, S or
+	 * AR and MCG_STATUS 0. Logged like a corrected error, no #MC.
+	 */
+	if ((m.status & MCI_STATUS_UC) && !m.mcg_status &&
+	    !(m.status & (MCI_STATUS_PCC | MCI_STATUS_S | MCI_STATUS_AR))) {
+		bank[1] = m.status;
+		bank[2] = m.addr;
+		bank[3] = m.misc;
+		vcpu->mce.mcg_status = 0;
+		return 0;
+	}
 
 	if (!(m.status & MCI_STATUS_UC)) {
 		if (bank[1] & MCI_STATUS_VAL) {

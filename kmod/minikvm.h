@@ -35,6 +35,7 @@
 #define MKVM_NR_VAR_MTRR	8	/* MTRRcap.VCNT, as KVM */
 #define MKVM_NR_FIXED_MTRR	11	/* fixed-range MTRRs (SDM Vol.3 11.11.2.2) */
 #define MKVM_MAX_MCE_BANKS	32	/* KVM_CAP_MCE, as KVM */
+#define MKVM_HWCR_MCSTATUSWREN	BIT_ULL(18)	/* AMD HWCR: MCi_STATUS writable */
 
 /*
  * The vCPU mmap: page 0 is struct kvm_run, page 1 holds the data of port
@@ -185,6 +186,7 @@ struct mkvm {
 	u64 tss_addr;
 	/* kvmclock = host CLOCK_BOOTTIME + this (kvmclock.c) */
 	s64 kvmclock_offset;
+	u64 kvmclock_wall_clock;	/* MSR_KVM_WALL_CLOCK(_NEW) */
 
 	/*
 	 * Counters of the whole VM, read through KVM_GET_STATS_FD (stats.c).
@@ -283,6 +285,7 @@ struct mkvm_vcpu {
 	u64 msr_pat;
 	u64 msr_apic_base;
 	u64 msr_misc_enable;
+	u64 msr_hwcr;		/* AMD HWCR: only McStatusWrEn (mce.c) */
 	/* MTRRs (msr.c): the guest's own, kept and validated, not enforced. */
 	struct mkvm_mtrr {
 		u64 deftype;
@@ -297,7 +300,6 @@ struct mkvm_vcpu {
 		u64 banks[4 * MKVM_MAX_MCE_BANKS];	/* CTL STATUS ADDR MISC */
 	} mce;
 	/* kvmclock (kvmclock.c): the MSRs and the structure's version. */
-	u64 msr_kvm_wall_clock;
 	u64 msr_kvm_system_time;
 	u32 kvmclock_version;
 
@@ -384,6 +386,11 @@ struct mkvm_x86_ops {
 	void (*set_cr)(struct mkvm_vcpu *vcpu, int cr, u64 val);
 	void (*set_efer)(struct mkvm_vcpu *vcpu, u64 efer);
 	int (*get_cpl)(struct mkvm_vcpu *vcpu);
+	/*
+	 * The MCG_CAP bits the vendor's processors define: AMD's reserve
+	 * 63:9 (KVM svm_setup_mce()), so KVM_X86_SETUP_MCE keeps 8:0 there.
+	 */
+	u64 mcg_cap_mask;
 
 	/* Guest MSRs held in the VMCB/VMCS; -ENOENT if not the vendor's. */
 	int (*get_msr)(struct mkvm_vcpu *vcpu, u32 index, u64 *data);
@@ -488,6 +495,9 @@ void mkvm_tdp_write_protect(struct mkvm *vm, u64 gfn, unsigned long mask);
 int mkvm_emulate_io(struct mkvm_vcpu *vcpu, const struct mkvm_io *io);
 int mkvm_emulate_cpuid(struct mkvm_vcpu *vcpu);
 int mkvm_emulate_hlt(struct mkvm_vcpu *vcpu);
+int mkvm_emulate_set_cr8(struct mkvm_vcpu *vcpu, u64 val);
+const struct kvm_cpuid_entry2 *mkvm_find_cpuid(struct mkvm_vcpu *vcpu,
+					       u32 fn, u32 idx);
 int mkvm_handle_tdp_fault(struct mkvm_vcpu *vcpu,
 			  const struct mkvm_tdp_fault *f);
 int mkvm_exit_shutdown(struct mkvm_vcpu *vcpu);
@@ -539,5 +549,6 @@ int mkvm_get_stats_fd(struct mkvm *vm, struct mkvm_vcpu *vcpu);
 int mkvm_get_supported_cpuid(struct kvm_cpuid2 __user *ucpuid);
 int mkvm_set_cpuid2(struct mkvm_vcpu *vcpu, struct kvm_cpuid2 __user *uc);
 int mkvm_get_cpuid2(struct mkvm_vcpu *vcpu, struct kvm_cpuid2 __user *uc);
+int mkvm_guest_maxphyaddr(struct mkvm_vcpu *vcpu);
 
 #endif /* MINIKVM_H */

@@ -33,6 +33,7 @@ static const u32 mkvm_msr_list[] = {
 	MSR_IA32_MISC_ENABLE,
 	MSR_KVM_WALL_CLOCK, MSR_KVM_SYSTEM_TIME,
 	MSR_KVM_WALL_CLOCK_NEW, MSR_KVM_SYSTEM_TIME_NEW,
+	MSR_IA32_MCG_STATUS, MSR_IA32_MCG_CTL, MSR_K7_HWCR,
 };
 
 /* ------------------------------------------------------------------ */
@@ -84,9 +85,9 @@ static u64 *mkvm_mtrr_slot(struct mkvm_mtrr *m, u32 index)
 }
 
 /* Reserved bits and types a write of MTRR @index must not set (11.11.2). */
-static bool mkvm_mtrr_valid(u32 index, u64 data)
+static bool mkvm_mtrr_valid(struct mkvm_vcpu *vcpu, u32 index, u64 data)
 {
-	u64 above_maxphy = ~0ULL << boot_cpu_data.x86_phys_bits;
+	u64 above_maxphy = ~0ULL << mkvm_guest_maxphyaddr(vcpu);
 	int i;
 
 	if (index == MSR_MTRRdefType)	/* type 7:0, FE 10, E 11 */
@@ -149,9 +150,12 @@ int mkvm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data, bool host)
 	case MSR_IA32_UCODE_REV:
 		*data = 0;
 		return 0;
+	case MSR_K7_HWCR:
+		*data = vcpu->msr_hwcr;
+		return 0;
 	case MSR_KVM_WALL_CLOCK:
 	case MSR_KVM_WALL_CLOCK_NEW:
-		*data = vcpu->msr_kvm_wall_clock;
+		*data = READ_ONCE(vcpu->vm->kvmclock_wall_clock);
 		return 0;
 	case MSR_KVM_SYSTEM_TIME:
 	case MSR_KVM_SYSTEM_TIME_NEW:
@@ -215,6 +219,13 @@ int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data, bool host)
 		return 0;
 	case MSR_IA32_UCODE_REV:
 		return 0;
+	case MSR_K7_HWCR:
+		/* Flush filter, IGNNE, TLB cache: ignored; McStatusWrEn kept. */
+		data &= ~(BIT_ULL(3) | BIT_ULL(6) | BIT_ULL(8));
+		if (data & ~MKVM_HWCR_MCSTATUSWREN)
+			return -EINVAL;
+		vcpu->msr_hwcr = data;
+		return 0;
 	case MSR_KVM_WALL_CLOCK:
 	case MSR_KVM_WALL_CLOCK_NEW:
 		return mkvm_kvmclock_set_wall_clock(vcpu, data, host);
@@ -223,7 +234,7 @@ int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data, bool host)
 		return mkvm_kvmclock_set_system_time(vcpu, data, host);
 	default:
 		if (mkvm_mtrr_slot(&vcpu->mtrr, index)) {
-			if (!mkvm_mtrr_valid(index, data))
+			if (!mkvm_mtrr_valid(vcpu, index, data))
 				return -EINVAL;
 			*mkvm_mtrr_slot(&vcpu->mtrr, index) = data;
 			return 0;
@@ -303,7 +314,7 @@ int mkvm_msrs_ioctl(struct mkvm_vcpu *vcpu, struct kvm_msrs __user *um,
 	struct kvm_msr_entry *e;
 	struct kvm_msrs m;
 	size_t size;
-	int i, r;
+	int i, r, idx;
 
 	if (copy_from_user(&m, um, sizeof(m)))
 		return -EFAULT;
@@ -314,11 +325,14 @@ int mkvm_msrs_ioctl(struct mkvm_vcpu *vcpu, struct kvm_msrs __user *um,
 	if (IS_ERR(e))
 		return PTR_ERR(e);
 
+	/* The slots: a kvmclock MSR write fills guest memory (kvmclock.c). */
+	idx = srcu_read_lock(&vcpu->vm->srcu);
 	for (i = 0; i < m.nmsrs; i++) {
 		if (set ? mkvm_set_msr(vcpu, e[i].index, e[i].data, true) :
 			  mkvm_get_msr(vcpu, e[i].index, &e[i].data, true))
 			break;
 	}
+	srcu_read_unlock(&vcpu->vm->srcu, idx);
 	r = i;
 	if (!set && copy_to_user(um->entries, e, size))
 		r = -EFAULT;

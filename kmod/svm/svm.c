@@ -389,14 +389,17 @@ static void svm_reset_seg(struct vmcb_seg *s, u16 type_attr)
 static void svm_init_intercepts(struct vmcb_control *c)
 {
 	/*
-	 * CR0/CR3/CR4 are the guest's own with nested paging, and CR8 is
-	 * virtualised through V_TPR (V_INTR_MASKING below): no CR exits.
+	 * CR0/CR3/CR4 are the guest's own with nested paging. CR8 reads
+	 * come from V_TPR (V_INTR_MASKING below); CR8 writes exit, as in
+	 * KVM without an in-kernel APIC: a lower TPR goes to the VMM
+	 * (mkvm_emulate_set_cr8()).
 	 *
 	 * Debug registers are not switched by VMRUN except DR6/DR7: a guest
 	 * writing DR0-DR3 would change the host's breakpoints. Intercept
 	 * every MOV DR and emulate them (svm_handle_dr()).
 	 */
 	c->intercepts[VMCB_ICPT_DR] = 0x00ff00ff;
+	c->intercepts[VMCB_ICPT_CR] = BIT(16 + 8);	/* CR8 writes */
 
 	/*
 	 * #DB and #AC: a guest can make their delivery fault again forever
@@ -1266,11 +1269,11 @@ static bool svm_is_legacy_prefix(u8 b)
 }
 
 /*
- * Find the GPR of a MOV to/from DRn (0F 21 /r, 0F 23 /r) without decode
+ * Find the GPR of a MOV to/from CRn or DRn (0F 20-23 /r) without decode
  * assists: read the instruction at CS:RIP and skip its prefixes. Returns
  * the register number and sets the length, or -1.
  */
-static int svm_decode_mov_dr(struct mkvm_vcpu *vcpu)
+static int svm_decode_mov_crdr(struct mkvm_vcpu *vcpu)
 {
 	struct vcpu_svm *svm = to_svm(vcpu);
 	bool long64 = (vcpu->efer & MKVM_EFER_LMA) &&
@@ -1290,7 +1293,7 @@ static int svm_decode_mov_dr(struct mkvm_vcpu *vcpu)
 		i++;
 	if (long64 && i < n && (b[i] & 0xf0) == 0x40)
 		rex = b[i++];
-	if (i + 3 > n || b[i] != 0x0f || (b[i + 1] != 0x21 && b[i + 1] != 0x23))
+	if (i + 3 > n || b[i] != 0x0f || b[i + 1] < 0x20 || b[i + 1] > 0x23)
 		return -1;
 	vcpu->exit_insn_len = i + 3;
 	return (b[i + 2] & 7) | ((rex & 1) << 3);	/* ModRM.rm, REX.B */
@@ -1317,7 +1320,7 @@ static int svm_handle_dr(struct mkvm_vcpu *vcpu)
 		gpr = info & SVM_EXITINFO_MOV_GPR;
 		svm_set_insn_len(vcpu, 3);
 	} else {
-		gpr = svm_decode_mov_dr(vcpu);
+		gpr = svm_decode_mov_crdr(vcpu);
 		if (gpr < 0)
 			return mkvm_exit_unexpected(vcpu, code, info, 0);
 	}
@@ -1349,6 +1352,24 @@ static int svm_handle_dr(struct mkvm_vcpu *vcpu)
 	return 1;
 }
 
+/* MOV to CR8 (REX.R 0F 22 /r): the TPR, see mkvm_emulate_set_cr8(). */
+static int svm_handle_cr8_write(struct mkvm_vcpu *vcpu)
+{
+	u64 info = to_svm(vcpu)->vmcb->control.exit_info_1;
+	int gpr;
+
+	if (svm_caps.decode_assists && (info & SVM_EXITINFO_MOV_VALID)) {
+		gpr = info & SVM_EXITINFO_MOV_GPR;
+		svm_set_insn_len(vcpu, 4);
+	} else {
+		gpr = svm_decode_mov_crdr(vcpu);
+		if (gpr < 0)
+			return mkvm_exit_unexpected(vcpu, SVM_EXIT_WRITE_CR0 + 8,
+						    info, 0);
+	}
+	return mkvm_emulate_set_cr8(vcpu, vcpu->regs[gpr]);
+}
+
 /*
  * VMRUN found the VMCB's guest state invalid (APM Vol.2 15.5.1). KVM
  * reports the exit code as the 32-bit value 0xffffffff: so do we.
@@ -1369,6 +1390,7 @@ static int svm_handle_invalid(struct mkvm_vcpu *vcpu)
  * becomes KVM_EXIT_INTERNAL_ERROR with the raw code (svm_handle_exit()).
  */
 static int (*const svm_exit_handlers[])(struct mkvm_vcpu *vcpu) = {
+	[SVM_EXIT_WRITE_CR0 + 8]			= svm_handle_cr8_write,
 	[SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR7]	= svm_handle_dr,
 	[SVM_EXIT_WRITE_DR0 ... SVM_EXIT_WRITE_DR7]	= svm_handle_dr,
 	[SVM_EXIT_DB]					= svm_handle_db,
@@ -1474,6 +1496,7 @@ const struct mkvm_x86_ops svm_ops = {
 	.set_cr			= svm_set_cr,
 	.set_efer		= svm_set_efer,
 	.get_cpl		= svm_get_cpl,
+	.mcg_cap_mask		= 0x1ff,
 	.get_msr		= svm_get_msr,
 	.set_msr		= svm_set_msr,
 	.run			= svm_run,

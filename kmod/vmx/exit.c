@@ -160,10 +160,8 @@ static int vmx_handle_mov_to_cr(struct mkvm_vcpu *vcpu, int cr, u64 val)
 		ret = vmx_guest_set_cr4(vcpu, val);
 		break;
 	case 8:
-		ret = (val & ~0xfull) ? -EINVAL : 0;
-		if (!ret)
-			to_vmx(vcpu)->cr8 = val;
-		break;
+		vmx_set_insn_len(vcpu);
+		return mkvm_emulate_set_cr8(vcpu, val);
 	default:
 		return mkvm_exit_unexpected(vcpu, VMX_EXIT_CR_ACCESS,
 					    to_vmx(vcpu)->exit_qual, 0);

@@ -1331,6 +1331,7 @@ const struct mkvm_x86_ops vmx_ops = {
 	.set_cr		= vmx_set_cr,
 	.set_efer	= vmx_set_efer,
 	.get_cpl	= vmx_get_cpl,
+	.mcg_cap_mask	= ~0ULL,
 	.get_msr	= vmx_get_msr,
 	.set_msr	= vmx_set_msr,
 
