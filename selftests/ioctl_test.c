@@ -13,8 +13,9 @@
  *
  * Also: bad arguments to KVM_CREATE_VM and KVM_CREATE_VCPU, the size of the kvm_run
  * mapping, KVM_RUN on a vCPU without memory or without code at the reset vector,
- * bad pointers (EFAULT), and a VM used from another process (EIO: a VM belongs to
- * the mm that created it).
+ * bad pointers (EFAULT), a VM used from another process (EIO: a VM belongs to
+ * the mm that created it), and two ioctls whose subject, without an in-kernel
+ * irqchip, lives in the VMM: KVM_GET/SET_MP_STATE and KVM_SET_GSI_ROUTING.
  */
 #include <signal.h>
 #include <string.h>
@@ -317,6 +318,82 @@ TEST(check_extension_vm)
 	EXPECT_EQ(kvm_check_cap(KVM_CAP_USER_MEMORY),
 		  ioctl(vm->fd, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY));
 	EXPECT_EQ(0, ioctl(vm->fd, KVM_CHECK_EXTENSION, 0x7fffffff));
+	vm_free(vm);
+}
+
+/*
+ * KVM_GET/SET_MP_STATE (KVM_CAP_MP_STATE). The states other than RUNNABLE
+ * (halted, waiting for INIT or SIPI) are the in-kernel local APIC's; without one,
+ * a vCPU is always RUNNABLE, also after the guest halted (KVM_EXIT_HLT goes to
+ * the VMM), and KVM_SET_MP_STATE takes RUNNABLE only (x86.c
+ * kvm_arch_vcpu_ioctl_set_mpstate()).
+ */
+GUEST_ASM(hlt_guest, 64,
+	"hlt\n\t"
+	GUEST_DONE);
+
+TEST(mp_state)
+{
+	static const uint32_t refused[] = {
+		KVM_MP_STATE_UNINITIALIZED, KVM_MP_STATE_INIT_RECEIVED,
+		KVM_MP_STATE_HALTED, KVM_MP_STATE_SIPI_RECEIVED,
+		KVM_MP_STATE_AP_RESET_HOLD, 42,
+	};
+	struct kvm_mp_state mp;
+	struct vcpu *vcpu;
+	unsigned int i;
+
+	TEST_REQUIRE_CAP(KVM_CAP_MP_STATE);
+	EXPECT_EQ(1, kvm_check_cap(KVM_CAP_MP_STATE));
+	vcpu = vm_create_guest(MODE_LONG64, GUEST_CODE(hlt_guest));
+	mp.mp_state = 0xff;
+	ASSERT_EQ(0, ioctl(vcpu->fd, KVM_GET_MP_STATE, &mp));
+	EXPECT_EQ(KVM_MP_STATE_RUNNABLE, mp.mp_state);
+
+	vcpu_expect_exit(vcpu, KVM_EXIT_HLT);
+	mp.mp_state = 0xff;
+	ASSERT_EQ(0, ioctl(vcpu->fd, KVM_GET_MP_STATE, &mp));
+	EXPECT_EQ(KVM_MP_STATE_RUNNABLE, mp.mp_state);
+
+	for (i = 0; i < ARRAY_SIZE(refused); i++) {
+		mp.mp_state = refused[i];
+		EXPECT_IOCTL_ERR(EINVAL, vcpu->fd, KVM_SET_MP_STATE, &mp);
+	}
+	mp.mp_state = KVM_MP_STATE_RUNNABLE;
+	EXPECT_EQ(0, ioctl(vcpu->fd, KVM_SET_MP_STATE, &mp));
+	EXPECT_IOCTL_ERR(EFAULT, vcpu->fd, KVM_GET_MP_STATE, (void *)0x10);
+	EXPECT_IOCTL_ERR(EFAULT, vcpu->fd, KVM_SET_MP_STATE, (void *)0x10);
+	vm_free(vcpu->vm);
+}
+
+/*
+ * KVM_SET_GSI_ROUTING routes GSIs to the in-kernel PIC/IOAPIC or to MSIs, so a
+ * VM without an in-kernel irqchip has nothing to route: KVM reads the header and
+ * answers EINVAL (kvm_main.c, kvm_arch_can_set_irq_routing()), whatever the
+ * table says. KVM_CAP_IRQ_ROUTING is still the table's capacity,
+ * KVM_MAX_IRQ_ROUTES (4096): QEMU requires the capability even when it keeps
+ * the interrupt controllers itself.
+ */
+TEST(gsi_routing_without_irqchip)
+{
+	struct {
+		struct kvm_irq_routing hdr;
+		struct kvm_irq_routing_entry e[1];
+	} r;
+	struct vm *vm;
+
+	TEST_REQUIRE_CAP(KVM_CAP_IRQ_ROUTING);
+	EXPECT_EQ(4096, kvm_check_cap(KVM_CAP_IRQ_ROUTING));
+	vm = vm_create();
+	memset(&r, 0, sizeof(r));
+	EXPECT_IOCTL_ERR(EINVAL, vm->fd, KVM_SET_GSI_ROUTING, &r);
+	r.hdr.nr = 1;
+	r.e[0].gsi = 4;
+	r.e[0].type = KVM_IRQ_ROUTING_IRQCHIP;
+	r.e[0].u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
+	r.e[0].u.irqchip.pin = 4;
+	EXPECT_IOCTL_ERR(EINVAL, vm->fd, KVM_SET_GSI_ROUTING, &r);
+	EXPECT_IOCTL_ERR(EFAULT, vm->fd, KVM_SET_GSI_ROUTING, (void *)0x10);
 	vm_free(vm);
 }
 

@@ -137,6 +137,9 @@ void vcpu_set_cpuid(struct vcpu *vcpu, const struct kvm_cpuid2 *cpuid);
 uint64_t vcpu_get_msr(struct vcpu *vcpu, uint32_t index);
 int64_t vcpu_stat(struct vcpu *vcpu, const char *name);
 void vcpu_set_msr(struct vcpu *vcpu, uint32_t index, uint64_t value);
+/* One MSR through KVM_GET_MSRS/KVM_SET_MSRS: 1 if done, 0 if KVM refused it. */
+int __vcpu_get_msr(struct vcpu *vcpu, uint32_t index, uint64_t *value);
+int __vcpu_set_msr(struct vcpu *vcpu, uint32_t index, uint64_t value);
 
 /* Guest setup (lib/modes.c). */
 const char *guest_mode_name(enum guest_mode mode);

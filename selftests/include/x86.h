@@ -24,6 +24,7 @@
 /* CR4 (SDM 2.5, APM 3.1.3). */
 #define X86_CR4_PSE	(1UL << 4)	/* 4 MiB pages in 32-bit paging */
 #define X86_CR4_PAE	(1UL << 5)	/* physical address extension: required by long mode */
+#define X86_CR4_MCE	(1UL << 6)	/* machine-check enable: #MC instead of shutdown */
 #define X86_CR4_OSFXSR	(1UL << 9)
 
 /* EFER, MSR 0xc0000080 (SDM 2.2.1, APM 3.1.7). */
@@ -65,6 +66,7 @@
 #define DF_VECTOR	8
 #define GP_VECTOR	13
 #define PF_VECTOR	14
+#define MC_VECTOR	18
 
 /* MSRs used by the tests (SDM Vol.4, APM Vol.2 appendix A). */
 #define MSR_IA32_SYSENTER_CS	0x174

@@ -350,8 +350,11 @@ out:
 	return value;
 }
 
-/* KVM_GET_MSRS / KVM_SET_MSRS return the number of MSRs processed, not 0. */
-uint64_t vcpu_get_msr(struct vcpu *vcpu, uint32_t index)
+/*
+ * KVM_GET_MSRS / KVM_SET_MSRS return the number of MSRs processed, not 0: for
+ * one MSR, 1 if KVM took it and 0 if it refused it (unknown index, bad value).
+ */
+int __vcpu_get_msr(struct vcpu *vcpu, uint32_t index, uint64_t *value)
 {
 	struct {
 		struct kvm_msrs hdr;
@@ -360,20 +363,37 @@ uint64_t vcpu_get_msr(struct vcpu *vcpu, uint32_t index)
 	int r;
 
 	r = ioctl(vcpu->fd, KVM_GET_MSRS, &msrs);
-	if (r != 1)
-		test_fail("KVM_GET_MSRS %#x: returned %d (%s)", index, r, strerror(errno));
-	return msrs.entry.data;
+	if (r == 1)
+		*value = msrs.entry.data;
+	return r;
 }
 
-void vcpu_set_msr(struct vcpu *vcpu, uint32_t index, uint64_t value)
+int __vcpu_set_msr(struct vcpu *vcpu, uint32_t index, uint64_t value)
 {
 	struct {
 		struct kvm_msrs hdr;
 		struct kvm_msr_entry entry;
 	} msrs = { .hdr.nmsrs = 1, .entry.index = index, .entry.data = value };
+
+	return ioctl(vcpu->fd, KVM_SET_MSRS, &msrs);
+}
+
+uint64_t vcpu_get_msr(struct vcpu *vcpu, uint32_t index)
+{
+	uint64_t value = 0;
 	int r;
 
-	r = ioctl(vcpu->fd, KVM_SET_MSRS, &msrs);
+	r = __vcpu_get_msr(vcpu, index, &value);
+	if (r != 1)
+		test_fail("KVM_GET_MSRS %#x: returned %d (%s)", index, r, strerror(errno));
+	return value;
+}
+
+void vcpu_set_msr(struct vcpu *vcpu, uint32_t index, uint64_t value)
+{
+	int r;
+
+	r = __vcpu_set_msr(vcpu, index, value);
 	if (r != 1)
 		test_fail("KVM_SET_MSRS %#x=%#llx: returned %d (%s)", index,
 			  (unsigned long long)value, r, strerror(errno));
