@@ -22,7 +22,9 @@
 #                        SHELL_VM=1       end in a shell on the console (svm only)
 #                        ICOUNT=1         QEMU -icount: guest time = instructions
 #                        TIMEOUT=secs     wall-clock limit of the run
-#                        SMP=n            vCPUs of the QEMU machine                  [2]
+#                        SMP=n            vCPUs of the QEMU machine     [2; 1 with QEMU=1]
+#                        QEMU=1           pack QEMU and libvirt, for qemu_test,
+#                                         libvirt_test, migrate_test (rig.sh --qemu)
 #                        APPEND="..."     more kernel command line (APPEND=loglevel=7)
 #   make check         everything above on both rigs, with and without REF; the last
 #                      line is "N passed, N failed, N skipped"
@@ -116,10 +118,10 @@ RIG_ARGS := --vendor $(or $(VENDOR),svm) --kver $(KVER) \
 	$(if $(filter kvm,$(REF)),--ref,--module $(RIG_KO)) \
 	$(foreach t,$(TEST),--test $(t)) \
 	$(if $(filter 1,$(SHELL_VM)),--shell) $(if $(filter 1,$(ICOUNT)),--icount) \
-	$(if $(TIMEOUT),--timeout $(TIMEOUT))
+	$(if $(filter 1,$(QEMU)),--qemu) $(if $(TIMEOUT),--timeout $(TIMEOUT))
 
 rig: selftests user $(if $(filter kvm,$(REF)),,$(RIG_MODULE))
-	SMP=$(or $(SMP),2) scripts/rig.sh $(RIG_ARGS)
+	$(if $(SMP),SMP=$(SMP)) scripts/rig.sh $(RIG_ARGS)
 
 demo: deps
 	$(MAKE) $(RIG_MODULE) user selftests

@@ -20,7 +20,10 @@ packages=(
 	xz-utils                # the 6.12 kernel ships its modules as .ko.xz
 	rsync cpio              # module build copies, initramfs
 	busybox-static          # the guest's userland: /init runs under busybox sh
-	qemu-system-x86         # SVM rig: QEMU TCG with -cpu max emulates AMD SVM + NPT
+	qemu-system-x86         # SVM rig: QEMU TCG with -cpu max emulates AMD SVM + NPT;
+	                        # inside it, the same QEMU is a KVM client (rig.sh --qemu)
+	libvirt-clients         # virsh, virt-host-validate for libvirt_test (rig.sh --qemu)
+	libvirt-daemon-driver-qemu  # virt-qemu-run and libvirt's QEMU driver module
 	bochs bochsbios vgabios # VMX rig: Bochs emulates Intel VMX + EPT
 	bochs-term              # its text display, the one that runs without X (under script)
 	isolinux syslinux-common xorriso  # Bochs has no -kernel option: it boots an ISO

@@ -25,6 +25,8 @@ mount -t devtmpfs devtmpfs /dev
 mount -t tracefs tracefs /sys/kernel/tracing
 mount -t debugfs debugfs /sys/kernel/debug
 mkdir -p /tmp
+# Loopback, for clients that talk TCP to themselves (QEMU's migration in migrate_test).
+ip link set lo up
 
 . /etc/rig.conf
 

@@ -6,6 +6,11 @@
 # computes something (the sum 1..1000 in shell arithmetic, 500500), and reboots
 # with `reboot -f` (no ACPI in minikvm-run's machine: Linux resets through the
 # 8042 keyboard controller, and minikvm-run exits 0).
+#
+# With l2mode=counter on the kernel command line the /init, after the marker, counts
+# forever instead, one short line "L2-COUNT N" a second, and never reboots: a guest
+# whose state moves, for selftests/migrate_test.c (a migrated guest must go on from
+# where the source stopped, without booting again) and libvirt_test.c.
 set -euo pipefail
 
 out=${1:?usage: mkinitrd.sh OUT.gz}
@@ -22,6 +27,14 @@ echo "L2: init running, kernel $(/bin/busybox uname -r), $(/bin/busybox grep -c 
 i=0 s=0
 while [ $i -le 1000 ]; do s=$((s + i)); i=$((i + 1)); done
 echo "L2-MARKER sum=$s"
+if /bin/busybox grep -q 'l2mode=counter' /proc/cmdline; then
+	n=0
+	while :; do
+		echo "L2-COUNT $n"
+		n=$((n + 1))
+		/bin/busybox sleep 1
+	done
+fi
 # How the kernel found the machine's clocks and devices (quiet hides it).
 /bin/busybox dmesg | /bin/busybox grep -iE 'tsc|clocksource|calibrat|8253|8259|serial|i8042' |
 	/bin/busybox sed 's/^/L2 dmesg: /'
