@@ -224,10 +224,26 @@ FIXTURE_TEARDOWN(libvirt)
 		return;
 	snprintf(path, sizeof(path), "%s/run/qemu/l2.pid", self->root);
 	f = fopen(path, "r");
-	if (f && fscanf(f, "%d", &pid) == 1 && pid > 0 && !kill(pid, SIGKILL))
+	if (!f)
+		return;
+	if (fscanf(f, "%d", &pid) == 1 && pid > 0 && !kill(pid, SIGKILL)) {
 		printf("# killed QEMU %d, left running by libvirt\n", pid);
-	if (f)
-		fclose(f);
+		/* Not our child: wait until it is gone or a zombie (its files closed). */
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		for (int i = 0; i < 100; i++) {
+			char state = 0;
+			FILE *st = fopen(path, "r");
+
+			if (st && fscanf(st, "%*d %*s %c", &state) != 1)
+				state = 0;
+			if (st)
+				fclose(st);
+			if (!st || state == 'Z')
+				break;
+			usleep(100000);
+		}
+	}
+	fclose(f);
 }
 
 #define CHECK_FILES() do { if (files_missing()) return; } while (0)

@@ -67,13 +67,14 @@ const char *wait_status_str(int status, char *buf, size_t len);
 
 /*
  * QMP, QEMU's JSON monitor, on a unix socket (-qmp unix:PATH,server=on,wait=off):
- * qmp_open() connects (retrying until deadline while QEMU starts), reads the
+ * qmp_open() connects (retrying until deadline while QEMU c starts, or until it
+ * exits; c may be NULL), reads the
  * greeting and negotiates capabilities; qmp_cmd() sends one command, e.g.
  * "{\"execute\": \"query-status\"}", and copies its reply line ("return" or
  * "error"; asynchronous events are skipped) into reply[len]. Both return -1 on
  * failure (a message is printed as a TAP comment).
  */
-int qmp_open(const char *path, double deadline);
+int qmp_open(struct child *c, const char *path, double deadline);
 int qmp_cmd(int fd, const char *cmd, char *reply, size_t len, double deadline);
 
 /*

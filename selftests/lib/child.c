@@ -284,7 +284,7 @@ int qmp_cmd(int fd, const char *cmd, char *reply, size_t len, double deadline)
 	}
 }
 
-int qmp_open(const char *path, double deadline)
+int qmp_open(struct child *c, const char *path, double deadline)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char line[4096];
@@ -300,6 +300,11 @@ int qmp_open(const char *path, double deadline)
 		close(fd);
 		if (now_s() >= deadline) {
 			printf("# qmp: connect %s: %s\n", path, strerror(errno));
+			return -1;
+		}
+		if (c && !c->reaped && waitpid(c->pid, &c->status, WNOHANG) == c->pid) {
+			c->reaped = true;
+			printf("# qmp: QEMU exited before it opened %s\n", path);
 			return -1;
 		}
 		usleep(100000);
