@@ -248,12 +248,23 @@ FIXTURE_TEARDOWN(libvirt)
 
 #define CHECK_FILES() do { if (files_missing()) return; } while (0)
 
-/* On a failed step: the client's stderr, then the assertion. */
+/*
+ * On a failed step: the client's stderr and the domain's log (libvirt writes
+ * QEMU's command line and stderr there), then the assertion.
+ */
 #define STEP(cond, tag, ...) do {						\
 	bool __ok = (cond);							\
 										\
-	if (!__ok)								\
+	if (!__ok) {								\
+		char __log[64];							\
+										\
 		child_print_stderr(&self->c, tag);				\
+		if (self->root) {						\
+			snprintf(__log, sizeof(__log), "%s/log/qemu/l2.log",	\
+				 self->root);					\
+			print_file(__log, "l2.log");				\
+		}								\
+	}									\
 	ASSERT_TRUE(__ok) TH_LOG(__VA_ARGS__);					\
 } while (0)
 

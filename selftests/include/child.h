@@ -55,8 +55,9 @@ int child_write(struct child *c, const char *s);
  */
 int child_stop(struct child *c, double deadline, bool *killed);
 
-/* Print the child's stderr file as TAP comments, each line prefixed "# <prefix>| ". */
+/* Print the child's stderr file (or a file) as TAP comments, lines prefixed "# <prefix>| ". */
 void child_print_stderr(const struct child *c, const char *prefix);
+void print_file(const char *path, const char *prefix);
 
 /* Does the child's stderr file contain s? Does the file at path (a line of it)? */
 bool child_stderr_has(const struct child *c, const char *s);

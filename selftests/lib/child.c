@@ -189,13 +189,13 @@ int child_stop(struct child *c, double deadline, bool *killed)
 	return c->status;
 }
 
-void child_print_stderr(const struct child *c, const char *prefix)
+void print_file(const char *path, const char *prefix)
 {
 	char line[512];
-	FILE *f = fopen(c->errfile, "r");
+	FILE *f = fopen(path, "r");
 
 	if (!f) {
-		printf("# %s| (no stderr file %s)\n", prefix, c->errfile);
+		printf("# %s| (no file %s)\n", prefix, path);
 		return;
 	}
 	while (fgets(line, sizeof(line), f)) {
@@ -204,6 +204,11 @@ void child_print_stderr(const struct child *c, const char *prefix)
 	}
 	fclose(f);
 	fflush(stdout);
+}
+
+void child_print_stderr(const struct child *c, const char *prefix)
+{
+	print_file(c->errfile, prefix);
 }
 
 bool file_has(const char *path, const char *s)
