@@ -261,7 +261,7 @@ start=$SECONDS
 if [ "$vendor" = svm ]; then
 	smp=${SMP:-2}
 	# One vCPU for the QEMU clients. With 2, their nested guests hung on kvm_amd in 4
-	# of 16 boots here (none in 13 with one): the L2 kernel spinning with IF = 0 in
+	# of 16 boots here (none in 31 with one): the L2 kernel spinning with IF = 0 in
 	# native_queued_spin_lock_slowpath on a per-CPU lock. Most likely the rig's own
 	# bug of Documentation/testing.rst ("an interrupt delivered twice"): with the
 	# in-kernel LAPIC, kvm_amd injects interrupts by EVENTINJ without forcing an

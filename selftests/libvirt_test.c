@@ -224,20 +224,47 @@ FIXTURE_TEARDOWN(libvirt)
 		return;
 	snprintf(path, sizeof(path), "%s/run/qemu/l2.pid", self->root);
 	f = fopen(path, "r");
-	if (f && fscanf(f, "%d", &pid) == 1 && pid > 0 && !kill(pid, SIGKILL))
+	if (!f)
+		return;
+	if (fscanf(f, "%d", &pid) == 1 && pid > 0 && !kill(pid, SIGKILL)) {
 		printf("# killed QEMU %d, left running by libvirt\n", pid);
-	if (f)
-		fclose(f);
+		/* Not our child: wait until it is gone or a zombie (its files closed). */
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		for (int i = 0; i < 100; i++) {
+			char state = 0;
+			FILE *st = fopen(path, "r");
+
+			if (st && fscanf(st, "%*d %*s %c", &state) != 1)
+				state = 0;
+			if (st)
+				fclose(st);
+			if (!st || state == 'Z')
+				break;
+			usleep(100000);
+		}
+	}
+	fclose(f);
 }
 
 #define CHECK_FILES() do { if (files_missing()) return; } while (0)
 
-/* On a failed step: the client's stderr, then the assertion. */
+/*
+ * On a failed step: the client's stderr and the domain's log (libvirt writes
+ * QEMU's command line and stderr there), then the assertion.
+ */
 #define STEP(cond, tag, ...) do {						\
 	bool __ok = (cond);							\
 										\
-	if (!__ok)								\
+	if (!__ok) {								\
+		char __log[64];							\
+										\
 		child_print_stderr(&self->c, tag);				\
+		if (self->root) {						\
+			snprintf(__log, sizeof(__log), "%s/log/qemu/l2.log",	\
+				 self->root);					\
+			print_file(__log, "l2.log");				\
+		}								\
+	}									\
 	ASSERT_TRUE(__ok) TH_LOG(__VA_ARGS__);					\
 } while (0)
 

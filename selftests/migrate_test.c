@@ -263,12 +263,17 @@ FIXTURE_SETUP(migrate)
 		SKIP(return, "no " QEMU " or " L2_KERNEL " in this initramfs (rig.sh --qemu)");
 }
 
+/* QEMUs still running after a failure: gone before the next test, /dev/kvm free. */
 FIXTURE_TEARDOWN(migrate)
 {
 	if (self->src_qmp >= 0)
 		close(self->src_qmp);
 	if (self->dst_qmp >= 0)
 		close(self->dst_qmp);
+	if (self->src.pid && !self->src.reaped)
+		child_stop(&self->src, now_s(), NULL);
+	if (self->dst.pid && !self->dst.reaped)
+		child_stop(&self->dst, now_s(), NULL);
 }
 
 /* On a failed step: both QEMUs' stderr, then the assertion. */
@@ -276,7 +281,8 @@ FIXTURE_TEARDOWN(migrate)
 	bool __ok = (cond);							\
 										\
 	if (!__ok) {								\
-		child_print_stderr(&self->src, "qemu-src");			\
+		if (self->src.pid)						\
+			child_print_stderr(&self->src, "qemu-src");		\
 		if (self->dst.pid)						\
 			child_print_stderr(&self->dst, "qemu-dst");		\
 	}									\
@@ -330,7 +336,7 @@ static bool boot_source(struct child *src, struct console *con, int *qmp)
 
 	if (start_qemu(src, "src", SRC_QMP, NULL))
 		return false;
-	*qmp = qmp_open(SRC_QMP, start + 30);
+	*qmp = qmp_open(src, SRC_QMP, start + 30);
 	if (*qmp < 0)
 		return false;
 	if (!follow(src, con, COUNT_BEFORE, start + BOOT_LIMIT_S)) {
@@ -353,7 +359,7 @@ TEST_F_TIMEOUT(migrate, tcp, BOOT_LIMIT_S + MIGRATE_LIMIT_S + 90)
 	if (files_missing())
 		return;
 	ASSERT_EQ(0, start_qemu(&self->dst, "dst", DST_QMP, TCP_URI));
-	self->dst_qmp = qmp_open(DST_QMP, now_s() + 30);
+	self->dst_qmp = qmp_open(&self->dst, DST_QMP, now_s() + 30);
 	STEP(self->dst_qmp >= 0, "no QMP from the destination");
 	STEP(boot_source(&self->src, &sc, &self->src_qmp), "the source did not boot to its counter");
 	STEP(migrate(self->src_qmp, TCP_URI, &self->src, &sc), "migration did not complete");
@@ -381,7 +387,7 @@ TEST_F_TIMEOUT(migrate, exec_file, BOOT_LIMIT_S + MIGRATE_LIMIT_S + 90)
 	ok = source_done(self->src_qmp, &self->src, &sc, tail, sizeof(tail));
 	STEP(ok, "the source is not paused (postmigrate)");
 	ASSERT_EQ(0, start_qemu(&self->dst, "dst", DST_QMP, "exec:cat " STATE_FILE));
-	self->dst_qmp = qmp_open(DST_QMP, now_s() + 30);
+	self->dst_qmp = qmp_open(&self->dst, DST_QMP, now_s() + 30);
 	STEP(self->dst_qmp >= 0, "no QMP from the destination");
 	ok = destination_goes_on(self->dst_qmp, &self->dst, &dc, sc.last, tail);
 	child_stop(&self->dst, now_s(), NULL);

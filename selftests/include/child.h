@@ -55,8 +55,9 @@ int child_write(struct child *c, const char *s);
  */
 int child_stop(struct child *c, double deadline, bool *killed);
 
-/* Print the child's stderr file as TAP comments, each line prefixed "# <prefix>| ". */
+/* Print the child's stderr file (or a file) as TAP comments, lines prefixed "# <prefix>| ". */
 void child_print_stderr(const struct child *c, const char *prefix);
+void print_file(const char *path, const char *prefix);
 
 /* Does the child's stderr file contain s? Does the file at path (a line of it)? */
 bool child_stderr_has(const struct child *c, const char *s);
@@ -67,13 +68,14 @@ const char *wait_status_str(int status, char *buf, size_t len);
 
 /*
  * QMP, QEMU's JSON monitor, on a unix socket (-qmp unix:PATH,server=on,wait=off):
- * qmp_open() connects (retrying until deadline while QEMU starts), reads the
+ * qmp_open() connects (retrying until deadline while QEMU c starts, or until it
+ * exits; c may be NULL), reads the
  * greeting and negotiates capabilities; qmp_cmd() sends one command, e.g.
  * "{\"execute\": \"query-status\"}", and copies its reply line ("return" or
  * "error"; asynchronous events are skipped) into reply[len]. Both return -1 on
  * failure (a message is printed as a TAP comment).
  */
-int qmp_open(const char *path, double deadline);
+int qmp_open(struct child *c, const char *path, double deadline);
 int qmp_cmd(int fd, const char *cmd, char *reply, size_t len, double deadline);
 
 /*

@@ -189,13 +189,13 @@ int child_stop(struct child *c, double deadline, bool *killed)
 	return c->status;
 }
 
-void child_print_stderr(const struct child *c, const char *prefix)
+void print_file(const char *path, const char *prefix)
 {
 	char line[512];
-	FILE *f = fopen(c->errfile, "r");
+	FILE *f = fopen(path, "r");
 
 	if (!f) {
-		printf("# %s| (no stderr file %s)\n", prefix, c->errfile);
+		printf("# %s| (no file %s)\n", prefix, path);
 		return;
 	}
 	while (fgets(line, sizeof(line), f)) {
@@ -204,6 +204,11 @@ void child_print_stderr(const struct child *c, const char *prefix)
 	}
 	fclose(f);
 	fflush(stdout);
+}
+
+void child_print_stderr(const struct child *c, const char *prefix)
+{
+	print_file(c->errfile, prefix);
 }
 
 bool file_has(const char *path, const char *s)
@@ -284,7 +289,7 @@ int qmp_cmd(int fd, const char *cmd, char *reply, size_t len, double deadline)
 	}
 }
 
-int qmp_open(const char *path, double deadline)
+int qmp_open(struct child *c, const char *path, double deadline)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char line[4096];
@@ -300,6 +305,11 @@ int qmp_open(const char *path, double deadline)
 		close(fd);
 		if (now_s() >= deadline) {
 			printf("# qmp: connect %s: %s\n", path, strerror(errno));
+			return -1;
+		}
+		if (c && !c->reaped && waitpid(c->pid, &c->status, WNOHANG) == c->pid) {
+			c->reaped = true;
+			printf("# qmp: QEMU exited before it opened %s\n", path);
 			return -1;
 		}
 		usleep(100000);
