@@ -125,7 +125,7 @@ rig: selftests user $(if $(filter kvm,$(REF)),,$(RIG_MODULE))
 
 demo: deps
 	$(MAKE) $(RIG_MODULE) user selftests
-	scripts/rig.sh --vendor svm --kver $(KVER) --module $(RIG_KO) --demo --l2 \
+	scripts/rig.sh --vendor svm --kver $(KVER) --module $(RIG_KO) --demo --l2 --qemu \
 		--test-timeout 400 --timeout 900 --name demo
 
 check: deps

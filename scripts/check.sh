@@ -6,6 +6,8 @@
 #   3. the rigs: SVM (QEMU) and VMX (Bochs), each with minikvm.ko and with the real
 #      kvm modules (REF: the oracle the selftests are written against), on 6.1,
 #      with the nested Linux boot; SVM also on 6.12
+#   4. the real KVM clients in the rigs: QEMU, libvirt and live migration (SVM),
+#      QEMU's default boot (VMX), on minikvm.ko and on the real kvm modules
 # The last line is "N passed, N failed, N skipped" (the sum of every piece); the exit
 # status is non-zero if anything failed.
 set -euo pipefail
@@ -114,6 +116,19 @@ rig svm-minikvm-6.12 --vendor svm --kver 6.12 --module "build/k-$v612/minikvm.ko
 rig svm-kvm-6.12     --vendor svm --kver 6.12 --ref
 rig_pair vmx-minikvm-6.1 "--vendor vmx --kver 6.1 --module minikvm.ko ${l2[*]} --timeout 1800" \
          vmx-kvm-6.1     "--vendor vmx --kver 6.1 --ref ${l2[*]} --timeout 1800"
+
+# The real clients of the KVM API (rig.sh --qemu): QEMU 7.2 boots the nested
+# Linux with six command lines (qemu_test), libvirt 9.0 runs it as a domain
+# (libvirt_test), and QEMU migrates it live between two processes
+# (migrate_test); minikvm and kvm_amd side by side, one rig each. The VMX
+# rig boots QEMU's default command line only: under Bochs one boot takes
+# minutes of wall time.
+clients=(--test qemu --test libvirt --test migrate --timeout 1200)
+rig_pair svm-minikvm-clients "--vendor svm --kver 6.1 --module minikvm.ko ${clients[*]}" \
+         svm-kvm-clients     "--vendor svm --kver 6.1 --ref ${clients[*]}"
+vmx_qemu=(--test qemu --env QEMU_TEST_CASES=default_machine --timeout 1500)
+rig_pair vmx-minikvm-qemu "--vendor vmx --kver 6.1 --module minikvm.ko ${vmx_qemu[*]}" \
+         vmx-kvm-qemu     "--vendor vmx --kver 6.1 --ref ${vmx_qemu[*]}"
 
 echo
 echo "=== summary"

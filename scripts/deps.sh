@@ -23,6 +23,7 @@ packages=(
 	qemu-system-x86         # SVM rig: QEMU TCG with -cpu max emulates AMD SVM + NPT;
 	                        # inside it, the same QEMU is a KVM client (rig.sh --qemu)
 	libvirt-clients         # virsh, virt-host-validate for libvirt_test (rig.sh --qemu)
+	strace                  # qemu_test's census of QEMU's ioctls (rig.sh --qemu)
 	libvirt-daemon-driver-qemu  # virt-qemu-run and libvirt's QEMU driver module
 	bochs bochsbios vgabios # VMX rig: Bochs emulates Intel VMX + EPT
 	bochs-term              # its text display, the one that runs without X (under script)

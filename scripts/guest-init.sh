@@ -14,6 +14,7 @@
 #   RIG_TIMEOUT    seconds one test binary may run before it is killed
 #   RIG_SHELL=1    open a shell on the console instead of powering off
 #   RIG_DEMO=1     show what the module reports instead of running the tests
+#   RIG_ENV        VAR=VALUE words exported to the tests (rig.sh --env)
 # and /lib/modules/load.list lists the .ko files to insmod, in dependency order.
 
 /bin/busybox --install -s /bin
@@ -29,6 +30,8 @@ mkdir -p /tmp
 ip link set lo up
 
 . /etc/rig.conf
+# shellcheck disable=SC2086  # VAR=VALUE words on purpose
+[ -n "${RIG_ENV:-}" ] && export $RIG_ENV
 
 echo "RIG: begin $RIG_NAME (kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) cpus, up $(cut -d' ' -f1 /proc/uptime) s)"
 # The log dumped at the end starts here: boot messages are not the module's doing.
@@ -49,6 +52,38 @@ load_modules() {
 	for ko in $(cat /lib/modules/load.list); do
 		insmod "/lib/modules/$ko" || return 1
 	done
+}
+
+# make demo's last act: the nested guest as a libvirt domain (virsh, QEMU, KVM).
+demo_libvirt() {
+	cat > /tmp/demo-l2.xml <<XML
+<domain type='kvm'>
+  <name>l2</name>
+  <memory unit='MiB'>256</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64'>hvm</type>
+    <kernel>/l2/vmlinuz</kernel>
+    <initrd>/l2/initrd.gz</initrd>
+    <cmdline>console=ttyS0 panic=-1 quiet</cmdline>
+  </os>
+  <features><acpi/><apic/></features>
+  <on_reboot>destroy</on_reboot>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <serial type='file'><source path='/tmp/demo-console.log'/></serial>
+  </devices>
+</domain>
+XML
+	echo "--- virsh -c 'qemu:///embed?root=/tmp/lv': define, start, wait, dominfo"
+	# One virsh process: the embedded driver lives as long as it does. "event"
+	# waits for the domain to stop (the guest's reboot destroys it).
+	timeout "$RIG_TIMEOUT" virsh -c 'qemu:///embed?root=/tmp/lv' \
+		"define /tmp/demo-l2.xml; start l2; dominfo l2; \
+		 event l2 --event lifecycle --timeout 300; dominfo l2; undefine l2" \
+		< /dev/null 2>&1 | grep -E "defined|started|^Name|^State|^CPU\(s\)|^Max memory|event 'lifecycle'|undefined|error"
+	echo "--- the domain's console (/tmp/demo-console.log)"
+	grep -E "L2|sum=" /tmp/demo-console.log
 }
 
 # Load, and check that /dev/kvm appeared.
@@ -78,6 +113,12 @@ if [ "$RIG_DEMO" = 1 ]; then
 			--append "console=ttyS0 noapic nolapic tsc=reliable panic=-1 quiet" \
 			< /dev/null
 		echo "--- minikvm-run exited with status $?"
+	fi
+	if [ -x /usr/bin/virsh ] && [ -e /l2/vmlinuz ]; then
+		# The seeds' stack: libvirt drives QEMU, QEMU drives the module. virsh
+		# embeds libvirt's QEMU driver (no libvirtd); the domain is type='kvm',
+		# so QEMU opens /dev/kvm; the guest's console goes to a file.
+		demo_libvirt
 	fi
 	echo "---"
 else

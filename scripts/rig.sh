@@ -16,6 +16,9 @@
 #                      with QEMU clients]
 #   --test-timeout SECS  guest seconds one test binary may run  [120; 600 with clients]
 #   --l2               pack the nested Linux guest for l2boot_test even when all tests run
+#   --env "VAR=VALUE ..."  environment of the tests in the rig (e.g. QEMU_TEST_CASES=
+#                      default_machine: qemu_test runs only that case, as the VMX
+#                      rig does in make check)
 #   --qemu             pack real KVM clients, QEMU and libvirt, with everything they load
 #                      (see pack_qemu below), and the nested guest /l2/*: for
 #                      qemu_test, migrate_test (QEMU) and libvirt_test (QEMU + libvirt),
@@ -50,6 +53,7 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout=$2; shift ;;
 	--test-timeout) test_timeout=$2; shift ;;
 	--l2)      l2=1 ;;
+	--env)     test_env=$2; shift ;;
 	--qemu)    clients=all ;;
 	*) echo "rig.sh: unknown option $1 (see the comment at the top of $0)" >&2; exit 2 ;;
 	esac
@@ -180,7 +184,9 @@ fi
 pack_qemu() {
 	local files=(/usr/bin/qemu-system-x86_64
 		     # -accel kvm:tcg falls back on it; libvirt probes TCG as well as KVM
-		     /usr/lib/x86_64-linux-gnu/qemu/accel-tcg-x86_64.so)
+		     /usr/lib/x86_64-linux-gnu/qemu/accel-tcg-x86_64.so
+		     # qemu_test's census of the ioctls QEMU issues
+		     /usr/bin/strace)
 	local f lib
 	if [ "$1" = all ]; then
 		files+=(/usr/bin/virsh /usr/bin/virt-qemu-run /usr/bin/virt-host-validate
@@ -244,6 +250,7 @@ RIG_MODULE='$rig_module'
 RIG_TESTS='${tests[*]}'
 RIG_TIMEOUT='$test_timeout'
 RIG_SHELL='$shell'
+RIG_ENV='${test_env:-}'
 RIG_DEMO='$demo'
 CONF
 
