@@ -305,7 +305,7 @@ static int census_read(struct census *c, int max)
 		if (!p || !(p = strchr(p, ',')))
 			continue;
 		name = p + 2;
-		len = strcspn(name, ",)");
+		len = strcspn(name, ",) ");
 		if (len >= sizeof(c[0].name))
 			len = sizeof(c[0].name) - 1;
 		for (i = 0; i < nr; i++)
