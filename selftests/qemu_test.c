@@ -188,6 +188,8 @@ TEST_F_TIMEOUT(qemu, default_machine, BOOT_LIMIT_S + 30)
 
 	CHECK_FILES();
 	ASSERT_EQ(0, boot("kvm", extra, &self->b));
+	/* What QEMU says about this KVM (warnings), even when all goes well. */
+	child_print_stderr(&self->b.qemu, "qemu");
 	ASSERT_BOOTED(&self->b);
 }
 
