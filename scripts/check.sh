@@ -120,12 +120,14 @@ rig_pair vmx-minikvm-6.1 "--vendor vmx --kver 6.1 --module minikvm.ko ${l2[*]} -
 # The real clients of the KVM API (rig.sh --qemu): QEMU 7.2 boots the nested
 # Linux with six command lines (qemu_test), libvirt 9.0 runs it as a domain
 # (libvirt_test), and QEMU migrates it live between two processes
-# (migrate_test); minikvm and kvm_amd side by side, one rig each. The VMX
+# (migrate_test); on minikvm and on kvm_amd, one rig each. The VMX
 # rig boots QEMU's default command line only: under Bochs one boot takes
-# minutes of wall time.
+# minutes of wall time. The SVM client runs go one after the other: each runs
+# QEMU inside QEMU, and when this machine's two cores were shared with more
+# work, the rig's kernel reported a soft lockup of a starved emulated CPU.
 clients=(--test qemu --test libvirt --test migrate --timeout 1200)
-rig_pair svm-minikvm-clients "--vendor svm --kver 6.1 --module minikvm.ko ${clients[*]}" \
-         svm-kvm-clients     "--vendor svm --kver 6.1 --ref ${clients[*]}"
+rig svm-minikvm-clients --vendor svm --kver 6.1 --module minikvm.ko "${clients[@]}"
+rig svm-kvm-clients     --vendor svm --kver 6.1 --ref "${clients[@]}"
 vmx_qemu=(--test qemu --env QEMU_TEST_CASES=default_machine --timeout 1500)
 rig_pair vmx-minikvm-qemu "--vendor vmx --kver 6.1 --module minikvm.ko ${vmx_qemu[*]}" \
          vmx-kvm-qemu     "--vendor vmx --kver 6.1 --ref ${vmx_qemu[*]}"
