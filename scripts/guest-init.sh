@@ -75,15 +75,19 @@ demo_libvirt() {
   </devices>
 </domain>
 XML
+	# The embedded driver's configuration: run QEMU as root, and write its
+	# output to files itself instead of through the virtlogd daemon.
+	mkdir -p /tmp/lv/etc
+	printf 'user = "root"\ngroup = "root"\nstdio_handler = "file"\n' > /tmp/lv/etc/qemu.conf
 	echo "--- virsh -c 'qemu:///embed?root=/tmp/lv': define, start, wait, dominfo"
 	# One virsh process: the embedded driver lives as long as it does. "event"
 	# waits for the domain to stop (the guest's reboot destroys it).
-	timeout "$RIG_TIMEOUT" virsh -c 'qemu:///embed?root=/tmp/lv' \
+	timeout "$RIG_TIMEOUT" /usr/bin/virsh -c 'qemu:///embed?root=/tmp/lv' \
 		"define /tmp/demo-l2.xml; start l2; dominfo l2; \
 		 event l2 --event lifecycle --timeout 300; dominfo l2; undefine l2" \
-		< /dev/null 2>&1 | grep -E "defined|started|^Name|^State|^CPU\(s\)|^Max memory|event 'lifecycle'|undefined|error"
+		< /dev/null 2>&1 | grep -E "defined|started|^Name|^State|event 'lifecycle'|undefined|error"
 	echo "--- the domain's console (/tmp/demo-console.log)"
-	grep -E "L2|sum=" /tmp/demo-console.log
+	grep -E "^L2: |L2-MARKER|kvm-clock" /tmp/demo-console.log
 }
 
 # Load, and check that /dev/kvm appeared.
