@@ -9,8 +9,10 @@
 #   make unit          host-side unit tests (tests/unit/)
 #   make doc-check     check that Documentation/ cites files, functions and ioctls
 #                      that exist (scripts/doc-check.sh)
-#   make bench         minikvm vs kvm.ko benchmarks in both rigs (bench/run.sh): a
-#                      table, bench/results/<date>-<rig>.{csv,png}; not part of check
+#   make bench         minikvm vs kvm.ko benchmarks in both rigs (bench/run.sh), the
+#                      real QEMU's boot and live migration among them: a table,
+#                      bench/results/<date>-<rig>.{csv,png}; not part of check
+#                      (BENCH_VENDOR=svm|vmx, BENCH_SEQUENTIAL=1)
 #   make bench-trace   what the tracepoints cost: the per-exit figures in the SVM rig
 #                      (-icount) with tracepoints compiled out, disabled, enabled
 #   make module MKVM_NO_TRACE=1   the module with its tracepoints compiled out
@@ -91,10 +93,12 @@ doc-check:
 
 # Benchmarks (bench/run.sh): minikvm vs the real kvm modules in both rigs; a table,
 # bench/results/<date>-<rig>.{csv,png}. Not part of check: it measures, never fails
-# on a figure. BENCH_VENDOR=svm|vmx for one rig only.
+# on a figure. BENCH_VENDOR=svm|vmx for one rig only; BENCH_SEQUENTIAL=1 runs the
+# minikvm and kvm rigs one after the other instead of side by side.
 bench: deps user $(RIG_MODULE)
 	$(MAKE) -C bench OUT=$(BUILD)/bench
-	bench/run.sh --vendor $(or $(BENCH_VENDOR),both) --kver $(KVER) --module $(RIG_KO)
+	bench/run.sh --vendor $(or $(BENCH_VENDOR),both) --kver $(KVER) --module $(RIG_KO) \
+		$(if $(filter 1,$(BENCH_SEQUENTIAL)),--sequential)
 
 # The module without tracepoints (MKVM_NO_TRACE=1, Kbuild), in its own copy of the
 # sources: build/k-<version>-notrace/minikvm.ko.

@@ -38,6 +38,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "child.h"
+
 #define HOST_MEM	0x100000UL	/* host mapping behind slot 0 */
 #define SLOT_SIZE	0xC0000UL	/* slot 0: GPA 0 - 768 KiB */
 #define CODE_GPA	0x1000UL	/* guest code */
@@ -540,6 +542,256 @@ static void l2_boot(void)
 	report("l2_boot_to_exit", (double)(end - t0), "ns");
 }
 
+/* ------------------------------------------------------------ QEMU 7.2 */
+
+/*
+ * The real, unmodified QEMU as a client of the module (scripts/rig.sh packs it,
+ * its libraries and firmware for the "bench" test, as for selftests/qemu_test.c):
+ *   - the nested Linux boot of qemu_test's default_machine: QEMU's default
+ *     command line with -accel kvm, from QEMU's start to the marker line;
+ *   - the live migration of selftests/migrate_test.c (tcp over the rig's
+ *     loopback): total time and downtime as QEMU itself reports them.
+ * Both are times of the rig's clock, like every figure here. QEMU asks for
+ * KVM_CAP_IRQCHIP and, when the module has it (kvm.ko), keeps the PIC, IOAPIC
+ * and LAPIC in the kernel; without it (minikvm) it falls back on its own, in
+ * userspace. The "BENCH-INFO kvm_cap_irqchip" and "BENCH-INFO qemu_irqchip"
+ * lines say which it was; bench/run.sh puts it in the table.
+ */
+static int cmdline_opt(const char *opt);
+
+#define QEMU		"/usr/bin/qemu-system-x86_64"
+#define QEMU_APPEND	"console=ttyS0 panic=-1 quiet"
+#define QEMU_LIMIT_S	600	/* rig seconds for a boot, a migration */
+#define MIG_SRC_QMP	"/tmp/bench-src.qmp"
+#define MIG_DST_QMP	"/tmp/bench-dst.qmp"
+#define MIG_URI		"tcp:127.0.0.1:4444"
+#define MIG_COUNT	3	/* the source's "L2-COUNT" before it is migrated */
+
+static int qemu_missing(void)
+{
+	return access(QEMU, X_OK) || access(L2_KERNEL, R_OK) || access(L2_INITRD, R_OK);
+}
+
+/* qemu_test's default_machine, timed: QEMU's start to the marker, and to its exit. */
+static void qemu_boot(void)
+{
+	char *argv[] = { QEMU, "-accel", "kvm", "-m", "256", "-no-reboot",
+			 "-display", "none", "-kernel", L2_KERNEL, "-initrd", L2_INITRD,
+			 "-append", QEMU_APPEND, "-serial", "stdio", NULL };
+	uint64_t t0, marker = 0, end;
+	struct child c;
+	char line[512], st[64];
+	bool killed;
+	int r, status;
+
+	printf("BENCH-INFO kvm_cap_irqchip %d\n",
+	       ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQCHIP));
+	printf("#");
+	for (int i = 0; argv[i]; i++)
+		printf(strchr(argv[i], ' ') ? " '%s'" : " %s", argv[i]);
+	printf("\n");
+	t0 = now_ns();
+	if (child_start(&c, argv, "qemu-boot", false)) {
+		printf("# could not start %s: QEMU boot not measured\n", QEMU);
+		return;
+	}
+	while ((r = child_read_line(&c, line, sizeof(line), now_s() + QEMU_LIMIT_S)) > 0) {
+		if (!marker && strstr(line, L2_MARKER))
+			marker = now_ns();
+		printf("# L2| %s\n", line);
+	}
+	status = child_stop(&c, r == 0 ? now_s() : now_s() + 10, &killed);
+	end = now_ns();
+	printf("# QEMU: %s%s\n", wait_status_str(status, st, sizeof(st)),
+	       killed ? " (stopped)" : "");
+	if (!marker) {
+		child_print_stderr(&c, "qemu");
+		printf("# no \"%s\" from the nested guest: QEMU boot not measured\n", L2_MARKER);
+		return;
+	}
+	report("qemu_boot_to_marker", (double)(marker - t0), "ns");
+	if (!killed && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		report("qemu_boot_to_exit", (double)(end - t0), "ns");
+}
+
+/* One QEMU of the migration: migrate_test's command line, a QMP socket, incoming. */
+static int mig_start(struct child *c, const char *tag, const char *qmp, const char *incoming)
+{
+	char qmparg[128];
+	char *argv[] = { QEMU, "-accel", "kvm", "-m", "256", "-no-reboot",
+			 "-display", "none", "-vga", "none", "-nodefaults",
+			 "-kernel", L2_KERNEL, "-initrd", L2_INITRD,
+			 "-append", QEMU_APPEND " l2mode=counter", "-serial", "stdio",
+			 "-qmp", qmparg, incoming ? "-incoming" : NULL, (char *)incoming, NULL };
+
+	snprintf(qmparg, sizeof(qmparg), "unix:%s,server=on,wait=off", qmp);
+	unlink(qmp);
+	printf("# %s:", tag);
+	for (int i = 0; argv[i]; i++)
+		printf(strchr(argv[i], ' ') ? " '%s'" : " %s", argv[i]);
+	printf("\n");
+	return child_start(c, argv, tag, false);
+}
+
+/*
+ * Echo a QEMU's console until its guest has counted to at least `until`
+ * (returns its last count) or the deadline passes (returns the last count too;
+ * -1 if none). until < 0: read until the deadline.
+ */
+static long mig_follow(struct child *c, const char *tag, long last, long until, double deadline)
+{
+	char line[512];
+	const char *p;
+
+	while (until < 0 || last < until) {
+		if (child_read_line(c, line, sizeof(line), deadline) <= 0)
+			break;
+		printf("# %s| %s\n", tag, line);
+		p = strstr(line, "L2-COUNT ");
+		if (p)
+			last = atol(p + strlen("L2-COUNT "));
+	}
+	return last;
+}
+
+/* A QMP command whose reply must be a "return" (left in reply). */
+static int mig_qmp(int fd, const char *cmd, char *reply, size_t len)
+{
+	if (fd < 0 || qmp_cmd(fd, cmd, reply, len, now_s() + 60))
+		return -1;
+	if (!strstr(reply, "\"return\"")) {
+		printf("# qmp: %s -> %s\n", cmd, reply);
+		return -1;
+	}
+	return 0;
+}
+
+/* The QOM type of the source's LAPIC and IOAPIC: "kvm-apic" = in the kernel. */
+static void mig_irqchip(int qmp)
+{
+	static const char *const what[][2] = {
+		{ "lapic", "/machine/unattached/device[0]/lapic" },
+		{ "ioapic", "/machine/i440fx/ioapic" },
+	};
+	char cmd[256], reply[1024], type[64];
+
+	printf("BENCH-INFO qemu_irqchip");
+	for (size_t i = 0; i < sizeof(what) / sizeof(what[0]); i++) {
+		snprintf(cmd, sizeof(cmd), "{\"execute\": \"qom-get\", \"arguments\": "
+			 "{\"path\": \"%s\", \"property\": \"type\"}}", what[i][1]);
+		if (mig_qmp(qmp, cmd, reply, sizeof(reply)) ||
+		    !json_str(reply, "return", type, sizeof(type)))
+			snprintf(type, sizeof(type), "?");
+		printf(" %s %s", what[i][0], type);
+	}
+	printf("\n");
+}
+
+/*
+ * migrate_test's tcp case, timed by QEMU: the destination waits with -incoming,
+ * the source boots to its MIG_COUNT-th count and is migrated at up to 1 GiB/s
+ * (QEMU 7.2's default is 32 MiB/s). The figures count only if the destination
+ * then goes on counting from where the source stopped.
+ */
+static void qemu_migrate(void)
+{
+	struct child src, dst;
+	char reply[4096], status[64] = "", st[64];
+	long long total = -1, down = -1, setup = -1, bytes = -1;
+	long last, dlast;
+	int sq = -1, dq = -1;
+	double deadline;
+	bool ok = false;
+
+	if (mig_start(&dst, "dst", MIG_DST_QMP, MIG_URI)) {
+		printf("# could not start the destination QEMU: migration not measured\n");
+		return;
+	}
+	dq = qmp_open(MIG_DST_QMP, now_s() + 60);
+	if (mig_start(&src, "src", MIG_SRC_QMP, NULL)) {
+		printf("# could not start the source QEMU: migration not measured\n");
+		goto out_dst;
+	}
+	sq = qmp_open(MIG_SRC_QMP, now_s() + 60);
+	if (sq < 0 || dq < 0)
+		goto out;
+	last = mig_follow(&src, "src", -1, MIG_COUNT, now_s() + QEMU_LIMIT_S);
+	if (last < MIG_COUNT) {
+		printf("# the source did not count to %d\n", MIG_COUNT);
+		goto out;
+	}
+	mig_irqchip(sq);
+	if (mig_qmp(sq, "{\"execute\": \"migrate-set-parameters\", \"arguments\": "
+			"{\"max-bandwidth\": 1073741824}}", reply, sizeof(reply)) ||
+	    mig_qmp(sq, "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"" MIG_URI "\"}}",
+		    reply, sizeof(reply)))
+		goto out;
+	deadline = now_s() + QEMU_LIMIT_S;
+	while (now_s() < deadline) {
+		last = mig_follow(&src, "src", last, -1, now_s() + 0.5);
+		if (mig_qmp(sq, "{\"execute\": \"query-migrate\"}", reply, sizeof(reply)))
+			goto out;
+		json_str(reply, "status", status, sizeof(status));
+		if (!strcmp(status, "completed") || !strcmp(status, "failed") ||
+		    !strcmp(status, "cancelled"))
+			break;
+	}
+	if (strcmp(status, "completed")) {
+		printf("# migration: %s; query-migrate: %s\n", status[0] ? status : "no end", reply);
+		goto out;
+	}
+	total = json_num(reply, "total-time");
+	down = json_num(reply, "downtime");
+	setup = json_num(reply, "setup-time");
+	bytes = json_num(reply, "transferred");
+	printf("# QEMU reports: total-time %lld ms, downtime %lld ms, setup-time %lld ms, "
+	       "%lld bytes transferred\n", total, down, setup, bytes);
+	/* What the source still printed; then the destination must count on. */
+	last = mig_follow(&src, "src", last, -1, now_s() + 1);
+	dlast = mig_follow(&dst, "dst", -1, last + 2, now_s() + 60);
+	ok = dlast >= last + 2;
+	printf("# source's last count %ld, destination counted to %ld\n", last, dlast);
+	if (!ok)
+		printf("# the destination does not go on: migration figures not reported\n");
+out:
+	if (!ok) {
+		child_print_stderr(&src, "qemu-src");
+		child_print_stderr(&dst, "qemu-dst");
+	}
+	if (sq >= 0)
+		close(sq);
+	child_stop(&src, now_s(), NULL);
+out_dst:
+	if (dq >= 0)
+		close(dq);
+	printf("# destination QEMU: %s\n",
+	       wait_status_str(child_stop(&dst, now_s(), NULL), st, sizeof(st)));
+	if (!ok)
+		return;
+	report("migrate_total_time", (double)total, "ms");
+	report("migrate_downtime", (double)down, "ms");
+	report("migrate_setup_time", (double)setup, "ms");
+	report("migrate_transferred", (double)bytes / 1024, "KiB");
+}
+
+/*
+ * A QEMU boot takes about as long as minikvm-run's, and on SVM a migration comes
+ * on top: about 3 wall minutes under QEMU TCG together; the boot about 3 under
+ * Bochs, where the migration runs only when asked for.
+ */
+static void qemu_figures(void)
+{
+	if (qemu_missing()) {
+		printf("# no %s or %s: QEMU not measured\n", QEMU, L2_KERNEL);
+		return;
+	}
+	qemu_boot();
+	if (!strcmp(vendor, "svm") || cmdline_opt("migrate"))
+		qemu_migrate();
+	else
+		printf("# QEMU live migration: SVM rig only (minikvm_bench=migrate: here too)\n");
+}
+
 /* ------------------------------------------------------------ profile */
 
 #define TRACING "/sys/kernel/tracing/"
@@ -667,7 +919,10 @@ static void profile(void)
  * Options from the kernel command line (the rig runs us without arguments;
  * bench/run.sh --trace-cost sets them with APPEND): "minikvm_bench=" followed by
  * a comma list of
- *   quick    only the per-exit figures (no VM lifecycle, memory, profile, L2)
+ *   quick    only the per-exit figures (no VM lifecycle, memory, profile, L2, QEMU)
+ *   noqemu   no QEMU boot and no QEMU migration
+ *   qemu     only the QEMU figures (boot, migration)
+ *   migrate  the QEMU migration in the VMX rig too (Bochs: many wall minutes)
  *   events   enable every kvm:* event before measuring (ftrace records them)
  */
 static int cmdline_opt(const char *opt)
@@ -737,6 +992,11 @@ int main(int argc, char **argv)
 	if ((long)run_size <= 0)
 		die("KVM_GET_VCPU_MMAP_SIZE");
 
+	if (cmdline_opt("qemu") && !cmdline_opt("noqemu")) {
+		qemu_figures();
+		printf("ok 1 bench\n");
+		return 0;
+	}
 	if (cmdline_opt("events")) {
 		int on = !trace_write("events/kvm/enable", "1");
 
@@ -763,6 +1023,8 @@ int main(int argc, char **argv)
 	 */
 	if (do_l2)
 		l2_boot();
+	if (!cmdline_opt("noqemu"))
+		qemu_figures();
 	printf("ok 1 bench\n");
 	return 0;
 }

@@ -3,12 +3,16 @@
 # modules side by side, and report: a table on stdout, a CSV and a PNG bar chart.
 #
 #   bench/run.sh --module minikvm.ko [--vendor svm|vmx|both] [--kver 6.1] [--out DIR]
-#                [--report-only]
+#                [--sequential] [--report-only]
 #
 # `make bench` calls it (after building the module, minikvm-run and the benchmark).
-# Per vendor it boots two rigs in parallel, both with the same guest kernel:
+# Per vendor it boots two rigs in parallel (--sequential: one after the other, for a
+# machine whose cores are busy with other work), both with the same guest kernel:
 #   bench-<vendor>-minikvm   minikvm.ko
 #   bench-<vendor>-kvm       kvm + kvm_amd / kvm_intel of the guest kernel (--ref)
+# Each rig also packs the real QEMU 7.2 (scripts/rig.sh does so for "bench"), which
+# the benchmark times as a client of the module: a nested Linux boot, and in the SVM
+# rig a live migration (QEMU's own figures).
 # SVM: QEMU TCG with -icount shift=0 (guest ns = instructions). VMX: Bochs with
 # clock: sync=none (virtual ns; 5 virtual ns = 1 instruction at ips=200M).
 # Both clocks follow the instruction count, so every figure but the wall times
@@ -38,7 +42,7 @@
 set -euo pipefail
 
 vendors=(svm vmx) kver=6.1 module="" out=bench/results report_only=0
-trace_cost=0 module_notrace=""
+trace_cost=0 module_notrace="" sequential=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--vendor)  [ "$2" = both ] && vendors=(svm vmx) || vendors=("$2"); shift ;;
@@ -46,6 +50,7 @@ while [ $# -gt 0 ]; do
 	--module)  module=$2; shift ;;
 	--out)     out=$2; shift ;;
 	--report-only) report_only=1 ;;
+	--sequential) sequential=1 ;;
 	--trace-cost) trace_cost=1 ;;
 	--module-notrace) module_notrace=$2; shift ;;
 	*) echo "bench/run.sh: unknown option $1 (see the comment at the top)" >&2; exit 2 ;;
@@ -111,6 +116,14 @@ if [ "$report_only" = 0 ]; then
 	[ -n "$module" ] && [ -f "$module" ] ||
 		{ echo "bench/run.sh: --module minikvm.ko (built for the guest kernel) is needed" >&2; exit 2; }
 	for v in "${vendors[@]}"; do
+		if [ "$sequential" = 1 ]; then
+			for f in minikvm kvm; do
+				echo "== bench: $v rig, $f (VMX under Bochs: minutes)" >&2
+				run_one "$v" "$f" ||
+					echo "bench/run.sh: the $v $f rig run failed; see $work/bench-$v-$f.out" >&2
+			done
+			continue
+		fi
 		echo "== bench: $v rig, minikvm and kvm in parallel (VMX under Bochs: minutes)" >&2
 		pids=()
 		for f in minikvm kvm; do
@@ -143,7 +156,35 @@ traces() {
 	done
 }
 
-# metric key, label, unit class (t = guest time, m = memory, w = wall), target ratio
+# info NAME KEY: the rest of the run's last "BENCH-INFO KEY ..." line ("" if absent).
+info() {
+	local log=build/logs/$1.log
+	[ -e "$log" ] || return 0
+	tr -d '\r' < "$log" | awk -v k="$2" '$1 == "BENCH-INFO" && $2 == k {
+		v = $0; sub(/^BENCH-INFO [^ ]+ /, "", v) } END { print v }'
+}
+
+# irqchip NAME: where QEMU kept the interrupt controllers in run NAME. From the QOM
+# types the benchmark read ("kvm-apic" = in the kernel), else by QEMU's rule: in
+# the kernel if the module has KVM_CAP_IRQCHIP.
+irqchip() {
+	local q c
+	q=$(info "$1" qemu_irqchip) c=$(info "$1" kvm_cap_irqchip)
+	case $q in
+	*"lapic kvm-"*) echo kernel ;;
+	*"lapic ?"*|"") case $c in
+		"") echo "?" ;;
+		0)  echo userspace ;;
+		*)  echo kernel ;;
+		esac ;;
+	*)  echo userspace ;;
+	esac
+}
+
+# metric key, label, unit class, target ratio, "opt" = left out when neither run has
+# it. Classes: t = guest time (ns: instr or vns), T = the same in millions (ns:
+# Minstr or vms), g = guest ms (Minstr or vms), m = memory, n = count, w = wall.
+# Labels must not contain commas (the CSV is split on them).
 metrics_svm=(
 	"pio_round_trip|PIO round trip (OUT -> userspace -> KVM_RUN)|t|0.5"
 	"mmio_round_trip|MMIO round trip (store to unbacked GPA)|t|"
@@ -161,7 +202,10 @@ metrics_svm=(
 	"mem_per_vcpu|kernel memory per vCPU (pages allocated)|m|0.25"
 	"slab_per_vm|slab per VM|m|"
 	"slab_per_vcpu|slab per vCPU|m|0.25"
-	"l2_boot_to_marker|L2 Linux boot to init marker (minikvm-run)|t|"
+	"l2_boot_to_marker|L2 Linux boot to init marker (minikvm-run)|T|"
+	"qemu_boot_to_marker|QEMU 7.2 L2 boot to marker|T|1"
+	"migrate_total_time|QEMU live migration: total time (QEMU's figure)|g|1|opt"
+	"migrate_downtime|QEMU live migration: downtime (QEMU's figure)|g|1|opt"
 	"wall_run|wall time of the rig run (noisy)|w|"
 )
 metrics_vmx=("${metrics_svm[@]}")
@@ -171,25 +215,33 @@ for v in "${vendors[@]}"; do
 	m=bench-$v-minikvm k=bench-$v-kvm
 	traces "$m"; traces "$k"
 	[ "$v" = svm ] && tunit=instr || tunit=vns
+	ref=kvm_amd; [ "$v" = vmx ] && ref=kvm_intel
 	csv=$out/$date-$v.csv
 	echo "rig,key,metric,unit,minikvm,kvm,ratio,target,verdict" > "$csv"
 	declare -n metrics=metrics_$v
 	for row in "${metrics[@]}"; do
-		IFS='|' read -r key label class target <<<"$row"
+		IFS='|' read -r key label class target opt <<<"$row"
+		# QEMU's default command line (-accel kvm) keeps the interrupt controllers
+		# in the kernel only if the module offers KVM_CAP_IRQCHIP: say where.
+		[ "$key" = qemu_boot_to_marker ] &&
+			label="$label (irqchip: minikvm $(irqchip "$m") / $ref $(irqchip "$k"))"
 		if [ "$class" = w ]; then
 			a=$(awk '{ printf "%.0f", $2 }' "$work/$m.wall" 2>/dev/null || true)
 			b=$(awk '{ printf "%.0f", $2 }' "$work/$k.wall" 2>/dev/null || true)
 			unit=s
 		else
 			a=$(value "$m" "$key"); b=$(value "$k" "$key")
+			[ "$opt" = opt ] && [ -z "$a" ] && [ -z "$b" ] && continue
 			case $class in
 			t) unit=$tunit ;;
 			m) unit=KiB ;;
 			n) unit=VMs ;;
 			esac
-			# Nested boots: millions of instructions / virtual ms.
-			if [[ $key == l2_* ]]; then
+			# Nested boots, QEMU's migration: millions of instructions / virtual ms.
+			if [ "$class" = T ] || [ "$class" = g ]; then
 				[ "$v" = svm ] && unit=Minstr || unit=vms
+			fi
+			if [ "$class" = T ]; then
 				[ -n "$a" ] && a=$(echo "scale=0; $a / 1000000" | bc)
 				[ -n "$b" ] && b=$(echo "scale=0; $b / 1000000" | bc)
 			fi
@@ -218,15 +270,14 @@ for v in "${vendors[@]}"; do
 	fi
 
 	# The table on stdout.
-	ref=kvm_amd; [ "$v" = vmx ] && ref=kvm_intel
 	echo
 	echo "$v rig ($( [ "$v" = svm ] && echo "QEMU TCG -icount: instr = guest instructions" ||
 		echo "Bochs sync=none: vns = virtual ns, 5 per instruction")), $date"
 	awk -F, -v ref="$ref" '
 		function unq(s) { gsub(/"/, "", s); return s }
-		NR == 1 { printf "%-66s %-6s %10s %10s %7s  %s\n", "metric", "unit", "minikvm", ref, "ratio", "target"; next }
+		NR == 1 { printf "%-78s %-6s %10s %10s %7s  %s\n", "metric", "unit", "minikvm", ref, "ratio", "target"; next }
 		{ t = $8 == "" ? "" : $8 " " $9
-		  printf "%-66s %-6s %10s %10s %7s  %s\n", unq($3), $4, $5 == "" ? "-" : $5, $6 == "" ? "-" : $6, $7 == "" ? "-" : $7, t }' "$csv"
+		  printf "%-78s %-6s %10s %10s %7s  %s\n", unq($3), $4, $5 == "" ? "-" : $5, $6 == "" ? "-" : $6, $7 == "" ? "-" : $7, t }' "$csv"
 
 	# The chart: minikvm / kvm.ko per metric, log scale, the 1.0 line = parity.
 	if command -v gnuplot > /dev/null; then

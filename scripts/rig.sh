@@ -23,7 +23,8 @@
 #                      (see pack_qemu below), and the nested guest /l2/*: for
 #                      qemu_test, migrate_test (QEMU) and libvirt_test (QEMU + libvirt),
 #                      which skip without them. Asking for one of those tests with
-#                      --test packs what it needs without --qemu.
+#                      --test packs what it needs without --qemu; so does "bench"
+#                      (QEMU only: bench/minikvm-bench times QEMU's boot and migration).
 # Environment: APPEND="..." more kernel command line (e.g. APPEND=loglevel=7 shows
 # every kernel message on the console); SMP=N vCPUs of the QEMU machine [2, 1 with
 # --qemu];
@@ -64,7 +65,7 @@ done
 # what those need (libvirt's libraries alone are about 13 MB of the gzipped initramfs).
 for t in "${tests[@]}"; do
 	case $t in
-	qemu_test|migrate_test) [ "$clients" = all ] || clients=qemu ;;
+	qemu_test|migrate_test|bench_test) [ "$clients" = all ] || clients=qemu ;;
 	libvirt_test) clients=all ;;
 	esac
 done
