@@ -174,13 +174,21 @@ int mkvm_set_cpuid2(struct mkvm_vcpu *vcpu, struct kvm_cpuid2 __user *uc)
 		return -EFAULT;
 	if (c.nent > MKVM_MAX_CPUID)
 		return -E2BIG;
-	/* All or nothing: a fault half-way leaves the old table intact. */
-	e = memdup_user(uc->entries, c.nent * sizeof(*e));
-	if (IS_ERR(e))
-		return PTR_ERR(e);
-	memcpy(vcpu->cpuid, e, c.nent * sizeof(*e));
+	/*
+	 * All or nothing: a fault half-way leaves the old table intact. The
+	 * table is as long as the VMM's (QEMU's has some 30 entries), not
+	 * MKVM_MAX_CPUID in every vCPU.
+	 */
+	e = kmalloc_array(c.nent, sizeof(*e), GFP_KERNEL_ACCOUNT);
+	if (!e)
+		return -ENOMEM;
+	if (copy_from_user(e, uc->entries, c.nent * sizeof(*e))) {
+		kfree(e);
+		return -EFAULT;
+	}
+	kfree(vcpu->cpuid);
+	vcpu->cpuid = e;
 	vcpu->nr_cpuid = c.nent;
-	kfree(e);
 	return 0;
 }
 

@@ -303,7 +303,7 @@ struct mkvm_vcpu {
 	u64 msr_kvm_system_time;
 	u32 kvmclock_version;
 
-	struct kvm_cpuid_entry2 cpuid[MKVM_MAX_CPUID];
+	struct kvm_cpuid_entry2 *cpuid;	/* KVM_SET_CPUID2's table (cpuid.c) */
 	int nr_cpuid;
 
 	/*

@@ -802,6 +802,7 @@ err_free_pages:
 void mkvm_vcpu_destroy(struct mkvm_vcpu *vcpu)
 {
 	mkvm_ops->vcpu_free(vcpu);
+	kfree(vcpu->cpuid);
 	mkvm_tdp_free_cache(vcpu);
 	fpu_free_guest_fpstate(vcpu->fpu);
 	kfree(vcpu->fpu);
