@@ -707,12 +707,12 @@ static void qemu_migrate(void)
 		printf("# could not start the destination QEMU: migration not measured\n");
 		return;
 	}
-	dq = qmp_open(MIG_DST_QMP, now_s() + 60);
+	dq = qmp_open(&dst, MIG_DST_QMP, now_s() + 60);
 	if (mig_start(&src, "src", MIG_SRC_QMP, NULL)) {
 		printf("# could not start the source QEMU: migration not measured\n");
 		goto out_dst;
 	}
-	sq = qmp_open(MIG_SRC_QMP, now_s() + 60);
+	sq = qmp_open(&src, MIG_SRC_QMP, now_s() + 60);
 	if (sq < 0 || dq < 0)
 		goto out;
 	last = mig_follow(&src, "src", -1, MIG_COUNT, now_s() + QEMU_LIMIT_S);
