@@ -48,6 +48,7 @@
 #include "kselftest_harness.h"
 #include "vm.h"
 #include "x86.h"
+#include "msr_op.h"
 
 /* Machine-check MSRs and bits (SDM Vol.3 15.3, Vol.4 table 2-2). */
 #define MSR_IA32_P5_MC_ADDR	0x0
@@ -191,8 +192,6 @@ GUEST_ASM(mce_guest, 64,
 	"iretq\n\t");
 extern const uint8_t mce_gp_handler[], mce_mc_handler[];
 
-enum { OP_RDMSR, OP_WRMSR, OP_STOP };
-
 struct mce_op {
 	const char *what;
 	int op;
@@ -248,26 +247,6 @@ static struct vcpu *mce_vcpu(struct __test_metadata *_metadata, uint64_t mcg_cap
 static struct mc_log *mc_log(struct vcpu *vcpu)
 {
 	return gpa_to_hva(vcpu->vm, GUEST_DATA_GPA);
-}
-
-/* Let the guest execute one operation; its report is in @uc. */
-static void do_op(struct __test_metadata *_metadata, struct vcpu *vcpu, int op,
-		  uint32_t index, uint64_t value, struct ucall *uc)
-{
-	struct kvm_regs regs;
-
-	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, uc));	/* "what next?" */
-	vcpu_get_regs(vcpu, &regs);
-	regs.rbx = op;
-	regs.rcx = index;
-	regs.rax = (uint32_t)value;
-	regs.rdx = value >> 32;
-	vcpu_set_regs(vcpu, &regs);
-	if (op == OP_STOP) {
-		ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, uc));
-		return;
-	}
-	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, uc));	/* the result */
 }
 
 /* The guest reads MSR @index: returns the value, fails on an exception. */

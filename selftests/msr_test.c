@@ -41,6 +41,7 @@
 #include "kselftest_harness.h"
 #include "vm.h"
 #include "x86.h"
+#include "msr_op.h"
 
 #define UNKNOWN_MSR	0xdeadbeef	/* no architectural or KVM MSR has this index */
 
@@ -88,8 +89,6 @@ GUEST_ASM(msr_guest, 64,
 	"iretq\n\t");
 extern const uint8_t msr_gp_handler[];
 
-enum { OP_RDMSR, OP_WRMSR, OP_STOP };
-
 struct msr_op {
 	const char *what;
 	int op;
@@ -126,26 +125,6 @@ static struct vcpu *msr_vcpu(void)
 	vm_set_idt_gate(vcpu->vm, MODE_LONG64, GP_VECTOR,
 			guest_code_gpa(vcpu->vm, msr_gp_handler));
 	return vcpu;
-}
-
-/* Let the guest execute one operation; returns the report in @uc. */
-static void do_op(struct __test_metadata *_metadata, struct vcpu *vcpu, int op,
-		  uint32_t index, uint64_t value, struct ucall *uc)
-{
-	struct kvm_regs regs;
-
-	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, uc));	/* "what next?" */
-	vcpu_get_regs(vcpu, &regs);
-	regs.rbx = op;
-	regs.rcx = index;
-	regs.rax = (uint32_t)value;
-	regs.rdx = value >> 32;
-	vcpu_set_regs(vcpu, &regs);
-	if (op == OP_STOP) {
-		ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, uc));
-		return;
-	}
-	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, uc));	/* the result */
 }
 
 TEST(guest_rdmsr_wrmsr)

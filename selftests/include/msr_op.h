@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * msr_op.h: the host side of the "one MSR operation at a time" protocol that
+ * msr_test and mce_test share. Their guest loops on a ucall ("what next?"),
+ * takes the operation from RBX (enum msr_guest_op), the MSR from RCX and a
+ * value from EDX:EAX, runs RDMSR or WRMSR (or stops), and reports the result
+ * in a second ucall. Include after kselftest_harness.h.
+ */
+#ifndef SELFTESTS_MSR_OP_H
+#define SELFTESTS_MSR_OP_H
+
+#include "vm.h"
+
+enum msr_guest_op { OP_RDMSR, OP_WRMSR, OP_STOP };
+
+/* Let the guest execute one operation; its report is in @uc. */
+static inline void do_op(struct __test_metadata *_metadata, struct vcpu *vcpu,
+			 int op, uint32_t index, uint64_t value, struct ucall *uc)
+{
+	struct kvm_regs regs;
+
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, uc));	/* "what next?" */
+	vcpu_get_regs(vcpu, &regs);
+	regs.rbx = op;
+	regs.rcx = index;
+	regs.rax = (uint32_t)value;
+	regs.rdx = value >> 32;
+	vcpu_set_regs(vcpu, &regs);
+	if (op == OP_STOP) {
+		ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, uc));
+		return;
+	}
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, uc));	/* the result */
+}
+
+#endif
