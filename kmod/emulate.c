@@ -104,13 +104,18 @@ static int mkvm_code_mode(struct mkvm_vcpu *vcpu)
 
 int mkvm_emulate_hlt(struct mkvm_vcpu *vcpu)
 {
-	/*
-	 * With no interrupt controller in the kernel, there is nothing to
-	 * wait for here: the VMM decides what HLT means (KVM_EXIT_HLT).
-	 * RIP is already past the HLT when userspace looks, as in KVM.
-	 */
 	mkvm_skip_insn(vcpu);
 	vcpu->stat.hlt_exits++;
+	/*
+	 * With the LAPIC in the kernel, HLT waits here for an interrupt: the
+	 * run loop puts a HALTED vCPU to sleep (vcpu.c). Without it there is
+	 * nothing to wait for: the VMM decides what HLT means (KVM_EXIT_HLT).
+	 * RIP is already past the HLT when userspace looks, as in KVM.
+	 */
+	if (vcpu->apic) {
+		vcpu->mp_state = KVM_MP_STATE_HALTED;
+		return 1;
+	}
 	vcpu->run->exit_reason = KVM_EXIT_HLT;
 	return 0;
 }
@@ -129,8 +134,13 @@ int mkvm_emulate_set_cr8(struct mkvm_vcpu *vcpu, u64 val)
 		mkvm_queue_exception(vcpu, MKVM_GP_VECTOR, true, 0);
 		return 1;
 	}
-	mkvm_ops->set_cr(vcpu, 8, val);
 	mkvm_skip_insn(vcpu);
+	/* The in-kernel APIC keeps the TPR: nothing for userspace. */
+	if (vcpu->apic) {
+		mkvm_lapic_set_cr8(vcpu, val);
+		return 1;
+	}
+	mkvm_ops->set_cr(vcpu, 8, val);
 	if (val >= old)
 		return 1;
 	vcpu->run->exit_reason = KVM_EXIT_SET_TPR;
@@ -302,6 +312,35 @@ static __always_inline void mkvm_pio_copy(void *dst, const void *src, u8 size)
 	}
 }
 
+/*
+ * IN/OUT to a port of an in-kernel device: done here, no exit. True if a
+ * device took it (RIP and RAX are then updated).
+ */
+static bool mkvm_kernel_pio(struct mkvm_vcpu *vcpu, const struct mkvm_io *io)
+{
+	u64 rax = vcpu->regs[MKVM_RAX];
+	u32 val = 0;
+
+	if (io->in) {
+		if (mkvm_io_bus_read(vcpu, MKVM_PIO_BUS, io->port, io->size,
+				     &val))
+			return false;
+		/* IN AL/AX keeps the rest of RAX; IN EAX zero-extends. */
+		if (io->size == 4)
+			rax = 0;
+		mkvm_pio_copy(&rax, &val, io->size);
+		vcpu->regs[MKVM_RAX] = rax;
+	} else {
+		mkvm_pio_copy(&val, &rax, io->size);
+		if (mkvm_io_bus_write(vcpu, MKVM_PIO_BUS, io->port, io->size,
+				      &val))
+			return false;
+	}
+	trace_kvm_pio(!io->in, io->port, io->size, 1, &val);
+	vcpu->rip = io->next_rip;
+	return true;
+}
+
 int mkvm_emulate_io(struct mkvm_vcpu *vcpu, const struct mkvm_io *io)
 {
 	struct kvm_run *run = vcpu->run;
@@ -309,6 +348,9 @@ int mkvm_emulate_io(struct mkvm_vcpu *vcpu, const struct mkvm_io *io)
 	u32 count = 1;
 
 	vcpu->stat.io_exits++;
+	/* A port an in-kernel device (PIC, PIT, ioeventfd) answers itself. */
+	if (!io->string && mkvm_kernel_pio(vcpu, io))
+		return 1;
 	if (io->string) {
 		count = mkvm_string_io_count(vcpu, io);
 		if (!count) {		/* REP with rCX = 0: nothing at all */
@@ -403,6 +445,21 @@ static int mkvm_complete_pio(struct mkvm_vcpu *vcpu)
  * write exit per byte.
  */
 
+/*
+ * MMIO that the kernel answers: this vCPU's LAPIC page first (each vCPU
+ * sees its own APIC at the same address), then the MMIO bus (the IOAPIC,
+ * ioeventfds). 0 if taken, -EOPNOTSUPP if it is for userspace.
+ */
+static int mkvm_kernel_mmio(struct mkvm_vcpu *vcpu, u64 gpa, int size,
+			    void *val, bool write)
+{
+	if (vcpu->apic && !mkvm_lapic_mmio(vcpu, gpa, size, val, write))
+		return 0;
+	if (write)
+		return mkvm_io_bus_write(vcpu, MKVM_MMIO_BUS, gpa, size, val);
+	return mkvm_io_bus_read(vcpu, MKVM_MMIO_BUS, gpa, size, val);
+}
+
 /* Is @gpa RAM for this access? A read-only slot is RAM only for reads. */
 static bool mkvm_gpa_is_ram(struct mkvm_vcpu *vcpu, u64 gpa, bool write)
 {
@@ -412,11 +469,21 @@ static bool mkvm_gpa_is_ram(struct mkvm_vcpu *vcpu, u64 gpa, bool write)
 	return slot && !(write && (slot->flags & KVM_MEM_READONLY));
 }
 
+static int mkvm_mmio_finish(struct mkvm_vcpu *vcpu,
+			    const struct mkvm_insn *insn, u64 gpa, u64 data);
+
 /* Ask userspace for @insn->size bytes at @gpa; see the comment above. */
 static int mkvm_mmio_read_exit(struct mkvm_vcpu *vcpu,
 			       const struct mkvm_insn *insn, u64 gpa)
 {
 	struct kvm_run *run = vcpu->run;
+	u64 data = 0;
+
+	/* The LAPIC page, the IOAPIC: answered in the kernel. */
+	if (!mkvm_kernel_mmio(vcpu, gpa, insn->size, &data, false)) {
+		trace_kvm_mmio(MKVM_TRACE_MMIO_READ, insn->size, gpa, &data);
+		return mkvm_mmio_finish(vcpu, insn, gpa, data);
+	}
 
 	vcpu->stat.mmio_exits++;
 	run->exit_reason = KVM_EXIT_MMIO;
@@ -446,6 +513,10 @@ static int mkvm_mmio_write(struct mkvm_vcpu *vcpu, u64 gpa, u64 val, int size)
 	if (mkvm_gpa_is_ram(vcpu, gpa, true))
 		return mkvm_write_guest(vcpu, gpa, &val, size) ?
 			mkvm_exit_emulation_failed(vcpu, NULL, 0) : 1;
+	if (!mkvm_kernel_mmio(vcpu, gpa, size, &val, true)) {
+		trace_kvm_mmio(MKVM_TRACE_MMIO_WRITE, size, gpa, &val);
+		return 1;
+	}
 
 	vcpu->stat.mmio_exits++;
 	run->exit_reason = KVM_EXIT_MMIO;

@@ -25,10 +25,12 @@
 #include <linux/refcount.h>
 #include <linux/signal.h>
 #include <linux/types.h>
+#include <linux/wait.h>
 
 #include "decode.h"
+#include "irqchip/irqchip.h"
 
-#define MKVM_MAX_VCPUS		16	/* KVM_CAP_NR_VCPUS / MAX_VCPUS */
+#define MKVM_MAX_VCPUS		128	/* KVM_CAP_MAX_VCPUS, KVM_CAP_MAX_VCPU_ID */
 #define MKVM_MAX_MEMSLOTS	64	/* KVM_CAP_NR_MEMSLOTS */
 #define MKVM_MAX_CPUID		128	/* entries in KVM_SET_CPUID2 */
 #define MKVM_MAX_IRQ_ROUTES	4096	/* KVM_CAP_IRQ_ROUTING, as KVM */
@@ -181,6 +183,20 @@ struct mkvm {
 	struct mkvm_tdp tdp;
 	struct mkvm_vcpu *vcpus[MKVM_MAX_VCPUS];
 	int nr_vcpus;
+	u32 bsp_vcpu_id;	/* KVM_SET_BOOT_CPU_ID; 0 by default */
+
+	/*
+	 * The in-kernel interrupt controllers (kmod/irqchip/). All NULL and
+	 * mode NONE until KVM_CREATE_IRQCHIP (or KVM_CAP_SPLIT_IRQCHIP),
+	 * which must come before the first vCPU, as in KVM.
+	 */
+	int irqchip_mode;		/* enum mkvm_irqchip_mode */
+	struct mkvm_pic *pic;
+	struct mkvm_ioapic *ioapic;
+	struct mkvm_pit *pit;
+	struct mkvm_irq_routing __rcu *irq_routing;
+	struct mkvm_io_bus __rcu *buses[MKVM_NR_BUSES];
+	struct mkvm_eventfds eventfds;
 	refcount_t users;	/* the VM fd, each vCPU fd, each stats fd */
 	struct mm_struct *mm;
 	u64 tss_addr;
@@ -204,6 +220,7 @@ struct mkvm {
 #define MKVM_REQ_TLB_FLUSH	0
 #define MKVM_REQ_SHUTDOWN	1	/* next KVM_RUN: KVM_EXIT_SHUTDOWN */
 #define MKVM_REQ_CLOCK_UPDATE	2	/* rewrite the kvmclock structure */
+#define MKVM_REQ_EVENT		3	/* look at the LAPIC/PIC before entry */
 
 /* Where a vCPU is, for kicks (see mkvm_kick_all()). */
 enum mkvm_vcpu_mode {
@@ -259,6 +276,16 @@ struct mkvm_vcpu {
 	struct mkvm_pending_event event;
 	/* KVM_INTERRUPT: vector waiting for the guest to accept it, or -1. */
 	int queued_irq;
+
+	/*
+	 * With an in-kernel irqchip: this vCPU's local APIC, its
+	 * multiprocessing state (KVM_MP_STATE_*: RUNNABLE, HALTED after
+	 * HLT, INIT_RECEIVED waiting for a SIPI, UNINITIALIZED before the
+	 * first INIT) and the queue a halted vCPU sleeps on until a kick.
+	 */
+	struct mkvm_lapic *apic;
+	u32 mp_state;
+	wait_queue_head_t wq;
 	/*
 	 * An instruction that went to userspace and finishes on the next
 	 * KVM_RUN (emulate.c): the IN data or the MMIO read value is in the
@@ -322,7 +349,8 @@ struct mkvm_vcpu {
 		u64 signal_exits;
 		u64 irq_window_exits;	/* the guest opened the window */
 		u64 request_irq_exits;	/* KVM_EXIT_IRQ_WINDOW_OPEN */
-		u64 irq_injections;	/* KVM_INTERRUPT vectors delivered */
+		u64 irq_injections;	/* interrupts injected into the guest */
+		u64 halt_wakeups;	/* a halted vCPU woke up (in-kernel HLT) */
 	} stat;
 
 	void *vendor;

@@ -34,6 +34,7 @@ static const u32 mkvm_msr_list[] = {
 	MSR_KVM_WALL_CLOCK, MSR_KVM_SYSTEM_TIME,
 	MSR_KVM_WALL_CLOCK_NEW, MSR_KVM_SYSTEM_TIME_NEW,
 	MSR_IA32_MCG_STATUS, MSR_IA32_MCG_CTL, MSR_K7_HWCR,
+	MSR_IA32_TSC_DEADLINE,
 };
 
 /* ------------------------------------------------------------------ */
@@ -139,7 +140,7 @@ int mkvm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data, bool host)
 		*data = vcpu->msr_pat;
 		return 0;
 	case MSR_IA32_APICBASE:
-		*data = vcpu->msr_apic_base;
+		*data = vcpu->apic ? vcpu->apic->base : vcpu->msr_apic_base;
 		return 0;
 	case MSR_IA32_MISC_ENABLE:
 		*data = vcpu->msr_misc_enable;
@@ -167,6 +168,9 @@ int mkvm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data, bool host)
 			return 0;
 		}
 		r = mkvm_mce_get_msr(vcpu, index, data, host);
+		if (r != -ENOENT)
+			return r;
+		r = mkvm_lapic_get_msr(vcpu, index, data);
 		if (r != -ENOENT)
 			return r;
 		return mkvm_ops->get_msr(vcpu, index, data);
@@ -212,6 +216,8 @@ int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data, bool host)
 		r = mkvm_ops->set_msr(vcpu, index, data);
 		return r == -ENOENT ? 0 : r;
 	case MSR_IA32_APICBASE:
+		if (vcpu->apic)
+			return mkvm_lapic_set_base(vcpu, data, host);
 		vcpu->msr_apic_base = data;
 		return 0;
 	case MSR_IA32_MISC_ENABLE:
@@ -240,6 +246,9 @@ int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data, bool host)
 			return 0;
 		}
 		r = mkvm_mce_set_msr(vcpu, index, data, host);
+		if (r != -ENOENT)
+			return r;
+		r = mkvm_lapic_set_msr(vcpu, index, data);
 		if (r != -ENOENT)
 			return r;
 		return mkvm_ops->set_msr(vcpu, index, data);

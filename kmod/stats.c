@@ -93,7 +93,9 @@ static_assert(sizeof(struct mkvm_stats_desc) == 16 + MKVM_STATS_NAME_SIZE);
  * signal_exits KVM_RUN returned KVM_EXIT_INTR for a pending signal
  * irq_window_exits  exits because the guest became able to take an IRQ
  * request_irq_exits KVM_RUN returned KVM_EXIT_IRQ_WINDOW_OPEN
- * irq_injections    an interrupt from KVM_INTERRUPT went into the guest
+ * irq_injections    an interrupt went into the guest (KVM_INTERRUPT's, or
+ *                   the in-kernel LAPIC's/PIC's)
+ * halt_wakeup       a vCPU halted in the kernel (in-kernel irqchip) woke up
  * minikvm's own: CPUID and RDMSR/WRMSR exits (kvm.ko counts neither) and
  * NPT/EPT faults that mapped guest RAM (kvm.ko's pf_* split these up).
  */
@@ -109,6 +111,7 @@ static const struct mkvm_stats_desc mkvm_vcpu_stats_desc[] = {
 	VCPU_COUNTER(irq_window_exits, "irq_window_exits"),
 	VCPU_COUNTER(request_irq_exits, "request_irq_exits"),
 	VCPU_COUNTER(irq_injections, "irq_injections"),
+	VCPU_COUNTER(halt_wakeups, "halt_wakeup"),
 };
 
 /*

@@ -162,7 +162,7 @@ static void mkvm_get_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s)
 	s->cr4 = mkvm_ops->get_cr(vcpu, 4);
 	s->cr8 = mkvm_ops->get_cr(vcpu, 8);
 	s->efer = vcpu->efer;
-	s->apic_base = vcpu->msr_apic_base;
+	s->apic_base = vcpu->apic ? vcpu->apic->base : vcpu->msr_apic_base;
 	if (vcpu->event.pending && vcpu->event.is_irq)
 		set_bit(vcpu->event.vector,
 			(unsigned long *)s->interrupt_bitmap);
@@ -205,6 +205,9 @@ static int mkvm_set_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s)
 
 	if (!mkvm_sregs_valid(s))
 		return -EINVAL;
+	/* The in-kernel APIC checks the base as a WRMSR would (lapic.c). */
+	if (vcpu->apic && mkvm_lapic_set_base(vcpu, s->apic_base, true))
+		return -EINVAL;
 
 	vcpu->efer = s->efer;
 	mkvm_ops->set_efer(vcpu, s->efer);
@@ -212,7 +215,10 @@ static int mkvm_set_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s)
 	mkvm_ops->set_cr(vcpu, 4, s->cr4);
 	mkvm_ops->set_cr(vcpu, 3, s->cr3);
 	mkvm_ops->set_cr(vcpu, 2, s->cr2);
-	mkvm_ops->set_cr(vcpu, 8, s->cr8);
+	if (vcpu->apic)
+		mkvm_lapic_set_cr8(vcpu, s->cr8);
+	else
+		mkvm_ops->set_cr(vcpu, 8, s->cr8);
 	for (seg = 0; seg < MKVM_NR_SEGS; seg++)
 		mkvm_ops->set_segment(vcpu, sregs_seg(s, seg), seg);
 	mkvm_ops->set_dtable(vcpu, &s->gdt, false);
@@ -234,14 +240,17 @@ static int mkvm_set_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s)
 /* ------------------------------------------------------------------ */
 
 /* ------------------------------------------------------------------ */
-/* Interrupts from the VMM                                             */
+/* Interrupts                                                          */
 /* ------------------------------------------------------------------ */
 
 /*
- * With the interrupt controller in userspace (our only model), the VMM
- * decides which vector to raise and calls KVM_INTERRUPT; we hold it in
- * queued_irq until the guest can take it, then inject it at an entry.
- * "Can take it" is the vendor's to say (RFLAGS.IF, interrupt shadow).
+ * Two models. With the interrupt controllers in userspace (no
+ * KVM_CREATE_IRQCHIP), the VMM decides which vector to raise and calls
+ * KVM_INTERRUPT; we hold it in queued_irq until the guest can take it,
+ * then inject it at an entry. With them in the kernel (kmod/irqchip/),
+ * the LAPIC's IRR (or the PIC, through LVT0) holds what is pending, and
+ * we ask it before every entry. "Can take it" is the vendor's to say
+ * (RFLAGS.IF, interrupt shadow).
  */
 static bool mkvm_ready_for_interrupt(struct mkvm_vcpu *vcpu)
 {
@@ -255,6 +264,9 @@ static int mkvm_interrupt(struct mkvm_vcpu *vcpu, void __user *argp)
 
 	if (!mkvm_ops->interrupt_allowed)
 		return -ENOTTY;
+	/* The PIC is in the kernel: it, not the VMM, raises vectors. */
+	if (vcpu->vm->irqchip_mode == MKVM_IRQCHIP_KERNEL)
+		return -ENXIO;
 	if (copy_from_user(&irq, argp, sizeof(irq)))
 		return -EFAULT;
 	if (irq.irq >= 256)
@@ -265,6 +277,35 @@ static int mkvm_interrupt(struct mkvm_vcpu *vcpu, void __user *argp)
 	return 0;
 }
 
+/* Put @vector into the guest at this entry. */
+static void mkvm_inject_irq(struct mkvm_vcpu *vcpu, int vector)
+{
+	vcpu->event = (struct mkvm_pending_event){
+		.pending = true, .is_irq = true, .vector = vector };
+	trace_kvm_inj_virq(vector, false, false);
+	vcpu->stat.irq_injections++;
+}
+
+/*
+ * The in-kernel irqchip's half: a vector is pending if the LAPIC has one
+ * above its priority, or the PIC raises INTR and LVT0 passes it. Inject
+ * it if the guest can take it now; else exit as soon as it can.
+ */
+static void mkvm_prepare_irqchip_interrupts(struct mkvm_vcpu *vcpu)
+{
+	int vector;
+
+	if (mkvm_irqchip_pending_vector(vcpu) < 0)
+		return;
+	if (vcpu->event.pending || !mkvm_ops->interrupt_allowed(vcpu)) {
+		mkvm_ops->enable_irq_window(vcpu);
+		return;
+	}
+	vector = mkvm_irqchip_ack(vcpu);
+	if (vector >= 0)
+		mkvm_inject_irq(vcpu, vector);
+}
+
 /* Before an entry (interrupts off): inject, or ask to hear when we can. */
 static void mkvm_prepare_interrupts(struct mkvm_vcpu *vcpu)
 {
@@ -272,15 +313,13 @@ static void mkvm_prepare_interrupts(struct mkvm_vcpu *vcpu)
 
 	if (!mkvm_ops->interrupt_allowed)
 		return;
+	if (vcpu->apic)
+		mkvm_prepare_irqchip_interrupts(vcpu);
 	if (vcpu->queued_irq < 0 && !vcpu->run->request_interrupt_window)
 		return;
 	allowed = !vcpu->event.pending && mkvm_ops->interrupt_allowed(vcpu);
 	if (vcpu->queued_irq >= 0 && allowed) {
-		vcpu->event = (struct mkvm_pending_event){
-			.pending = true, .is_irq = true,
-			.vector = vcpu->queued_irq };
-		trace_kvm_inj_virq(vcpu->queued_irq, false, false);
-		vcpu->stat.irq_injections++;
+		mkvm_inject_irq(vcpu, vcpu->queued_irq);
 		vcpu->queued_irq = -1;
 		allowed = false;
 	}
@@ -308,9 +347,17 @@ static void mkvm_post_run(struct mkvm_vcpu *vcpu)
 	struct kvm_run *run = vcpu->run;
 
 	run->if_flag = !!(vcpu->rflags & MKVM_RFLAGS_IF);
-	run->cr8 = mkvm_ops->get_cr(vcpu, 8);
-	run->apic_base = vcpu->msr_apic_base;
-	run->ready_for_interrupt_injection = mkvm_ready_for_interrupt(vcpu);
+	if (vcpu->apic) {
+		run->cr8 = mkvm_lapic_get_cr8(vcpu);
+		run->apic_base = vcpu->apic->base;
+	} else {
+		run->cr8 = mkvm_ops->get_cr(vcpu, 8);
+		run->apic_base = vcpu->msr_apic_base;
+	}
+	/* With the PIC in the kernel there is nothing for the VMM to wait for. */
+	run->ready_for_interrupt_injection =
+		vcpu->vm->irqchip_mode == MKVM_IRQCHIP_KERNEL ||
+		mkvm_ready_for_interrupt(vcpu);
 }
 
 /*
@@ -420,6 +467,147 @@ static int mkvm_vcpu_run(struct mkvm_vcpu *vcpu)
 	return r;
 }
 
+/* ------------------------------------------------------------------ */
+/* Halted vCPUs and INIT/SIPI (in-kernel irqchip only)                 */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The state a CPU takes on INIT (SDM Vol.3 9.1.1, Table 9-1): real mode at
+ * F000:FFF0, as at power-on, except that some registers keep their values
+ * (we keep MSRs and FPU state as KVM does). The APIC resets itself
+ * (lapic.c).
+ */
+static void mkvm_vcpu_init_state(struct mkvm_vcpu *vcpu)
+{
+	struct kvm_sregs s = {};
+	int seg;
+
+	for (seg = 0; seg < MKVM_NR_SEGS; seg++) {
+		struct kvm_segment *g = sregs_seg(&s, seg);
+
+		g->limit = 0xffff;
+		g->present = 1;
+		g->s = 1;
+		g->type = 3;		/* read/write data, accessed */
+	}
+	s.cs.type = 0xb;		/* execute/read code, accessed */
+	s.cs.selector = 0xf000;
+	s.cs.base = 0xffff0000;
+	s.tr.s = 0;
+	s.tr.type = 0xb;		/* busy 32-bit TSS */
+	s.ldt.s = 0;
+	s.ldt.type = 2;			/* LDT */
+	s.gdt.limit = 0xffff;
+	s.idt.limit = 0xffff;
+	s.cr0 = 0x60000010;		/* CD, NW, ET */
+	s.apic_base = vcpu->apic->base;
+	mkvm_set_sregs(vcpu, &s);
+	memset(vcpu->regs, 0, sizeof(vcpu->regs));
+	vcpu->regs[MKVM_RDX] = 0x600;
+	vcpu->rip = 0xfff0;
+	vcpu->rflags = MKVM_RFLAGS_FIXED;
+	vcpu->event.pending = false;
+	vcpu->queued_irq = -1;
+}
+
+/* After a SIPI: CS = vector << 8, base vector << 12 (SDM Vol.3 8.4.4.1). */
+static void mkvm_vcpu_sipi_cs(struct mkvm_vcpu *vcpu, u8 vector)
+{
+	struct kvm_segment cs;
+
+	mkvm_ops->get_segment(vcpu, &cs, MKVM_CS);
+	cs.selector = vector << 8;
+	cs.base = (u64)vector << 12;
+	mkvm_ops->set_segment(vcpu, &cs, MKVM_CS);
+}
+
+/*
+ * INIT and SIPI arrive from other vCPUs as bits in the LAPIC (lapic.c);
+ * the vCPU acts on them itself, here (SDM Vol.3 8.4.4, 10.6.1):
+ * INIT resets it and makes it wait for a SIPI (the BSP, which has no one
+ * to send it a SIPI, starts again at the reset vector); a SIPI to a
+ * waiting vCPU starts it in real mode at vector * 4096.
+ */
+static void mkvm_accept_events(struct mkvm_vcpu *vcpu)
+{
+	struct mkvm_lapic *apic = vcpu->apic;
+	u8 v;
+
+	if (!READ_ONCE(apic->pending_events))
+		return;
+	if (test_and_clear_bit(MKVM_APIC_INIT, &apic->pending_events)) {
+		clear_bit(MKVM_APIC_SIPI, &apic->pending_events);
+		mkvm_vcpu_init_state(vcpu);
+		mkvm_lapic_reset(vcpu, true);
+		vcpu->mp_state = vcpu->id == vcpu->vm->bsp_vcpu_id ?
+			KVM_MP_STATE_RUNNABLE : KVM_MP_STATE_INIT_RECEIVED;
+	}
+	if (test_and_clear_bit(MKVM_APIC_SIPI, &apic->pending_events) &&
+	    vcpu->mp_state == KVM_MP_STATE_INIT_RECEIVED) {
+		v = READ_ONCE(apic->sipi_vector);
+		mkvm_vcpu_init_state(vcpu);
+		mkvm_vcpu_sipi_cs(vcpu, v);
+		vcpu->rip = 0;
+		vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
+	}
+}
+
+/* Would an interrupt reach this vCPU if it ran now? */
+static bool mkvm_vcpu_has_interrupt(struct mkvm_vcpu *vcpu)
+{
+	return (vcpu->rflags & MKVM_RFLAGS_IF) &&
+	       mkvm_irqchip_pending_vector(vcpu) >= 0;
+}
+
+/*
+ * The wait condition of a vCPU that does not run: anything that could
+ * change its state. Called by the sleeping thread itself, so it may read
+ * its own LAPIC.
+ */
+static bool mkvm_vcpu_should_wake(struct mkvm_vcpu *vcpu)
+{
+	if (READ_ONCE(vcpu->apic->pending_events) || signal_pending(current))
+		return true;
+	if (vcpu->mp_state != KVM_MP_STATE_HALTED)
+		return false;
+	return atomic_read(&vcpu->apic->timer_pending) ||
+	       mkvm_vcpu_has_interrupt(vcpu);
+}
+
+/**
+ * mkvm_vcpu_wait_runnable() - sleep until this vCPU may run.
+ * @vcpu: a vCPU with an in-kernel LAPIC
+ * @idx: the caller's SRCU index; the read side is dropped while asleep
+ *
+ * A halted vCPU (HLT) sleeps until an interrupt it would take, a timer
+ * expiry, INIT or SIPI; one waiting for a SIPI (INIT_RECEIVED,
+ * UNINITIALIZED) until INIT or SIPI. Kicks (mkvm_vcpu_kick()) wake it.
+ * Return: 1 to run, -EINTR (KVM_EXIT_INTR) if a signal came first; the
+ * vCPU then stays halted and the next KVM_RUN sleeps again, as in KVM.
+ */
+static int mkvm_vcpu_wait_runnable(struct mkvm_vcpu *vcpu, int *idx)
+{
+	for (;;) {
+		mkvm_accept_events(vcpu);
+		mkvm_lapic_sync(vcpu);
+		if (vcpu->mp_state == KVM_MP_STATE_HALTED &&
+		    mkvm_vcpu_has_interrupt(vcpu)) {
+			vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
+			vcpu->stat.halt_wakeups++;
+		}
+		if (vcpu->mp_state == KVM_MP_STATE_RUNNABLE)
+			return 1;
+		if (signal_pending(current)) {
+			vcpu->run->exit_reason = KVM_EXIT_INTR;
+			vcpu->stat.signal_exits++;
+			return -EINTR;
+		}
+		srcu_read_unlock(&vcpu->vm->srcu, *idx);
+		wait_event_interruptible(vcpu->wq, mkvm_vcpu_should_wake(vcpu));
+		*idx = srcu_read_lock(&vcpu->vm->srcu);
+	}
+}
+
 static int mkvm_vcpu_run_loop(struct mkvm_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
@@ -431,13 +619,16 @@ static int mkvm_vcpu_run_loop(struct mkvm_vcpu *vcpu)
 	 * With the APIC in userspace, the VMM owns the TPR's value between
 	 * two KVM_RUNs: it may have changed kvm_run->cr8 (QEMU writes its
 	 * APIC's TPR there before every entry). CR8 holds 4 bits
-	 * (SDM Vol.3 10.8.6.1); anything else is refused, as in KVM.
+	 * (SDM Vol.3 10.8.6.1); anything else is refused, as in KVM. With
+	 * the APIC in the kernel, the TPR is the kernel's.
 	 */
-	if (run->cr8 > 0xf) {
-		r = -EINVAL;
-		goto out;
+	if (!vcpu->apic) {
+		if (run->cr8 > 0xf) {
+			r = -EINVAL;
+			goto out;
+		}
+		mkvm_ops->set_cr(vcpu, 8, run->cr8);
 	}
-	mkvm_ops->set_cr(vcpu, 8, run->cr8);
 	r = mkvm_complete_userspace_io(vcpu);
 	if (r <= 0)
 		goto out;
@@ -453,11 +644,12 @@ static int mkvm_vcpu_run_loop(struct mkvm_vcpu *vcpu)
 
 	fpu_swap_kvm_fpstate(vcpu->fpu, true);
 	for (;;) {
-		/*
-		 * mkvm_enter_guest() looks for signals and the scheduler's
-		 * wish with interrupts off, where no wake-up can be lost; it
-		 * comes back with 0 when either needs us.
-		 */
+		/* A halted vCPU, or one waiting for a SIPI, sleeps here. */
+		if (vcpu->apic) {
+			r = mkvm_vcpu_wait_runnable(vcpu, &idx);
+			if (r <= 0)
+				break;
+		}
 		/*
 		 * The slot set may change while the guest runs: the guest
 		 * itself never looks at it, only the exit handlers do. So
@@ -469,6 +661,11 @@ static int mkvm_vcpu_run_loop(struct mkvm_vcpu *vcpu)
 		if (unlikely(test_bit(MKVM_REQ_CLOCK_UPDATE, &vcpu->requests)))
 			mkvm_kvmclock_update(vcpu);
 		srcu_read_unlock(&vcpu->vm->srcu, idx);
+		/*
+		 * mkvm_enter_guest() looks for signals and the scheduler's
+		 * wish with interrupts off, where no wake-up can be lost; it
+		 * comes back with 0 when either needs us.
+		 */
 		r = mkvm_enter_guest(vcpu);
 		if (!r && !signal_pending(current))
 			cond_resched();
@@ -544,16 +741,66 @@ static void mkvm_set_fpu(struct mkvm_vcpu *vcpu, const struct kvm_fpu *f)
 	fx->mxcsr = f->mxcsr & 0xffff;
 }
 
+/*
+ * KVM_GET/SET_MP_STATE. Without an in-kernel APIC a vCPU is always
+ * runnable (KVM ABI). With one, the states are those of the run loop:
+ * RUNNABLE, HALTED, INIT_RECEIVED and UNINITIALIZED (both: waiting for a
+ * SIPI); setting SIPI_RECEIVED means "a SIPI is on its way", as in KVM.
+ */
 static int mkvm_mp_state(struct mkvm_vcpu *vcpu, void __user *argp, bool set)
 {
 	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
 
-	/* Without an in-kernel APIC a vCPU is always runnable (KVM ABI). */
-	if (!set)
+	if (!set) {
+		if (vcpu->apic) {
+			mkvm_accept_events(vcpu);
+			mp.mp_state = vcpu->mp_state;
+		}
 		return copy_to_user(argp, &mp, sizeof(mp)) ? -EFAULT : 0;
+	}
 	if (copy_from_user(&mp, argp, sizeof(mp)))
 		return -EFAULT;
-	return mp.mp_state == KVM_MP_STATE_RUNNABLE ? 0 : -EINVAL;
+	if (!vcpu->apic)
+		return mp.mp_state == KVM_MP_STATE_RUNNABLE ? 0 : -EINVAL;
+	switch (mp.mp_state) {
+	case KVM_MP_STATE_RUNNABLE:
+	case KVM_MP_STATE_UNINITIALIZED:
+	case KVM_MP_STATE_INIT_RECEIVED:
+	case KVM_MP_STATE_HALTED:
+		vcpu->mp_state = mp.mp_state;
+		return 0;
+	case KVM_MP_STATE_SIPI_RECEIVED:
+		vcpu->mp_state = KVM_MP_STATE_INIT_RECEIVED;
+		set_bit(MKVM_APIC_SIPI, &vcpu->apic->pending_events);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* KVM_GET/SET_LAPIC: the APIC register page (lapic.c). */
+static int mkvm_lapic_ioctl(struct mkvm_vcpu *vcpu, void __user *argp,
+			    bool set)
+{
+	struct kvm_lapic_state *st;
+	int r;
+
+	if (!vcpu->apic)
+		return -ENXIO;
+	st = kmalloc(sizeof(*st), GFP_KERNEL_ACCOUNT);
+	if (!st)
+		return -ENOMEM;
+	if (set) {
+		r = -EFAULT;
+		if (!copy_from_user(st, argp, sizeof(*st)))
+			r = mkvm_lapic_set_state(vcpu, st);
+	} else {
+		r = mkvm_lapic_get_state(vcpu, st);
+		if (!r && copy_to_user(argp, st, sizeof(*st)))
+			r = -EFAULT;
+	}
+	kfree(st);
+	return r;
 }
 
 /*
@@ -606,6 +853,10 @@ static noinline long mkvm_vcpu_ioctl_state(struct mkvm_vcpu *vcpu,
 		return mkvm_mp_state(vcpu, argp, false);
 	case KVM_SET_MP_STATE:
 		return mkvm_mp_state(vcpu, argp, true);
+	case KVM_GET_LAPIC:
+		return mkvm_lapic_ioctl(vcpu, argp, false);
+	case KVM_SET_LAPIC:
+		return mkvm_lapic_ioctl(vcpu, argp, true);
 	case KVM_X86_SETUP_MCE:
 	case KVM_X86_SET_MCE:
 		return mkvm_mce_ioctl(vcpu, ioctl, argp);
@@ -744,6 +995,8 @@ int mkvm_create_vcpu(struct mkvm *vm, unsigned long id)
 	vcpu->id = id;
 	vcpu->cpu = -1;
 	vcpu->queued_irq = -1;
+	vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
+	init_waitqueue_head(&vcpu->wq);
 	mutex_init(&vcpu->mutex);
 	preempt_notifier_init(&vcpu->pn, &mkvm_preempt_ops);
 	mkvm_vcpu_reset(vcpu);
@@ -769,6 +1022,18 @@ int mkvm_create_vcpu(struct mkvm *vm, unsigned long id)
 	for (i = 0; i < vm->nr_vcpus; i++)
 		if (vm->vcpus[i]->id == id)
 			goto err_unlock;
+	/*
+	 * With the LAPICs in the kernel, the vCPUs other than the boot CPU
+	 * start waiting for INIT and SIPI from it, as on a PC (SDM Vol.3
+	 * 8.4.1), though VMMs usually set them runnable themselves.
+	 */
+	if (vm->irqchip_mode != MKVM_IRQCHIP_NONE) {
+		r = mkvm_lapic_create(vcpu);
+		if (r)
+			goto err_unlock;
+		if (id != vm->bsp_vcpu_id)
+			vcpu->mp_state = KVM_MP_STATE_UNINITIALIZED;
+	}
 
 	/* The fd takes a reference on the VM; from here the VM owns us. */
 	refcount_inc(&vm->users);
@@ -787,6 +1052,7 @@ int mkvm_create_vcpu(struct mkvm *vm, unsigned long id)
 
 err_unlock:
 	mutex_unlock(&vm->lock);
+	mkvm_lapic_free(vcpu);
 	mkvm_ops->vcpu_free(vcpu);
 err_free_fpstate:
 	fpu_free_guest_fpstate(vcpu->fpu);
@@ -801,6 +1067,7 @@ err_free_pages:
 
 void mkvm_vcpu_destroy(struct mkvm_vcpu *vcpu)
 {
+	mkvm_lapic_free(vcpu);
 	mkvm_ops->vcpu_free(vcpu);
 	kfree(vcpu->cpuid);
 	mkvm_tdp_free_cache(vcpu);

@@ -25,8 +25,11 @@ static void mkvm_destroy_vm(struct mkvm *vm)
 
 	/*
 	 * Every vCPU fd is closed (each held a reference), so no vCPU can
-	 * run: free them, then what they used.
+	 * run. Stop what may still raise interrupts on its own (irqfds, the
+	 * PIT) and the interrupt controllers, then free the vCPUs and what
+	 * they used.
 	 */
+	mkvm_irqchip_destroy(vm);
 	for (i = 0; i < vm->nr_vcpus; i++)
 		mkvm_vcpu_destroy(vm->vcpus[i]);
 	mkvm_ops->vm_destroy(vm);
@@ -99,6 +102,25 @@ void mkvm_kick_all(struct mkvm *vm, int req)
 		free_cpumask_var(cpus);
 }
 
+/*
+ * KVM_SET_BOOT_CPU_ID: which vCPU id is the BSP, the one that runs at
+ * reset while the others wait for INIT/SIPI. Only before any vCPU exists.
+ */
+static int mkvm_set_boot_cpu_id(struct mkvm *vm, unsigned long id)
+{
+	int r = 0;
+
+	mutex_lock(&vm->lock);
+	if (vm->nr_vcpus)
+		r = -EBUSY;
+	else if (id >= MKVM_MAX_VCPUS)
+		r = -EINVAL;
+	else
+		vm->bsp_vcpu_id = id;
+	mutex_unlock(&vm->lock);
+	return r;
+}
+
 static long mkvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 			  unsigned long arg)
 {
@@ -143,19 +165,41 @@ static long mkvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 			return -EFAULT;
 		return 0;
 	}
-	case KVM_SET_GSI_ROUTING: {
-		struct kvm_irq_routing routing;
+	/* The in-kernel interrupt controllers (kmod/irqchip/). */
+	case KVM_CREATE_IRQCHIP:
+		return mkvm_create_irqchip(vm);
+	case KVM_GET_IRQCHIP:
+	case KVM_SET_IRQCHIP:
+		return mkvm_irqchip_ioctl(vm, ioctl, argp);
+	case KVM_IRQ_LINE:
+	case KVM_IRQ_LINE_STATUS:
+	case KVM_SIGNAL_MSI:
+	case KVM_SET_GSI_ROUTING:
+		return mkvm_irq_ioctl(vm, ioctl, argp);
+	case KVM_CREATE_PIT:
+	case KVM_CREATE_PIT2:
+	case KVM_GET_PIT:
+	case KVM_SET_PIT:
+	case KVM_GET_PIT2:
+	case KVM_SET_PIT2:
+	case KVM_REINJECT_CONTROL:
+		return mkvm_pit_ioctl(vm, ioctl, argp);
+	case KVM_IRQFD: {
+		struct kvm_irqfd args;
 
-		if (copy_from_user(&routing, argp, sizeof(routing)))
+		if (copy_from_user(&args, argp, sizeof(args)))
 			return -EFAULT;
-		/*
-		 * Routes lead GSIs to an in-kernel IOAPIC/PIC or to MSIs
-		 * delivered by an in-kernel LAPIC. A VM without them has
-		 * nothing to route to: KVM answers EINVAL before it looks
-		 * at the table, and so do we.
-		 */
-		return -EINVAL;
+		return mkvm_irqfd(vm, &args);
 	}
+	case KVM_IOEVENTFD: {
+		struct kvm_ioeventfd args;
+
+		if (copy_from_user(&args, argp, sizeof(args)))
+			return -EFAULT;
+		return mkvm_ioeventfd(vm, &args);
+	}
+	case KVM_SET_BOOT_CPU_ID:
+		return mkvm_set_boot_cpu_id(vm, arg);
 	case KVM_GET_CLOCK:
 		return mkvm_get_clock(vm, argp);
 	case KVM_SET_CLOCK:
@@ -206,6 +250,7 @@ int mkvm_create_vm(unsigned long type)
 	RCU_INIT_POINTER(vm->memslots, slots);
 	mutex_init(&vm->lock);
 	refcount_set(&vm->users, 1);
+	mkvm_eventfd_init(vm);
 	mkvm_kvmclock_init_vm(vm);
 	r = init_srcu_struct(&vm->srcu);
 	if (r)
