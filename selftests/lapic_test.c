@@ -411,7 +411,8 @@ TEST(ipi)
 	EXPECT_EQ(KVM_EXIT_INTR, ap->run->exit_reason);
 	ASSERT_EQ(0, ioctl(ap->fd, KVM_GET_MP_STATE, &mp));
 	EXPECT_EQ(KVM_MP_STATE_HALTED, mp.mp_state);
-	EXPECT_LE(NR_IPIS, vcpu_stat(ap, "halt_exits"));
+	/* It slept in HLT between IPIs (the first may come before its HLT). */
+	EXPECT_LE(NR_IPIS - 1, vcpu_stat(ap, "halt_exits"));
 	vm_free(vm);
 }
 
