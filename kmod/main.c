@@ -173,6 +173,7 @@ long mkvm_check_extension(long ext)
 	 * TSC-deadline mode, and the choice of the boot vCPU.
 	 */
 	case KVM_CAP_IRQCHIP:
+	case KVM_CAP_SPLIT_IRQCHIP:
 	case KVM_CAP_TSC_DEADLINE_TIMER:
 	case KVM_CAP_SET_BOOT_CPU_ID:
 		return 1;

@@ -254,8 +254,21 @@ static int mkvm_set_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s)
  */
 static bool mkvm_ready_for_interrupt(struct mkvm_vcpu *vcpu)
 {
+	/* Split irqchip: the VMM's PIC reaches the CPU through LVT0. */
+	if (vcpu->apic && !mkvm_lapic_accepts_pic(vcpu))
+		return false;
 	return mkvm_ops->interrupt_allowed && vcpu->queued_irq < 0 &&
 	       !vcpu->event.pending && mkvm_ops->interrupt_allowed(vcpu);
+}
+
+/*
+ * The VMM asked to hear when it may inject (run->request_interrupt_window).
+ * Ignored when the PIC is in the kernel: the VMM injects nothing then.
+ */
+static bool mkvm_wants_irq_window(struct mkvm_vcpu *vcpu)
+{
+	return vcpu->run->request_interrupt_window &&
+	       vcpu->vm->irqchip_mode != MKVM_IRQCHIP_KERNEL;
 }
 
 static int mkvm_interrupt(struct mkvm_vcpu *vcpu, void __user *argp)
@@ -271,8 +284,8 @@ static int mkvm_interrupt(struct mkvm_vcpu *vcpu, void __user *argp)
 		return -EFAULT;
 	if (irq.irq >= 256)
 		return -EINVAL;
-	if (vcpu->queued_irq >= 0)
-		return -ENXIO;		/* one at a time, as in KVM */
+	if (vcpu->queued_irq >= 0)	/* one at a time, as in KVM */
+		return vcpu->apic ? -EEXIST : -ENXIO;
 	vcpu->queued_irq = irq.irq;
 	return 0;
 }
@@ -313,8 +326,14 @@ static void mkvm_prepare_interrupts(struct mkvm_vcpu *vcpu)
 
 	if (!mkvm_ops->interrupt_allowed)
 		return;
-	if (vcpu->apic)
+	if (vcpu->apic) {
 		mkvm_prepare_irqchip_interrupts(vcpu);
+		/* Split irqchip: the VMM asks when its PIC may inject. */
+		if (mkvm_wants_irq_window(vcpu) &&
+		    !mkvm_ready_for_interrupt(vcpu))
+			mkvm_ops->enable_irq_window(vcpu);
+		return;
+	}
 	if (vcpu->queued_irq < 0 && !vcpu->run->request_interrupt_window)
 		return;
 	allowed = !vcpu->event.pending && mkvm_ops->interrupt_allowed(vcpu);
@@ -684,8 +703,16 @@ static int mkvm_vcpu_run_loop(struct mkvm_vcpu *vcpu)
 		r = mkvm_ops->handle_exit(vcpu);
 		if (r <= 0)
 			break;
+		/* Split irqchip: the VMM's IOAPIC hears of a level EOI. */
+		if (vcpu->apic && unlikely(vcpu->apic->eoi_exit_vector >= 0)) {
+			run->exit_reason = KVM_EXIT_IOAPIC_EOI;
+			run->eoi.vector = vcpu->apic->eoi_exit_vector;
+			vcpu->apic->eoi_exit_vector = -1;
+			r = 0;
+			break;
+		}
 		/* The VMM asked to hear when it may inject (KVM ABI). */
-		if (run->request_interrupt_window &&
+		if (mkvm_wants_irq_window(vcpu) &&
 		    mkvm_ready_for_interrupt(vcpu)) {
 			run->exit_reason = KVM_EXIT_IRQ_WINDOW_OPEN;
 			vcpu->stat.request_irq_exits++;

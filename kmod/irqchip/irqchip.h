@@ -151,8 +151,12 @@ struct mkvm_lapic {
 	atomic_t timer_pending;	/* expiries the vCPU has not injected yet */
 	unsigned long pending_events;	/* MKVM_APIC_INIT, MKVM_APIC_SIPI */
 	u8 sipi_vector;
-	int isr_count;		/* bits set in ISR, for a quick PPR */
-	int highest_isr;	/* -1: none; the vector that sets PPR */
+	/*
+	 * Split irqchip: the IOAPIC is in userspace, so the EOI of a
+	 * level-triggered vector goes there (KVM_EXIT_IOAPIC_EOI): the
+	 * vector, or -1.
+	 */
+	int eoi_exit_vector;
 };
 
 int mkvm_lapic_create(struct mkvm_vcpu *vcpu);
@@ -322,6 +326,8 @@ enum mkvm_irqchip_mode {
 
 /* KVM_CREATE_IRQCHIP. */
 int mkvm_create_irqchip(struct mkvm *vm);
+/* KVM_ENABLE_CAP(KVM_CAP_SPLIT_IRQCHIP): LAPICs in the kernel, the rest not. */
+int mkvm_enable_split_irqchip(struct mkvm *vm, u64 nr_ioapic_pins);
 /* KVM_GET/SET_IRQCHIP. */
 long mkvm_irqchip_ioctl(struct mkvm *vm, unsigned int ioctl,
 			void __user *argp);

@@ -188,7 +188,10 @@ void mkvm_lapic_ack(struct mkvm_vcpu *vcpu, int vector)
 /*
  * EOI (10.8.5): the highest vector in service is done. If it came
  * level-triggered from the IOAPIC, the IOAPIC hears of it, clears the
- * pin's Remote IRR and may deliver again if the line is still high.
+ * pin's Remote IRR and may deliver again if the line is still high. With
+ * the IOAPIC in userspace (split irqchip) the VMM hears of it instead;
+ * KVM sends only the vectors its routes say came from the IOAPIC, we send
+ * every level-triggered one (TMR set), which only the IOAPIC produces.
  */
 static void apic_eoi(struct mkvm_lapic *apic)
 {
@@ -197,7 +200,11 @@ static void apic_eoi(struct mkvm_lapic *apic)
 	if (v < 0)
 		return;
 	clear_bit(v & 31, apic_vec_word(apic, APIC_ISR, v));
-	if (apic_test_vec(apic, APIC_TMR, v) && apic->vcpu->vm->ioapic)
+	if (!apic_test_vec(apic, APIC_TMR, v))
+		return;
+	if (apic->vcpu->vm->irqchip_mode == MKVM_IRQCHIP_SPLIT)
+		apic->eoi_exit_vector = v;	/* the run loop exits with it */
+	else if (apic->vcpu->vm->ioapic)
 		mkvm_ioapic_eoi(apic->vcpu->vm, v);
 }
 
@@ -848,6 +855,7 @@ int mkvm_lapic_create(struct mkvm_vcpu *vcpu)
 	if (!apic)
 		return -ENOMEM;
 	apic->vcpu = vcpu;
+	apic->eoi_exit_vector = -1;
 	mkvm_lapic_init_timer(apic);
 	vcpu->apic = apic;
 	mkvm_lapic_reset(vcpu, false);
