@@ -353,6 +353,19 @@ static void mkvm_prepare_interrupts(struct mkvm_vcpu *vcpu)
 		mkvm_ops->enable_irq_window(vcpu);
 }
 
+/**
+ * mkvm_vcpu_on_spin() - the guest spins in a PAUSE loop (vendor exit).
+ *
+ * It waits for something, most likely a lock held by another vCPU whose
+ * thread is not running: give the CPU away once, so that thread may run.
+ * KVM picks a vCPU of the same VM to yield to; we let the scheduler pick.
+ */
+void mkvm_vcpu_on_spin(struct mkvm_vcpu *vcpu)
+{
+	vcpu->stat.pause_exits++;
+	yield();
+}
+
 /* The interrupt window opened: the run loop decides what to tell the VMM. */
 int mkvm_handle_irq_window(struct mkvm_vcpu *vcpu)
 {
