@@ -12,6 +12,8 @@
 #include <linux/slab.h>
 #include <linux/smp.h>
 #include <linux/uaccess.h>
+/* Linux 6.6+: smp_send_reschedule() traces through this tracepoint. */
+#include <trace/events/ipi.h>
 
 #include "minikvm.h"
 
