@@ -53,6 +53,7 @@
 
 struct mkvm;
 struct mkvm_vcpu;
+struct workqueue_struct;
 
 /* ------------------------------------------------------------------ */
 /* The in-kernel device bus (iobus.c)                                  */
@@ -277,15 +278,23 @@ int mkvm_set_irq(struct mkvm *vm, int src, u32 gsi, int level);
 int mkvm_deliver_msi(struct mkvm *vm, const struct kvm_irq_routing_msi *msi);
 /* KVM_IRQ_LINE, KVM_IRQ_LINE_STATUS, KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING. */
 long mkvm_irq_ioctl(struct mkvm *vm, unsigned int ioctl, void __user *argp);
-/* A PIC or IOAPIC pin's level interrupt was acknowledged (EOI). */
+/*
+ * A PIC or IOAPIC pin's interrupt was acknowledged (EOI). route.c maps
+ * (@chip, @pin) to the GSIs routed there and calls mkvm_notify_acked_gsi()
+ * (eventfd.c) for each. Callers (pic.c, ioapic.c) must not hold their own
+ * lock: the notifiers call mkvm_set_irq(). Called for level-triggered pins,
+ * and also for edge-triggered ones that have a notifier
+ * (mkvm_irq_has_ack_notifier()): the PIT counts its ticks by them.
+ */
 void mkvm_notify_acked_irq(struct mkvm *vm, u32 chip, u32 pin);
 
 /* ------------------------------------------------------------------ */
 /* The 8254 PIT (pit.c)                                                */
 /* ------------------------------------------------------------------ */
 
-/* KVM_CREATE_PIT2 (and KVM_CREATE_PIT with a zero config); vm->lock held. */
+/* KVM_CREATE_PIT2 (KVM_CREATE_PIT: flags KVM_PIT_SPEAKER_DUMMY); vm->lock held. */
 int mkvm_pit_create(struct mkvm *vm, const struct kvm_pit_config *cfg);
+/* vm->lock held: ports gone, timer cancelled, notifier unregistered. */
 void mkvm_pit_destroy(struct mkvm *vm);
 /* KVM_GET/SET_PIT, KVM_GET/SET_PIT2, KVM_REINJECT_CONTROL. */
 long mkvm_pit_ioctl(struct mkvm *vm, unsigned int ioctl, void __user *argp);
@@ -296,11 +305,13 @@ long mkvm_pit_ioctl(struct mkvm *vm, unsigned int ioctl, void __user *argp);
 
 /* Per-VM lists, embedded in struct mkvm. */
 struct mkvm_eventfds {
-	spinlock_t lock;		/* @irqfds */
-	struct list_head irqfds;
+	spinlock_t lock;		/* @irqfds, writers of @ack_notifiers */
+	struct list_head irqfds;	/* active irqfds */
 	struct list_head ioeventfds;	/* changed under vm->lock */
-	struct mutex resampler_lock;	/* @resamplers */
+	struct mutex resampler_lock;	/* KVM_IRQFD itself, @resamplers */
 	struct list_head resamplers;
+	struct hlist_head ack_notifiers;	/* read under RCU */
+	struct workqueue_struct *wq;	/* irqfd shutdowns; first KVM_IRQFD */
 };
 
 void mkvm_eventfd_init(struct mkvm *vm);
@@ -309,6 +320,28 @@ int mkvm_irqfd(struct mkvm *vm, const struct kvm_irqfd *args);
 int mkvm_ioeventfd(struct mkvm *vm, const struct kvm_ioeventfd *args);
 /* VM teardown: every irqfd and ioeventfd goes. */
 void mkvm_eventfd_release(struct mkvm *vm);
+
+/*
+ * Ack notifiers: who raised a GSI and wants to know when the guest
+ * acknowledged it (an irqfd resampler lowers its level line; the PIT
+ * counts delivered ticks). @acked runs under rcu_read_lock() from the
+ * EOI path (any context, no chip lock held) and must not sleep; it may
+ * call mkvm_set_irq(). Register and unregister sleep (RCU grace period).
+ */
+struct mkvm_irq_ack_notifier {
+	struct hlist_node link;
+	u32 gsi;
+	void (*acked)(struct mkvm_irq_ack_notifier *n);
+};
+
+void mkvm_register_irq_ack_notifier(struct mkvm *vm,
+				    struct mkvm_irq_ack_notifier *n);
+void mkvm_unregister_irq_ack_notifier(struct mkvm *vm,
+				      struct mkvm_irq_ack_notifier *n);
+/* Does anyone wait for the ack of @gsi? (edge pins: worth notifying?) */
+bool mkvm_irq_has_ack_notifier(struct mkvm *vm, u32 gsi);
+/* Call every notifier of @gsi; route.c's mkvm_notify_acked_irq() does. */
+void mkvm_notify_acked_gsi(struct mkvm *vm, u32 gsi);
 
 /* ------------------------------------------------------------------ */
 /* The VM's irqchip as a whole (irqchip.c)                             */
