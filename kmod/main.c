@@ -167,6 +167,10 @@ long mkvm_check_extension(long ext)
 	 * state is RUNNABLE, as in KVM (vcpu.c: mkvm_mp_state()).
 	 */
 	case KVM_CAP_MP_STATE:
+	/* KVM_IOEVENTFD, with length 0 = a write of any length (eventfd.c). */
+	case KVM_CAP_IOEVENTFD:
+	case KVM_CAP_IOEVENTFD_NO_LENGTH:
+	case KVM_CAP_IOEVENTFD_ANY_LENGTH:
 		return 1;
 	/*
 	 * KVM_SET_GSI_ROUTING exists and validates its argument, but answers
