@@ -24,8 +24,8 @@
  * Features we pass through from the host (MCE and MCA: the machine-check
  * registers of mce.c). Everything else is hidden: the
  * guest must not see VMX/SVM (no nesting), XSAVE/AVX (we do not manage
- * XCR0 for it), MONITOR/MWAIT, PCID/INVPCID, TSC-deadline, x2APIC,
- * RDTSCP (TSC_AUX is not switched), performance counters.
+ * XCR0 for it), MONITOR/MWAIT, PCID/INVPCID, TSC-deadline (a VMM turns
+ * it on when KVM_CAP_TSC_DEADLINE_TIMER says the LAPIC has it), RDTSCP (TSC_AUX is not switched), performance counters.
  * Bit numbers: SDM Vol.2 CPUID, Tables 3-10/3-11; APM Vol.3 E.4.
  */
 #define F(bit)	BIT(bit)
@@ -63,6 +63,11 @@ static void mkvm_add_leaf(struct kvm_cpuid_entry2 *e, int *n, u32 fn,
 		 */
 		x->ecx &= leaf1_ecx;
 		x->edx &= leaf1_edx;
+		/*
+		 * x2APIC is the in-kernel LAPIC's (lapic.c), whatever the host
+		 * has: offered as KVM does, used with KVM_CREATE_IRQCHIP.
+		 */
+		x->ecx |= BIT(21);
 		break;
 	case 7:
 		x->eax = 0;

@@ -167,6 +167,14 @@ long mkvm_check_extension(long ext)
 	 * state is RUNNABLE, as in KVM (vcpu.c: mkvm_mp_state()).
 	 */
 	case KVM_CAP_MP_STATE:
+	/*
+	 * The in-kernel irqchip (kmod/irqchip/): KVM_CREATE_IRQCHIP with its
+	 * PICs, IOAPIC and LAPICs, their state ioctls, the LAPIC timer's
+	 * TSC-deadline mode, and the choice of the boot vCPU.
+	 */
+	case KVM_CAP_IRQCHIP:
+	case KVM_CAP_TSC_DEADLINE_TIMER:
+	case KVM_CAP_SET_BOOT_CPU_ID:
 		return 1;
 	/*
 	 * KVM_SET_GSI_ROUTING exists and validates its argument, but answers
@@ -177,7 +185,9 @@ long mkvm_check_extension(long ext)
 	 */
 	case KVM_CAP_IRQ_ROUTING:
 		return MKVM_MAX_IRQ_ROUTES;
+	/* The recommended number is the host's CPU count, as on KVM. */
 	case KVM_CAP_NR_VCPUS:
+		return min_t(int, num_online_cpus(), MKVM_MAX_VCPUS);
 	case KVM_CAP_MAX_VCPUS:
 	case KVM_CAP_MAX_VCPU_ID:
 		return MKVM_MAX_VCPUS;

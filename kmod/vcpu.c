@@ -536,14 +536,14 @@ static void mkvm_accept_events(struct mkvm_vcpu *vcpu)
 	if (!READ_ONCE(apic->pending_events))
 		return;
 	if (test_and_clear_bit(MKVM_APIC_INIT, &apic->pending_events)) {
-		clear_bit(MKVM_APIC_SIPI, &apic->pending_events);
 		mkvm_vcpu_init_state(vcpu);
 		mkvm_lapic_reset(vcpu, true);
-		vcpu->mp_state = vcpu->id == vcpu->vm->bsp_vcpu_id ?
+		vcpu->mp_state = apic->base & MSR_IA32_APICBASE_BSP ?
 			KVM_MP_STATE_RUNNABLE : KVM_MP_STATE_INIT_RECEIVED;
 	}
 	if (test_and_clear_bit(MKVM_APIC_SIPI, &apic->pending_events) &&
 	    vcpu->mp_state == KVM_MP_STATE_INIT_RECEIVED) {
+		smp_rmb();	/* the bit, then the vector (lapic.c) */
 		v = READ_ONCE(apic->sipi_vector);
 		mkvm_vcpu_init_state(vcpu);
 		mkvm_vcpu_sipi_cs(vcpu, v);
@@ -786,7 +786,7 @@ static int mkvm_lapic_ioctl(struct mkvm_vcpu *vcpu, void __user *argp,
 	int r;
 
 	if (!vcpu->apic)
-		return -ENXIO;
+		return -EINVAL;		/* as KVM */
 	st = kmalloc(sizeof(*st), GFP_KERNEL_ACCOUNT);
 	if (!st)
 		return -ENOMEM;

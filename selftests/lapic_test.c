@@ -1,0 +1,510 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * lapic_test: the in-kernel local APIC (KVM_CREATE_IRQCHIP).
+ *
+ * With KVM_CREATE_IRQCHIP every vCPU gets a local APIC in the kernel (SDM Vol.3
+ * chapter 10): the guest programs it at 0xfee00000 (xAPIC) or through MSRs
+ * 0x800-0x8ff (x2APIC), and interrupts, timers and IPIs between vCPUs never leave
+ * the kernel. HLT no longer exits to userspace: the vCPU sleeps in KVM_RUN until an
+ * interrupt (or a signal) wakes it. The cases:
+ *
+ *   self_ipi        ICR self-IPIs arrive once each; TPR holds one back until
+ *                   lowered; PPR reads the class in service inside the handler
+ *   timer           one-shot then periodic LVT timer, the guest waiting in HLT
+ *   tsc_deadline    TSC-deadline mode: WRMSR 0x6e0, HLT, one interrupt, MSR reads 0
+ *   x2apic          EXTD on: id and logical id by MSR, SELF IPI, EOI by MSR
+ *   ipi             fixed IPIs from vCPU 0 to vCPU 1 (its own thread, halted
+ *                   between them); a signal ends vCPU 1's KVM_RUN with EINTR
+ *   init_sipi       vCPU 0 starts vCPU 1 with INIT and SIPI: it begins in real
+ *                   mode at vector * 4096, as a PC's application processor
+ *   state           KVM_GET/SET_LAPIC, MP state, KVM_CREATE_IRQCHIP's errors
+ *
+ * Every case passes on kvm.ko too (the rigs run it on both).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "kselftest_harness.h"
+#include "vm.h"
+#include "x86.h"
+
+#define APIC_GPA	0xfee00000UL
+#define COUNT_GPA	(GUEST_DATA_GPA + 0x00)	/* interrupts the guest took */
+#define PPR_GPA		(GUEST_DATA_GPA + 0x08)	/* PPR the handler read */
+#define FLAG_GPA	(GUEST_DATA_GPA + 0x10)	/* set by the started AP */
+#define AP_COUNT_GPA	(GUEST_DATA_GPA + 0x18)	/* IPIs vCPU 1 took */
+#define AP_START_GPA	0x20000			/* SIPI vector 0x20 */
+
+#define VEC_IPI		0x40
+#define VEC_TIMER	0x41
+#define VEC_DEADLINE	0x42
+#define VEC_X2		0x43
+#define VEC_AP		0x44
+#define NR_IPIS		50
+
+/* rbx = the APIC page; EOI = write 0 to offset 0xb0. */
+#define XAPIC_ON	"mov $0xfee00000, %ebx\n\t"				\
+			"movl $0x1ff, 0xf0(%rbx)\n\t"	/* SVR: on, 0xff */
+
+GUEST_ASM(lapic_guest, 64,
+	/* ---- self_ipi ---- */
+	"self_ipi_entry:\n\t"
+	XAPIC_ON
+	"sti\n\t"
+	"xor %ecx, %ecx\n"
+	"1: movl $" GSTR(0x40000 | VEC_IPI) ", 0x300(%rbx)\n\t"	/* self */
+	"inc %ecx\n\t"
+	"nop\n\t"
+	"cmp " GSTR(COUNT_GPA) ", %rcx\n\t"
+	"jne lapic_fail\n\t"
+	"cmp $" GSTR(NR_IPIS) ", %ecx\n\t"
+	"jne 1b\n\t"
+	/* TPR class 5 holds vector 0x40 (class 4) back ... */
+	"movl $0x50, 0x80(%rbx)\n\t"
+	"movl $" GSTR(0x40000 | VEC_IPI) ", 0x300(%rbx)\n\t"
+	"nop\n\t"
+	"cmpq $" GSTR(NR_IPIS) ", " GSTR(COUNT_GPA) "\n\t"
+	"jne lapic_fail\n\t"
+	"mov 0xa0(%rbx), %esi\n\t"		/* PPR = TPR = 0x50 */
+	"cmp $0x50, %esi\n\t"
+	"jne lapic_fail\n\t"
+	/* ... until it drops. */
+	"movl $0, 0x80(%rbx)\n\t"
+	"nop\n\t"
+	"cmpq $" GSTR(NR_IPIS + 1) ", " GSTR(COUNT_GPA) "\n\t"
+	"jne lapic_fail\n\t"
+	GUEST_DONE
+
+	/* ---- timer: one-shot 1 ms, then periodic 0.5 ms ---- */
+	"timer_entry:\n\t"
+	XAPIC_ON
+	"movl $0xb, 0x3e0(%rbx)\n\t"		/* divide by 1 */
+	"movl $" GSTR(VEC_TIMER) ", 0x320(%rbx)\n\t"	/* one-shot */
+	"sti\n\t"
+	"movl $1000000, 0x380(%rbx)\n"
+	"2: hlt\n\t"
+	"cmpq $0, " GSTR(COUNT_GPA) "\n\t"
+	"je 2b\n\t"
+	"mov 0x390(%rbx), %esi\n\t"		/* expired: current count 0 */
+	"test %esi, %esi\n\t"
+	"jnz lapic_fail\n\t"
+	"cmpq $1, " GSTR(COUNT_GPA) "\n\t"
+	"jne lapic_fail\n\t"
+	"movl $" GSTR(0x20000 | VEC_TIMER) ", 0x320(%rbx)\n\t"	/* periodic */
+	"movl $500000, 0x380(%rbx)\n"
+	"3: hlt\n\t"
+	"cmpq $6, " GSTR(COUNT_GPA) "\n\t"
+	"jb 3b\n\t"
+	"movl $0, 0x380(%rbx)\n\t"		/* stop */
+	GUEST_DONE
+
+	/* ---- tsc_deadline: 2M TSC ticks ahead ---- */
+	"deadline_entry:\n\t"
+	XAPIC_ON
+	"movl $" GSTR(0x40000 | VEC_DEADLINE) ", 0x320(%rbx)\n\t"
+	"sti\n\t"
+	"rdtsc\n\t"
+	"shl $32, %rdx\n\t"
+	"or %rdx, %rax\n\t"
+	"add $2000000, %rax\n\t"
+	"mov %rax, %rdx\n\t"
+	"shr $32, %rdx\n\t"
+	"mov $0x6e0, %ecx\n\t"
+	"wrmsr\n"
+	"4: hlt\n\t"
+	"cmpq $0, " GSTR(COUNT_GPA) "\n\t"
+	"je 4b\n\t"
+	"mov $0x6e0, %ecx\n\t"			/* fired: the MSR reads 0 */
+	"rdmsr\n\t"
+	"or %eax, %edx\n\t"
+	"jnz lapic_fail\n\t"
+	GUEST_DONE
+
+	/* ---- x2apic ---- */
+	"x2apic_entry:\n\t"
+	"mov $0x1b, %ecx\n\t"
+	"rdmsr\n\t"
+	"or $0xc00, %eax\n\t"			/* EN | EXTD */
+	"wrmsr\n\t"
+	"mov $0x80f, %ecx\n\t"			/* SVR */
+	"mov $0x1ff, %eax\n\t"
+	"xor %edx, %edx\n\t"
+	"wrmsr\n\t"
+	"mov $0x802, %ecx\n\t"			/* ID */
+	"rdmsr\n\t"
+	"mov %eax, %esi\n\t"
+	"mov $0x80d, %ecx\n\t"			/* LDR */
+	"rdmsr\n\t"
+	"mov %eax, %edx\n\t"
+	GUEST_SYNC
+	"sti\n\t"
+	"mov $0x83f, %ecx\n\t"			/* SELF IPI */
+	"mov $" GSTR(VEC_X2) ", %eax\n\t"
+	"xor %edx, %edx\n\t"
+	"wrmsr\n\t"
+	"nop\n\t"
+	"cmpq $1, " GSTR(COUNT_GPA) "\n\t"
+	"jne lapic_fail\n\t"
+	GUEST_DONE
+
+	/* ---- ipi, vCPU 0: NR_IPIS fixed IPIs to APIC id 1, one at a time ---- */
+	"ipi_bsp_entry:\n\t"
+	XAPIC_ON
+	"9: pause\n\t"				/* until vCPU 1's APIC is on */
+	"cmpq $1, " GSTR(FLAG_GPA) "\n\t"
+	"jne 9b\n\t"
+	"xor %ecx, %ecx\n"
+	"5: inc %ecx\n\t"
+	"movl $0x01000000, 0x310(%rbx)\n\t"
+	"movl $" GSTR(VEC_AP) ", 0x300(%rbx)\n"
+	"6: pause\n\t"
+	"cmp " GSTR(AP_COUNT_GPA) ", %rcx\n\t"
+	"jne 6b\n\t"
+	"cmp $" GSTR(NR_IPIS) ", %ecx\n\t"
+	"jne 5b\n\t"
+	GUEST_DONE
+
+	/* ---- ipi, vCPU 1: wait in HLT ---- */
+	"ipi_ap_entry:\n\t"
+	XAPIC_ON
+	"movq $1, " GSTR(FLAG_GPA) "\n\t"
+	"sti\n"
+	"7: hlt\n\t"
+	"jmp 7b\n\t"
+
+	/* ---- init_sipi, vCPU 0 ---- */
+	"sipi_bsp_entry:\n\t"
+	XAPIC_ON
+	"movl $0x01000000, 0x310(%rbx)\n\t"
+	"movl $0x4500, 0x300(%rbx)\n\t"		/* INIT, assert */
+	"movl $0x01000000, 0x310(%rbx)\n\t"
+	"movl $" GSTR(0x4600 | (AP_START_GPA >> 12)) ", 0x300(%rbx)\n"	/* SIPI */
+	"8: pause\n\t"
+	"cmpq $1, " GSTR(FLAG_GPA) "\n\t"
+	"jne 8b\n\t"
+	GUEST_DONE
+
+	/* Handlers: count, note PPR, EOI. */
+	"xapic_handler:\n\t"
+	"push %rax\n\t"
+	"incq " GSTR(COUNT_GPA) "\n\t"
+	"mov $0xfee00000, %eax\n\t"
+	"mov 0xa0(%rax), %eax\n\t"
+	"mov %rax, " GSTR(PPR_GPA) "\n\t"
+	"mov $0xfee00000, %eax\n\t"
+	"movl $0, 0xb0(%rax)\n\t"
+	"pop %rax\n\t"
+	"iretq\n\t"
+	"ap_handler:\n\t"
+	"push %rax\n\t"
+	"incq " GSTR(AP_COUNT_GPA) "\n\t"
+	"mov $0xfee00000, %eax\n\t"
+	"movl $0, 0xb0(%rax)\n\t"
+	"pop %rax\n\t"
+	"iretq\n\t"
+	"x2_handler:\n\t"
+	"push %rax\n\t"
+	"push %rcx\n\t"
+	"push %rdx\n\t"
+	"incq " GSTR(COUNT_GPA) "\n\t"
+	"mov $0x80b, %ecx\n\t"
+	"xor %eax, %eax\n\t"
+	"xor %edx, %edx\n\t"
+	"wrmsr\n\t"
+	"pop %rdx\n\t"
+	"pop %rcx\n\t"
+	"pop %rax\n\t"
+	"iretq\n\t"
+	"lapic_fail:\n\t"
+	"mov %ecx, %edi\n\t"
+	GUEST_FAIL
+	"hlt\n\t");
+extern const uint8_t self_ipi_entry[], timer_entry[], deadline_entry[], x2apic_entry[],
+	ipi_bsp_entry[], ipi_ap_entry[], sipi_bsp_entry[], xapic_handler[], ap_handler[],
+	x2_handler[];
+
+/* The AP's first code after the SIPI: real mode, CS = 0x2000, DS = 0. */
+GUEST_ASM(ap_real, 16,
+	"movw $1, " GSTR(FLAG_GPA) "\n\t"
+	GUEST_DONE);
+
+/* A VM with the in-kernel irqchip, guest memory and tables, no vCPU yet. */
+static struct vm *irqchip_vm(void)
+{
+	struct vm *vm = vm_create();
+
+	if (ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0))
+		test_fail("KVM_CREATE_IRQCHIP: %s", strerror(errno));
+	vm_add_memory(vm, 0, 0, GUEST_MEM_SIZE, 0);
+	vm_init_tables(vm);
+	vm_load_code(vm, GUEST_CODE(lapic_guest));
+	vm_set_idt_gate(vm, MODE_LONG64, VEC_IPI, guest_code_gpa(vm, xapic_handler));
+	vm_set_idt_gate(vm, MODE_LONG64, VEC_TIMER, guest_code_gpa(vm, xapic_handler));
+	vm_set_idt_gate(vm, MODE_LONG64, VEC_DEADLINE, guest_code_gpa(vm, xapic_handler));
+	vm_set_idt_gate(vm, MODE_LONG64, VEC_X2, guest_code_gpa(vm, x2_handler));
+	vm_set_idt_gate(vm, MODE_LONG64, VEC_AP, guest_code_gpa(vm, ap_handler));
+	return vm;
+}
+
+/*
+ * A vCPU in long mode at @entry, with the supported CPUID plus TSC-deadline (which
+ * KVM offers through KVM_CAP_TSC_DEADLINE_TIMER, not in the supported table), and
+ * runnable: a vCPU other than the BSP starts waiting for INIT/SIPI otherwise.
+ */
+static struct vcpu *irqchip_vcpu(struct vm *vm, uint32_t id, const void *entry)
+{
+	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+	struct kvm_cpuid2 *cpuid = kvm_get_supported_cpuid();
+	struct vcpu *vcpu = vcpu_add(vm, id);
+	uint32_t i;
+
+	for (i = 0; i < cpuid->nent; i++)
+		if (cpuid->entries[i].function == 1)
+			cpuid->entries[i].ecx |= 1u << 24;
+	vcpu_set_cpuid(vcpu, cpuid);
+	free(cpuid);
+	vcpu_init_mode(vcpu, MODE_LONG64, guest_code_gpa(vm, entry));
+	if (ioctl(vcpu->fd, KVM_SET_MP_STATE, &mp))
+		test_fail("KVM_SET_MP_STATE: %s", strerror(errno));
+	return vcpu;
+}
+
+static uint64_t guest_u64(struct vm *vm, uint64_t gpa)
+{
+	return *(volatile uint64_t *)gpa_to_hva(vm, gpa);
+}
+
+TEST(self_ipi)
+{
+	struct vcpu *vcpu;
+	struct vm *vm;
+
+	TEST_REQUIRE_CAP(KVM_CAP_IRQCHIP);
+	vm = irqchip_vm();
+	vcpu = irqchip_vcpu(vm, 0, self_ipi_entry);
+	vcpu_run_until_done(vcpu);
+	EXPECT_EQ(NR_IPIS + 1, guest_u64(vm, COUNT_GPA));
+	/* In the handler the vector's class is in service. */
+	EXPECT_EQ(VEC_IPI & 0xf0, guest_u64(vm, PPR_GPA));
+	vm_free(vm);
+}
+
+TEST(timer)
+{
+	struct vcpu *vcpu;
+	struct vm *vm;
+
+	TEST_REQUIRE_CAP(KVM_CAP_IRQCHIP);
+	vm = irqchip_vm();
+	vcpu = irqchip_vcpu(vm, 0, timer_entry);
+	vcpu_run_until_done(vcpu);
+	/* A seventh tick may come between the guest's check and its stop. */
+	EXPECT_LE(6, guest_u64(vm, COUNT_GPA));
+	EXPECT_GE(7, guest_u64(vm, COUNT_GPA));
+	/*
+	 * The HLTs slept in the kernel: no KVM_EXIT_HLT came out (the run would
+	 * have failed on it). Not every tick finds the guest halted.
+	 */
+	EXPECT_LE(1, vcpu_stat(vcpu, "halt_exits"));
+	vm_free(vm);
+}
+
+TEST(tsc_deadline)
+{
+	struct vcpu *vcpu;
+	struct vm *vm;
+
+	TEST_REQUIRE_CAP(KVM_CAP_TSC_DEADLINE_TIMER);
+	vm = irqchip_vm();
+	vcpu = irqchip_vcpu(vm, 0, deadline_entry);
+	vcpu_run_until_done(vcpu);
+	EXPECT_EQ(1, guest_u64(vm, COUNT_GPA));
+	vm_free(vm);
+}
+
+TEST(x2apic)
+{
+	struct vcpu *vcpu;
+	struct ucall uc;
+	struct vm *vm;
+
+	TEST_REQUIRE_CAP(KVM_CAP_IRQCHIP);
+	vm = irqchip_vm();
+	vcpu_add(vm, 0);	/* ids 0..2: x2APIC id 2, cluster 0, bit 2 */
+	vcpu_add(vm, 1);
+	vcpu = irqchip_vcpu(vm, 2, x2apic_entry);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
+	EXPECT_EQ(2, uc.args[1]);		/* RSI: x2APIC id = vCPU id */
+	EXPECT_EQ(1u << 2, uc.args[2]);		/* RDX: logical id (10.12.10.2) */
+	vcpu_run_until_done(vcpu);
+	EXPECT_EQ(1, guest_u64(vm, COUNT_GPA));
+	vm_free(vm);
+}
+
+/* vCPU 1 runs on a thread of its own until a signal stops it. */
+struct ap_thread {
+	struct vcpu *vcpu;
+	pthread_t thread;
+	int ret, err;		/* the last KVM_RUN */
+	bool done;		/* it reported UCALL_DONE */
+};
+
+static void on_sigusr1(int sig)
+{
+	(void)sig;
+}
+
+static void *ap_run(void *arg)
+{
+	struct ap_thread *t = arg;
+	struct ucall uc;
+
+	for (;;) {
+		t->ret = __vcpu_run(t->vcpu);
+		t->err = errno;
+		/* kvm.ko: an AP waiting for INIT/SIPI returns EAGAIN on each event. */
+		if (t->ret && t->err == EAGAIN)
+			continue;
+		if (t->ret)
+			return NULL;
+		if (vcpu_get_ucall(t->vcpu, &uc) == UCALL_DONE) {
+			t->done = true;
+			return NULL;
+		}
+		if (uc.cmd != UCALL_SYNC)
+			return NULL;
+	}
+}
+
+static void ap_start(struct ap_thread *t, struct vcpu *vcpu)
+{
+	struct sigaction sa = { .sa_handler = on_sigusr1 };
+
+	sigaction(SIGUSR1, &sa, NULL);
+	t->vcpu = vcpu;
+	pthread_create(&t->thread, NULL, ap_run, t);
+}
+
+TEST(ipi)
+{
+	struct vcpu *bsp, *ap;
+	struct ap_thread t = {};
+	struct kvm_mp_state mp;
+	struct vm *vm;
+
+	TEST_REQUIRE_CAP(KVM_CAP_IRQCHIP);
+	vm = irqchip_vm();
+	bsp = irqchip_vcpu(vm, 0, ipi_bsp_entry);
+	ap = irqchip_vcpu(vm, 1, ipi_ap_entry);
+	ap_start(&t, ap);
+	vcpu_run_until_done(bsp);
+	EXPECT_EQ(NR_IPIS, guest_u64(vm, AP_COUNT_GPA));
+
+	/* vCPU 1 is asleep in HLT inside KVM_RUN: a signal ends that. */
+	pthread_kill(t.thread, SIGUSR1);
+	pthread_join(t.thread, NULL);
+	EXPECT_EQ(-1, t.ret);
+	EXPECT_EQ(EINTR, t.err);
+	EXPECT_EQ(KVM_EXIT_INTR, ap->run->exit_reason);
+	ASSERT_EQ(0, ioctl(ap->fd, KVM_GET_MP_STATE, &mp));
+	EXPECT_EQ(KVM_MP_STATE_HALTED, mp.mp_state);
+	/* It slept in HLT between IPIs (the first may come before its HLT). */
+	EXPECT_LE(NR_IPIS - 1, vcpu_stat(ap, "halt_exits"));
+	vm_free(vm);
+}
+
+TEST(init_sipi)
+{
+	struct kvm_mp_state mp;
+	struct kvm_sregs sregs;
+	struct ap_thread t = {};
+	struct vcpu *bsp, *ap;
+	struct vm *vm;
+
+	TEST_REQUIRE_CAP(KVM_CAP_IRQCHIP);
+	vm = irqchip_vm();
+	memcpy(gpa_to_hva(vm, AP_START_GPA), ap_real_start, ap_real_end - ap_real_start);
+	bsp = irqchip_vcpu(vm, 0, sipi_bsp_entry);
+	ap = vcpu_add(vm, 1);
+	/* An AP starts out waiting for INIT and SIPI. */
+	ASSERT_EQ(0, ioctl(ap->fd, KVM_GET_MP_STATE, &mp));
+	EXPECT_EQ(KVM_MP_STATE_UNINITIALIZED, mp.mp_state);
+
+	ap_start(&t, ap);
+	vcpu_run_until_done(bsp);
+	pthread_join(t.thread, NULL);
+	ASSERT_TRUE(t.done) {
+		TH_LOG("vCPU 1: KVM_RUN %d (%s)", t.ret, strerror(t.err));
+	}
+	EXPECT_EQ(1, guest_u64(vm, FLAG_GPA));
+	vcpu_get_sregs(ap, &sregs);
+	EXPECT_EQ(AP_START_GPA >> 4, sregs.cs.selector);
+	EXPECT_EQ(AP_START_GPA, sregs.cs.base);
+	EXPECT_EQ(0, sregs.cr0 & 1);		/* real mode */
+	ASSERT_EQ(0, ioctl(ap->fd, KVM_GET_MP_STATE, &mp));
+	EXPECT_EQ(KVM_MP_STATE_RUNNABLE, mp.mp_state);
+	vm_free(vm);
+}
+
+TEST(state)
+{
+	struct kvm_lapic_state st, st2;
+	struct kvm_mp_state mp;
+	struct vcpu *vcpu;
+	struct vm *vm;
+
+	TEST_REQUIRE_CAP(KVM_CAP_IRQCHIP);
+
+	/* Without KVM_CREATE_IRQCHIP there is no LAPIC to get. */
+	vm = vm_create();
+	vcpu = vcpu_add(vm, 0);
+	EXPECT_EQ(-1, ioctl(vcpu->fd, KVM_GET_LAPIC, &st));
+	EXPECT_EQ(EINVAL, errno);
+	/* The irqchip must come before the vCPUs. */
+	EXPECT_EQ(-1, ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0));
+	EXPECT_EQ(EINVAL, errno);
+	vm_free(vm);
+
+	vm = irqchip_vm();
+	EXPECT_EQ(-1, ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0));
+	EXPECT_EQ(EEXIST, errno);
+	vcpu = vcpu_add(vm, 0);
+	ASSERT_EQ(0, ioctl(vcpu->fd, KVM_GET_LAPIC, &st));
+	/* Power-on state (SDM Vol.3 10.4.7.1): id 0, version 0x14, SVR 0xff. */
+	EXPECT_EQ(0, *(uint32_t *)&st.regs[0x20]);
+	EXPECT_EQ(0x14, *(uint32_t *)&st.regs[0x30] & 0xff);
+	EXPECT_EQ(0xff, *(uint32_t *)&st.regs[0xf0]);
+	EXPECT_EQ(0xffffffff, *(uint32_t *)&st.regs[0xe0]);
+	EXPECT_EQ(1u << 16, *(uint32_t *)&st.regs[0x320]);	/* timer masked */
+	/* The BSP is runnable. */
+	ASSERT_EQ(0, ioctl(vcpu->fd, KVM_GET_MP_STATE, &mp));
+	EXPECT_EQ(KVM_MP_STATE_RUNNABLE, mp.mp_state);
+
+	/* A round trip: TPR, SVR, an IRR bit and an LVT come back as set. */
+	*(uint32_t *)&st.regs[0x80] = 0x30;
+	*(uint32_t *)&st.regs[0xf0] = 0x1ff;
+	*(uint32_t *)&st.regs[0x200 + 0x10 * 2] = 1u << 3;	/* vector 0x43 */
+	*(uint32_t *)&st.regs[0x350] = 0x700;			/* LINT0 ExtINT */
+	ASSERT_EQ(0, ioctl(vcpu->fd, KVM_SET_LAPIC, &st));
+	ASSERT_EQ(0, ioctl(vcpu->fd, KVM_GET_LAPIC, &st2));
+	EXPECT_EQ(0x30, *(uint32_t *)&st2.regs[0x80]);
+	EXPECT_EQ(0x1ff, *(uint32_t *)&st2.regs[0xf0]);
+	EXPECT_EQ(1u << 3, *(uint32_t *)&st2.regs[0x220]);
+	EXPECT_EQ(0x700, *(uint32_t *)&st2.regs[0x350]);
+	EXPECT_EQ(0x30, *(uint32_t *)&st2.regs[0xa0]);		/* PPR = TPR */
+
+	/* MP states a VMM may set, and one it may not. */
+	mp.mp_state = KVM_MP_STATE_HALTED;
+	ASSERT_EQ(0, ioctl(vcpu->fd, KVM_SET_MP_STATE, &mp));
+	ASSERT_EQ(0, ioctl(vcpu->fd, KVM_GET_MP_STATE, &mp));
+	EXPECT_EQ(KVM_MP_STATE_HALTED, mp.mp_state);
+	mp.mp_state = 1000;
+	EXPECT_EQ(-1, ioctl(vcpu->fd, KVM_SET_MP_STATE, &mp));
+	EXPECT_EQ(EINVAL, errno);
+	vm_free(vm);
+}
+
+TEST_HARNESS_MAIN
