@@ -31,7 +31,7 @@
  * line is lowered and the resamplefd is signalled, so that the VMM can look
  * at its device and signal again if it still wants service. The irqfds of
  * one GSI share one resampler, which hears of the EOI through an ack
- * notifier (mkvm_register_irq_ack_notifier(), below).
+ * notifier (mkvm_register_irq_ack_notifier(), route.c).
  *
  * Lifetime of an irqfd, the delicate part. It ends in one of three ways:
  * KVM_IRQFD with KVM_IRQFD_FLAG_DEASSIGN, the VMM closing the eventfd
@@ -76,56 +76,7 @@ void mkvm_eventfd_init(struct mkvm *vm)
 	INIT_LIST_HEAD(&e->ioeventfds);
 	mutex_init(&e->resampler_lock);
 	INIT_LIST_HEAD(&e->resamplers);
-	INIT_HLIST_HEAD(&e->ack_notifiers);
 	e->wq = NULL;
-}
-
-/* ------------------------------------------------------------------ */
-/* Ack notifiers                                                       */
-/* ------------------------------------------------------------------ */
-
-void mkvm_register_irq_ack_notifier(struct mkvm *vm,
-				    struct mkvm_irq_ack_notifier *n)
-{
-	spin_lock_irq(&vm->eventfds.lock);
-	hlist_add_head_rcu(&n->link, &vm->eventfds.ack_notifiers);
-	spin_unlock_irq(&vm->eventfds.lock);
-}
-
-/* When this returns, @n->acked is not running and will not be called. */
-void mkvm_unregister_irq_ack_notifier(struct mkvm *vm,
-				      struct mkvm_irq_ack_notifier *n)
-{
-	spin_lock_irq(&vm->eventfds.lock);
-	hlist_del_init_rcu(&n->link);
-	spin_unlock_irq(&vm->eventfds.lock);
-	synchronize_rcu();
-}
-
-bool mkvm_irq_has_ack_notifier(struct mkvm *vm, u32 gsi)
-{
-	struct mkvm_irq_ack_notifier *n;
-	bool found = false;
-
-	rcu_read_lock();
-	hlist_for_each_entry_rcu(n, &vm->eventfds.ack_notifiers, link)
-		if (n->gsi == gsi) {
-			found = true;
-			break;
-		}
-	rcu_read_unlock();
-	return found;
-}
-
-void mkvm_notify_acked_gsi(struct mkvm *vm, u32 gsi)
-{
-	struct mkvm_irq_ack_notifier *n;
-
-	rcu_read_lock();
-	hlist_for_each_entry_rcu(n, &vm->eventfds.ack_notifiers, link)
-		if (n->gsi == gsi)
-			n->acked(n);
-	rcu_read_unlock();
 }
 
 /* ------------------------------------------------------------------ */
@@ -185,7 +136,7 @@ static int mkvm_resampler_attach(struct mkvm *vm, struct mkvm_irqfd *irqfd)
 	r->vm = vm;
 	INIT_LIST_HEAD(&r->irqfds);
 	r->ack.gsi = irqfd->gsi;
-	r->ack.acked = mkvm_resampler_acked;
+	r->ack.irq_acked = mkvm_resampler_acked;
 	list_add(&r->link, &vm->eventfds.resamplers);
 	mkvm_register_irq_ack_notifier(vm, &r->ack);
 found:

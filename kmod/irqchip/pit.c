@@ -568,7 +568,7 @@ int mkvm_pit_create(struct mkvm *vm, const struct kvm_pit_config *cfg)
 	hrtimer_init(&pit->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_HARD);
 	pit->timer.function = mkvm_pit_timer_fn;
 	pit->ack.gsi = 0;
-	pit->ack.acked = mkvm_pit_acked;
+	pit->ack.irq_acked = mkvm_pit_acked;
 	spin_lock_irqsave(&pit->lock, flags);
 	mkvm_pit_reset(pit);
 	spin_unlock_irqrestore(&pit->lock, flags);
