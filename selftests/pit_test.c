@@ -320,6 +320,48 @@ GUEST_ASM(tick_guest, 64,
 	"iretq\n\t");
 extern const uint8_t tick_handler[];
 
+/*
+ * The same through the IOAPIC, as Linux runs IRQ 0 once it found one:
+ * PICs masked, LAPIC software-enabled (SVR), IOAPIC pin 2 (where a PC's
+ * IRQ 0 arrives, the MP table's override) edge-triggered to vector 0x30
+ * at APIC 0; the handler EOIs at the LAPIC. The EOI of an edge vector
+ * never reaches the IOAPIC on real hardware; with reinjection on, KVM still
+ * hears it (ack notifiers see every vector the IOAPIC sent), or the PIT
+ * would hold every tick after the first.
+ */
+#define LAPIC_GPA	0xfee00000
+#define IOAPIC_GPA	0xfec00000
+#define IOAPIC_VECTOR	0x30
+
+GUEST_ASM(tick_ioapic_guest, 64,
+	"mov $0xff, %al\n\t out %al, $0x21\n\t"	/* both PICs masked */
+	"out %al, $0xa1\n\t"
+	"mov $" GSTR(LAPIC_GPA) ", %ebx\n\t"
+	"movl $0x1ff, 0xf0(%rbx)\n\t"		/* SVR: on, spurious 0xff */
+	"mov $" GSTR(IOAPIC_GPA) ", %ebx\n\t"
+	"movl $0x14, (%rbx)\n\t"			/* redirection 2, low */
+	"movl $" GSTR(IOAPIC_VECTOR) ", 0x10(%rbx)\n\t"
+	"movl $0x15, (%rbx)\n\t"			/* high: APIC ID 0 */
+	"movl $0, 0x10(%rbx)\n\t"
+	"mov $0x34, %al\n\t out %al, $0x43\n\t"
+	"mov $" GSTR(TICK_COUNT) " & 0xff, %al\n\t out %al, $0x40\n\t"
+	"mov $" GSTR(TICK_COUNT) " >> 8, %al\n\t out %al, $0x40\n\t"
+	GUEST_SYNC
+	"sti\n"
+	"1: hlt\n\t"
+	"cmpq $" GSTR(NR_TICKS) ", " GSTR(GUEST_DATA_GPA) "\n\t"
+	"jb 1b\n\t"
+	"cli\n\t"
+	GUEST_DONE
+	"tick_ioapic_handler:\n\t"
+	"push %rbx\n\t"
+	"incq " GSTR(GUEST_DATA_GPA) "\n\t"
+	"mov $" GSTR(LAPIC_GPA) ", %ebx\n\t"
+	"movl $0, 0xb0(%rbx)\n\t"			/* LAPIC EOI */
+	"pop %rbx\n\t"
+	"iretq\n\t");
+extern const uint8_t tick_ioapic_handler[];
+
 static void on_alarm(int sig)
 {
 	(void)sig;
@@ -358,11 +400,14 @@ FIXTURE(ticks) {
 FIXTURE_VARIANT(ticks) {
 	int reinject;
 	bool hpet_legacy;
+	bool ioapic;
 };
 
 FIXTURE_VARIANT_ADD(ticks, reinject) { .reinject = 1 };
 FIXTURE_VARIANT_ADD(ticks, no_reinject) { .reinject = 0 };
 FIXTURE_VARIANT_ADD(ticks, hpet_legacy) { .reinject = 1, .hpet_legacy = true };
+FIXTURE_VARIANT_ADD(ticks, ioapic_reinject) { .reinject = 1, .ioapic = true };
+FIXTURE_VARIANT_ADD(ticks, ioapic_no_reinject) { .reinject = 0, .ioapic = true };
 
 FIXTURE_SETUP(ticks)
 {
@@ -375,8 +420,15 @@ FIXTURE_SETUP(ticks)
 	vm = vm_create();
 	vm_add_memory(vm, 0, 0, GUEST_MEM_SIZE, 0);
 	vm_init_tables(vm);
-	vm_load_code(vm, GUEST_CODE(tick_guest));
-	vm_set_idt_gate(vm, MODE_LONG64, 0x20, guest_code_gpa(vm, tick_handler));
+	if (variant->ioapic) {
+		vm_load_code(vm, GUEST_CODE(tick_ioapic_guest));
+		vm_set_idt_gate(vm, MODE_LONG64, IOAPIC_VECTOR,
+				guest_code_gpa(vm, tick_ioapic_handler));
+	} else {
+		vm_load_code(vm, GUEST_CODE(tick_guest));
+		vm_set_idt_gate(vm, MODE_LONG64, 0x20,
+				guest_code_gpa(vm, tick_handler));
+	}
 	ASSERT_EQ(0, ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0));
 	ASSERT_EQ(0, create_pit2(vm, KVM_PIT_SPEAKER_DUMMY));
 	ASSERT_EQ(0, ioctl(vm->fd, KVM_REINJECT_CONTROL, &rc));
