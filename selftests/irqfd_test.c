@@ -302,7 +302,8 @@ FIXTURE_SETUP(deliver)
 	self->vcpu = NULL;
 	TEST_REQUIRE_IRQFD();
 	TEST_REQUIRE_CAP(KVM_CAP_IRQCHIP);
-	if (variant->resample)
+	/* minikvm reports the irqfd capabilities once its irqchip is whole. */
+	if (variant->resample && !kvm_is_minikvm())
 		TEST_REQUIRE_CAP(KVM_CAP_IRQFD_RESAMPLE);
 	vm = vm_create();
 	vm_add_memory(vm, 0, 0, GUEST_MEM_SIZE, 0);

@@ -322,9 +322,10 @@ extern const uint8_t tick_handler[];
 
 /*
  * The same through the IOAPIC, as Linux runs IRQ 0 once it found one:
- * PICs masked, LAPIC software-enabled (SVR), IOAPIC pin 2 (where a PC's
- * IRQ 0 arrives, the MP table's override) edge-triggered to vector 0x30
- * at APIC 0; the handler EOIs at the LAPIC. The EOI of an edge vector
+ * PICs masked, LAPIC software-enabled (SVR), IOAPIC pin 0 edge-triggered
+ * to vector 0x30 at APIC 0; the handler EOIs at the LAPIC. Pin 0: KVM's
+ * default routing takes GSI n to IOAPIC pin n (QEMU replaces it with one
+ * that takes GSI 0 to pin 2, a PC's wiring). The EOI of an edge vector
  * never reaches the IOAPIC on real hardware; with reinjection on, KVM still
  * hears it (ack notifiers see every vector the IOAPIC sent), or the PIT
  * would hold every tick after the first.
@@ -339,9 +340,9 @@ GUEST_ASM(tick_ioapic_guest, 64,
 	"mov $" GSTR(LAPIC_GPA) ", %ebx\n\t"
 	"movl $0x1ff, 0xf0(%rbx)\n\t"		/* SVR: on, spurious 0xff */
 	"mov $" GSTR(IOAPIC_GPA) ", %ebx\n\t"
-	"movl $0x14, (%rbx)\n\t"			/* redirection 2, low */
+	"movl $0x10, (%rbx)\n\t"			/* redirection 0, low */
 	"movl $" GSTR(IOAPIC_VECTOR) ", 0x10(%rbx)\n\t"
-	"movl $0x15, (%rbx)\n\t"			/* high: APIC ID 0 */
+	"movl $0x11, (%rbx)\n\t"			/* high: APIC ID 0 */
 	"movl $0, 0x10(%rbx)\n\t"
 	"mov $0x34, %al\n\t out %al, $0x43\n\t"
 	"mov $" GSTR(TICK_COUNT) " & 0xff, %al\n\t out %al, $0x40\n\t"
