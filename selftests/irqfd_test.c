@@ -93,9 +93,13 @@ TEST(errors)
 	null_fd = open("/dev/null", O_RDWR);
 	ASSERT_LE(0, null_fd);
 
-	/* Before KVM_CREATE_IRQCHIP there is nothing to raise: EAGAIN. */
+	/*
+	 * Before KVM_CREATE_IRQCHIP there is nothing to raise: EINVAL (KVM
+	 * 6.1; later KVMs answer EAGAIN).
+	 */
 	vm = vm_create();
-	EXPECT_ERRNO(EAGAIN, irqfd(vm->fd, efd, IRQFD_GSI, 0, -1));
+	EXPECT_EQ(-1, irqfd(vm->fd, efd, IRQFD_GSI, 0, -1));
+	EXPECT_TRUE(errno == EINVAL || errno == EAGAIN);
 	vm_free(vm);
 
 	vm = vm_create_irqchip();

@@ -383,9 +383,9 @@ static int mkvm_irqfd_deassign(struct mkvm *vm, const struct kvm_irqfd *args)
 /**
  * mkvm_irqfd() - KVM_IRQFD.
  *
- * Needs the in-kernel irqchip (EAGAIN before KVM_CREATE_IRQCHIP, as in
- * KVM); a resampler needs the in-kernel IOAPIC and PIC whose EOIs it
- * hears (EINVAL with a split irqchip).
+ * Needs the in-kernel irqchip, and a resampler the in-kernel IOAPIC and
+ * PIC whose EOIs it hears: EINVAL before KVM_CREATE_IRQCHIP, and for a
+ * resampler with a split irqchip (KVM 6.1's kvm_arch_irqfd_allowed()).
  */
 int mkvm_irqfd(struct mkvm *vm, const struct kvm_irqfd *args)
 {
@@ -398,7 +398,7 @@ int mkvm_irqfd(struct mkvm *vm, const struct kvm_irqfd *args)
 	if (args->flags & KVM_IRQFD_FLAG_DEASSIGN)
 		return mkvm_irqfd_deassign(vm, args);
 	if (mode == MKVM_IRQCHIP_NONE)
-		return -EAGAIN;
+		return -EINVAL;
 	if ((args->flags & KVM_IRQFD_FLAG_RESAMPLE) &&
 	    mode != MKVM_IRQCHIP_KERNEL)
 		return -EINVAL;
