@@ -167,6 +167,10 @@ long mkvm_check_extension(long ext)
 	 * state is RUNNABLE, as in KVM (vcpu.c: mkvm_mp_state()).
 	 */
 	case KVM_CAP_MP_STATE:
+	/* KVM_IOEVENTFD, with length 0 = a write of any length (eventfd.c). */
+	case KVM_CAP_IOEVENTFD:
+	case KVM_CAP_IOEVENTFD_NO_LENGTH:
+	case KVM_CAP_IOEVENTFD_ANY_LENGTH:
 	/*
 	 * The in-kernel irqchip (kmod/irqchip/): KVM_CREATE_IRQCHIP with its
 	 * PICs, IOAPIC and LAPICs, their state ioctls, the LAPIC timer's

@@ -38,8 +38,12 @@
  *     kick the vCPU; the vCPU thread does the rest.
  *   - Lock order: pic->lock or ioapic->lock may be held while calling into
  *     the LAPICs (atomic bits and kicks only); never the reverse.
- *   - The routing table and the I/O buses are read under vm->srcu and
- *     replaced as a whole under vm->lock (the memslot pattern).
+ *   - The I/O buses are read under vm->srcu and replaced as a whole under
+ *     vm->lock (the memslot pattern). The routing table too is replaced
+ *     whole under vm->lock, but read under rcu_read_lock(): mkvm_set_irq()
+ *     runs in hard IRQ context (the PIT's hrtimer) as well.
+ *   - The PIC and the IOAPIC call ack notifiers (mkvm_notify_acked_irq())
+ *     with their lock dropped: a notifier may raise or lower a line.
  */
 #ifndef MKVM_IRQCHIP_H
 #define MKVM_IRQCHIP_H
@@ -53,6 +57,7 @@
 
 struct mkvm;
 struct mkvm_vcpu;
+struct workqueue_struct;
 
 /* ------------------------------------------------------------------ */
 /* The in-kernel device bus (iobus.c)                                  */
@@ -120,6 +125,11 @@ void mkvm_io_bus_free_all(struct mkvm *vm);
 /* ------------------------------------------------------------------ */
 /* Local APIC (lapic.c): one per vCPU                                  */
 /* ------------------------------------------------------------------ */
+
+/* ICR destination shorthand "none" (SDM Vol.3 10.6.1); <apicdef.h> lacks it. */
+#ifndef APIC_DEST_NOSHORT
+#define APIC_DEST_NOSHORT	0x0
+#endif
 
 /* An interrupt message as the APIC bus carries it (SDM Vol.3 10.6.1). */
 struct mkvm_lapic_irq {
@@ -261,6 +271,8 @@ struct mkvm_irq_routing {
 	struct rcu_head rcu;
 	u32 nr_gsi;		/* highest gsi + 1 */
 	u32 nr;
+	/* The GSI an EOI of a chip's pin reports (ack notifiers), or -1. */
+	s16 chip_gsi[KVM_NR_IRQCHIPS][MKVM_IOAPIC_PINS];
 	struct mkvm_irq_route route[];	/* sorted by gsi */
 };
 
@@ -281,15 +293,45 @@ int mkvm_set_irq(struct mkvm *vm, int src, u32 gsi, int level);
 int mkvm_deliver_msi(struct mkvm *vm, const struct kvm_irq_routing_msi *msi);
 /* KVM_IRQ_LINE, KVM_IRQ_LINE_STATUS, KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING. */
 long mkvm_irq_ioctl(struct mkvm *vm, unsigned int ioctl, void __user *argp);
-/* A PIC or IOAPIC pin's level interrupt was acknowledged (EOI). */
+/*
+ * A PIC or IOAPIC pin's interrupt was acknowledged (EOI): @pin is the pin
+ * on @chip (0-7 on a PIC). The PIC reports every pin whose ISR bit an EOI
+ * (or auto-EOI) clears, edge or level, the IOAPIC the pins of a level
+ * vector a LAPIC ended. Called without the chip's lock, maybe with
+ * interrupts off (auto-EOI at INTA in the run loop).
+ */
 void mkvm_notify_acked_irq(struct mkvm *vm, u32 chip, u32 pin);
+
+/*
+ * Ack notifiers: who wants to hear of those EOIs, by GSI (the GSI the
+ * routing table maps the chip's pin from; with two GSIs on one pin, the
+ * last route given wins, as in KVM). An irqfd resampler lowers its line
+ * and signals its resample eventfd; the PIT counts the ticks the guest
+ * took. @irq_acked runs under rcu_read_lock(), in any context: it must
+ * not sleep, and may call mkvm_set_irq().
+ *
+ *   register: process context, any lock but pic/ioapic->lock held.
+ *   unregister: sleeps (synchronize_rcu()); when it returns @irq_acked
+ *   is not running, and the notifier may be freed.
+ */
+struct mkvm_irq_ack_notifier {
+	struct hlist_node link;
+	u32 gsi;
+	void (*irq_acked)(struct mkvm_irq_ack_notifier *ian);
+};
+
+void mkvm_register_irq_ack_notifier(struct mkvm *vm,
+				    struct mkvm_irq_ack_notifier *ian);
+void mkvm_unregister_irq_ack_notifier(struct mkvm *vm,
+				      struct mkvm_irq_ack_notifier *ian);
 
 /* ------------------------------------------------------------------ */
 /* The 8254 PIT (pit.c)                                                */
 /* ------------------------------------------------------------------ */
 
-/* KVM_CREATE_PIT2 (and KVM_CREATE_PIT with a zero config); vm->lock held. */
+/* KVM_CREATE_PIT2 (KVM_CREATE_PIT: flags KVM_PIT_SPEAKER_DUMMY); vm->lock held. */
 int mkvm_pit_create(struct mkvm *vm, const struct kvm_pit_config *cfg);
+/* vm->lock held: ports gone, timer cancelled, notifier unregistered. */
 void mkvm_pit_destroy(struct mkvm *vm);
 /* KVM_GET/SET_PIT, KVM_GET/SET_PIT2, KVM_REINJECT_CONTROL. */
 long mkvm_pit_ioctl(struct mkvm *vm, unsigned int ioctl, void __user *argp);
@@ -301,10 +343,11 @@ long mkvm_pit_ioctl(struct mkvm *vm, unsigned int ioctl, void __user *argp);
 /* Per-VM lists, embedded in struct mkvm. */
 struct mkvm_eventfds {
 	spinlock_t lock;		/* @irqfds */
-	struct list_head irqfds;
+	struct list_head irqfds;	/* active irqfds */
 	struct list_head ioeventfds;	/* changed under vm->lock */
-	struct mutex resampler_lock;	/* @resamplers */
+	struct mutex resampler_lock;	/* KVM_IRQFD itself, @resamplers */
 	struct list_head resamplers;
+	struct workqueue_struct *wq;	/* irqfd shutdowns; first KVM_IRQFD */
 };
 
 void mkvm_eventfd_init(struct mkvm *vm);
