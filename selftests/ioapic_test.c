@@ -249,6 +249,8 @@ TEST(signal_msi_errors)
 #define VEC_LEVEL	0x49	/* IOAPIC pin 9, level */
 #define VEC_MSI		0x51	/* KVM_SIGNAL_MSI */
 #define VEC_MSI_ROUTE	0x52	/* an MSI route */
+#define VEC_STORM	0x4a	/* IOAPIC pin 10, level, never quieted */
+#define STORM_EOIS	10000	/* KVM's IOAPIC_SUCCESSIVE_IRQ_MAX_COUNT */
 
 /* Handler N counts in the data page at 8*N and reports N with its count. */
 #define HANDLER(n)							\
@@ -280,12 +282,23 @@ GUEST_ASM(ioapic_guest, 64,
 	IOAPIC_WRITE(0x1a, 0x45)		/* fixed, physical, edge, unmasked */
 	IOAPIC_WRITE(0x23, 0)			/* pin 9: APIC ID 0 */
 	IOAPIC_WRITE(0x22, 0x8049)		/* ... level */
+	IOAPIC_WRITE(0x25, 0)			/* pin 10: APIC ID 0 */
+	IOAPIC_WRITE(0x24, 0x804a)		/* ... level, for storm_guard */
 	"sti\n\t"
 	"1: xor %edi, %edi\n\t"
 	GUEST_SYNC
 	"jmp 1b\n"
-	HANDLER(1) HANDLER(2) HANDLER(3) HANDLER(4));
+	HANDLER(1) HANDLER(2) HANDLER(3) HANDLER(4)
+	/* Count and EOI, no report: a guest that ignores its device. */
+	"storm_handler:\n\t"
+	"push %rbx\n\t"
+	"incq " GSTR(GUEST_DATA_GPA) " + 8 * 5\n\t"
+	"mov $0xfee00000, %ebx\n\t"
+	"movl $0, 0xb0(%rbx)\n\t"
+	"pop %rbx\n\t"
+	"iretq\n");
 extern const uint8_t handler1[], handler2[], handler3[], handler4[];
+extern const uint8_t storm_handler[];
 
 static uint64_t expect_report(struct vcpu *vcpu, uint64_t what)
 {
@@ -367,6 +380,36 @@ TEST(guest_ioapic_and_msi)
 	EXPECT_EQ(2, expect_report(vcpu, 1));
 	EXPECT_EQ(-1, irq_line_status(vm, 9, 1));
 	expect_idle(vcpu, 3);
+	vm_free(vm);
+}
+
+/*
+ * A level line the guest never quiets comes back at every EOI. Both KVM and
+ * minikvm hold the 10000th re-delivery in a row back for about 10 ms, so the
+ * guest gets out of its handler loop and reaches its idle report; then the line
+ * drops and the interrupts stop (at most one was already on its way).
+ */
+TEST(storm_guard)
+{
+	volatile uint64_t *count;
+	struct vcpu *vcpu;
+	struct vm *vm;
+	uint64_t seen;
+
+	TEST_REQUIRE_LAPIC();
+	vcpu = irqchip_guest(GUEST_CODE(ioapic_guest));
+	vm = vcpu->vm;
+	vm_set_idt_gate(vm, MODE_LONG64, VEC_STORM, guest_code_gpa(vm, storm_handler));
+	count = gpa_to_hva(vm, GUEST_DATA_GPA + 8 * 5);
+	expect_idle(vcpu, 1);
+
+	EXPECT_EQ(1, irq_line_status(vm, 10, 1));
+	expect_idle(vcpu, 1);
+	EXPECT_LE(STORM_EOIS, *count);
+	irq_line(vm, 10, 0);
+	seen = *count;
+	expect_idle(vcpu, 5);
+	EXPECT_GE(seen + 1, *count);
 	vm_free(vm);
 }
 

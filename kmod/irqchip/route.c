@@ -26,6 +26,7 @@
  * (virt/kvm/irqchip.c, arch/x86/kvm/irq_comm.c, Documentation/virt/kvm/
  * api.rst 4.25 KVM_IRQ_LINE, 4.52 KVM_SET_GSI_ROUTING, 4.71 KVM_SIGNAL_MSI).
  */
+#include <linux/rculist.h>
 #include <linux/rcupdate.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
