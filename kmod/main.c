@@ -180,6 +180,17 @@ long mkvm_check_extension(long ext)
 	case KVM_CAP_SPLIT_IRQCHIP:
 	case KVM_CAP_TSC_DEADLINE_TIMER:
 	case KVM_CAP_SET_BOOT_CPU_ID:
+	/* KVM_IRQ_LINE_STATUS, KVM_SIGNAL_MSI (route.c). */
+	case KVM_CAP_IRQ_INJECT_STATUS:
+	case KVM_CAP_SIGNAL_MSI:
+	/* The PIT and its state ioctls (pit.c). */
+	case KVM_CAP_PIT:
+	case KVM_CAP_PIT2:
+	case KVM_CAP_PIT_STATE2:
+	case KVM_CAP_REINJECT_CONTROL:
+	/* irqfd, with resamplers for level-triggered GSIs (eventfd.c). */
+	case KVM_CAP_IRQFD:
+	case KVM_CAP_IRQFD_RESAMPLE:
 		return 1;
 	/*
 	 * KVM_SET_GSI_ROUTING exists and validates its argument, but answers

@@ -63,7 +63,39 @@ struct mkvm_ioapic {
 	unsigned long sources[MKVM_IOAPIC_PINS];	/* MKVM_IRQ_SOURCE_* */
 	u32 eoi_redeliveries[MKVM_IOAPIC_PINS];		/* the storm guard */
 	struct delayed_work storm_work;
+	/*
+	 * The vectors some entry carries, so that a LAPIC can tell without
+	 * a lock whether an EOI concerns us (mkvm_ioapic_routes_vector()).
+	 */
+	DECLARE_BITMAP(vectors, 256);
 };
+
+/* Recompute ioapic->vectors after an entry changed; lock held. */
+static void ioapic_update_vectors(struct mkvm_ioapic *ioapic)
+{
+	DECLARE_BITMAP(v, 256);
+	int pin, i;
+
+	bitmap_zero(v, 256);
+	for (pin = 0; pin < MKVM_IOAPIC_PINS; pin++)
+		__set_bit(ioapic->regs.redirtbl[pin].fields.vector, v);
+	for (i = 0; i < BITS_TO_LONGS(256); i++)
+		WRITE_ONCE(ioapic->vectors[i], v[i]);
+}
+
+/**
+ * mkvm_ioapic_routes_vector() - does an IOAPIC entry carry @vector?
+ *
+ * The LAPIC asks on every EOI: the IOAPIC must hear the EOI of a level
+ * interrupt, and its ack notifiers (the PIT's reinjection) also that of
+ * an edge one, as on KVM. Any context, no lock.
+ */
+bool mkvm_ioapic_routes_vector(struct mkvm *vm, int vector)
+{
+	struct mkvm_ioapic *ioapic = vm->ioapic;
+
+	return ioapic && test_bit(vector, ioapic->vectors);
+}
 
 static_assert(sizeof(mkvm_ioapic_rte) == 8);
 
@@ -196,7 +228,7 @@ static void ioapic_eoi_pin(struct mkvm_ioapic *ioapic, int pin)
 }
 
 /**
- * mkvm_ioapic_eoi() - a LAPIC ended level-triggered @vector.
+ * mkvm_ioapic_eoi() - a LAPIC ended @vector, which an entry carries.
  *
  * Every pin programmed with @vector hears it. The ack notifiers run
  * first, without the lock (an irqfd resampler lowers its line through
@@ -270,6 +302,8 @@ static void ioapic_write_rte(struct mkvm_ioapic *ioapic, u32 pin, bool high,
 	e->fields.remote_irr = old.fields.remote_irr;
 	if (!e->fields.trig_mode)
 		e->fields.remote_irr = 0;
+	if (e->fields.vector != old.fields.vector)
+		ioapic_update_vectors(ioapic);
 	if (e->fields.trig_mode && (ioapic->regs.irr & BIT(pin)))
 		ioapic_deliver(ioapic, pin);
 }
@@ -433,6 +467,7 @@ int mkvm_ioapic_set_state(struct mkvm *vm, const struct kvm_ioapic_state *s)
 	ioapic->regs = *s;
 	ioapic->regs.irr = 0;
 	ioapic->irr_delivered = 0;
+	ioapic_update_vectors(ioapic);
 	for (pin = 0; pin < MKVM_IOAPIC_PINS; pin++)
 		if (s->irr & BIT(pin))
 			ioapic_set_line(ioapic, pin, true);

@@ -243,8 +243,10 @@ int mkvm_ioapic_create(struct mkvm *vm);
 void mkvm_ioapic_destroy(struct mkvm *vm);
 /* Pin @pin of source @src to @level. 1 delivered, 0 coalesced/masked, -1 none. */
 int mkvm_ioapic_set_irq(struct mkvm *vm, int pin, int src, int level);
-/* A LAPIC EOIed level-triggered @vector (TMR set): clear Remote IRR. */
+/* A LAPIC EOIed @vector: clear Remote IRR, tell the ack notifiers. */
 void mkvm_ioapic_eoi(struct mkvm *vm, int vector);
+/* Does an entry carry @vector (so its EOI matters to the IOAPIC)? */
+bool mkvm_ioapic_routes_vector(struct mkvm *vm, int vector);
 void mkvm_ioapic_get_state(struct mkvm *vm, struct kvm_ioapic_state *s);
 int mkvm_ioapic_set_state(struct mkvm *vm, const struct kvm_ioapic_state *s);
 

@@ -188,24 +188,30 @@ void mkvm_lapic_ack(struct mkvm_vcpu *vcpu, int vector)
 /*
  * EOI (10.8.5): the highest vector in service is done. If it came
  * level-triggered from the IOAPIC, the IOAPIC hears of it, clears the
- * pin's Remote IRR and may deliver again if the line is still high. With
+ * pin's Remote IRR and may deliver again if the line is still high; an
+ * edge vector of an IOAPIC entry is told too, for the ack notifiers (the
+ * PIT counts its ticks taken this way), as KVM does. With
  * the IOAPIC in userspace (split irqchip) the VMM hears of it instead;
  * KVM sends only the vectors its routes say came from the IOAPIC, we send
  * every level-triggered one (TMR set), which only the IOAPIC produces.
  */
 static void apic_eoi(struct mkvm_lapic *apic)
 {
+	struct mkvm *vm = apic->vcpu->vm;
 	int v = apic_highest_vec(apic, APIC_ISR);
+	bool level;
 
 	if (v < 0)
 		return;
 	clear_bit(v & 31, apic_vec_word(apic, APIC_ISR, v));
-	if (!apic_test_vec(apic, APIC_TMR, v))
+	level = apic_test_vec(apic, APIC_TMR, v);
+	if (vm->irqchip_mode == MKVM_IRQCHIP_SPLIT) {
+		if (level)
+			apic->eoi_exit_vector = v;	/* the run loop exits */
 		return;
-	if (apic->vcpu->vm->irqchip_mode == MKVM_IRQCHIP_SPLIT)
-		apic->eoi_exit_vector = v;	/* the run loop exits with it */
-	else if (apic->vcpu->vm->ioapic)
-		mkvm_ioapic_eoi(apic->vcpu->vm, v);
+	}
+	if (level || mkvm_ioapic_routes_vector(vm, v))
+		mkvm_ioapic_eoi(vm, v);
 }
 
 /* ------------------------------------------------------------------ */
