@@ -692,6 +692,8 @@ static int mkvm_vcpu_run_loop(struct mkvm_vcpu *vcpu)
 		/* kvmclock: refreshed here, where guest memory may fault. */
 		if (unlikely(test_bit(MKVM_REQ_CLOCK_UPDATE, &vcpu->requests)))
 			mkvm_kvmclock_update(vcpu);
+		if (vcpu->apic && unlikely(vcpu->apic->vapic_addr))
+			mkvm_lapic_sync_to_vapic(vcpu);
 		srcu_read_unlock(&vcpu->vm->srcu, idx);
 		/*
 		 * mkvm_enter_guest() looks for signals and the scheduler's
@@ -702,6 +704,8 @@ static int mkvm_vcpu_run_loop(struct mkvm_vcpu *vcpu)
 		if (!r && !signal_pending(current))
 			cond_resched();
 		idx = srcu_read_lock(&vcpu->vm->srcu);
+		if (r > 0 && vcpu->apic && unlikely(vcpu->apic->vapic_addr))
+			mkvm_lapic_sync_from_vapic(vcpu);
 		if (r < 0)
 			break;
 		if (!r) {
@@ -818,6 +822,22 @@ static int mkvm_mp_state(struct mkvm_vcpu *vcpu, void __user *argp, bool set)
 	}
 }
 
+/* KVM_SET_VAPIC_ADDR (lapic.c): only with the LAPIC in the kernel. */
+static int mkvm_set_vapic_addr(struct mkvm_vcpu *vcpu, void __user *argp)
+{
+	struct kvm_vapic_addr va;
+	int idx, r;
+
+	if (!vcpu->apic)
+		return -EINVAL;
+	if (copy_from_user(&va, argp, sizeof(va)))
+		return -EFAULT;
+	idx = srcu_read_lock(&vcpu->vm->srcu);
+	r = mkvm_lapic_set_vapic_addr(vcpu, va.vapic_addr);
+	srcu_read_unlock(&vcpu->vm->srcu, idx);
+	return r;
+}
+
 /* KVM_GET/SET_LAPIC: the APIC register page (lapic.c). */
 static int mkvm_lapic_ioctl(struct mkvm_vcpu *vcpu, void __user *argp,
 			    bool set)
@@ -897,6 +917,8 @@ static noinline long mkvm_vcpu_ioctl_state(struct mkvm_vcpu *vcpu,
 		return mkvm_lapic_ioctl(vcpu, argp, false);
 	case KVM_SET_LAPIC:
 		return mkvm_lapic_ioctl(vcpu, argp, true);
+	case KVM_SET_VAPIC_ADDR:
+		return mkvm_set_vapic_addr(vcpu, argp);
 	case KVM_X86_SETUP_MCE:
 	case KVM_X86_SET_MCE:
 		return mkvm_mce_ioctl(vcpu, ioctl, argp);

@@ -229,13 +229,14 @@ static void ioapic_eoi_pin(struct mkvm_ioapic *ioapic, int pin)
 
 /**
  * mkvm_ioapic_eoi() - a LAPIC ended @vector, which an entry carries.
+ * @level: the LAPIC had it as level-triggered (its TMR bit)
  *
  * Every pin programmed with @vector hears it. The ack notifiers run
  * first, without the lock (an irqfd resampler lowers its line through
  * mkvm_set_irq(), which takes it); then Remote IRR clears and a line
  * that is still high sends its message again.
  */
-void mkvm_ioapic_eoi(struct mkvm *vm, int vector)
+void mkvm_ioapic_eoi(struct mkvm *vm, int vector, bool level)
 {
 	struct mkvm_ioapic *ioapic = vm->ioapic;
 	unsigned long flags;
@@ -250,8 +251,12 @@ void mkvm_ioapic_eoi(struct mkvm *vm, int vector)
 		spin_unlock_irqrestore(&ioapic->lock, flags);
 		mkvm_notify_acked_irq(vm, KVM_IRQCHIP_IOAPIC, pin);
 		spin_lock_irqsave(&ioapic->lock, flags);
-		/* The entry may have changed meanwhile: look at it again. */
-		if (ioapic->regs.redirtbl[pin].fields.vector == vector)
+		/*
+		 * The entry may have changed meanwhile: look at it again. An
+		 * edge EOI (TMR clear in the LAPIC) only told the notifiers:
+		 * it must not end a level pin that happens to share the vector.
+		 */
+		if (level && ioapic->regs.redirtbl[pin].fields.vector == vector)
 			ioapic_eoi_pin(ioapic, pin);
 	}
 	spin_unlock_irqrestore(&ioapic->lock, flags);

@@ -167,6 +167,13 @@ struct mkvm_lapic {
 	 * vector, or -1.
 	 */
 	int eoi_exit_vector;
+	/*
+	 * KVM_SET_VAPIC_ADDR: a guest-physical u32 the kernel keeps in step
+	 * with the TPR and the highest ISR/IRR vectors (the "VAPIC" that
+	 * QEMU's option ROM uses to patch TPR accesses of old Windows
+	 * guests), or 0.
+	 */
+	u64 vapic_addr;
 };
 
 int mkvm_lapic_create(struct mkvm_vcpu *vcpu);
@@ -198,6 +205,9 @@ int mkvm_lapic_set_base(struct mkvm_vcpu *vcpu, u64 value, bool host);
 /* CR8 = TPR[7:4] (SDM Vol.3 10.8.6.1). */
 void mkvm_lapic_set_cr8(struct mkvm_vcpu *vcpu, u64 cr8);
 u64 mkvm_lapic_get_cr8(struct mkvm_vcpu *vcpu);
+int mkvm_lapic_set_vapic_addr(struct mkvm_vcpu *vcpu, u64 gpa);
+void mkvm_lapic_sync_to_vapic(struct mkvm_vcpu *vcpu);
+void mkvm_lapic_sync_from_vapic(struct mkvm_vcpu *vcpu);
 int mkvm_lapic_get_state(struct mkvm_vcpu *vcpu, struct kvm_lapic_state *s);
 int mkvm_lapic_set_state(struct mkvm_vcpu *vcpu,
 			 const struct kvm_lapic_state *s);
@@ -244,7 +254,7 @@ void mkvm_ioapic_destroy(struct mkvm *vm);
 /* Pin @pin of source @src to @level. 1 delivered, 0 coalesced/masked, -1 none. */
 int mkvm_ioapic_set_irq(struct mkvm *vm, int pin, int src, int level);
 /* A LAPIC EOIed @vector: clear Remote IRR, tell the ack notifiers. */
-void mkvm_ioapic_eoi(struct mkvm *vm, int vector);
+void mkvm_ioapic_eoi(struct mkvm *vm, int vector, bool level);
 /* Does an entry carry @vector (so its EOI matters to the IOAPIC)? */
 bool mkvm_ioapic_routes_vector(struct mkvm *vm, int vector);
 void mkvm_ioapic_get_state(struct mkvm *vm, struct kvm_ioapic_state *s);
