@@ -118,7 +118,7 @@ rig_pair vmx-minikvm-6.1 "--vendor vmx --kver 6.1 --module minikvm.ko ${l2[*]} -
          vmx-kvm-6.1     "--vendor vmx --kver 6.1 --ref ${l2[*]} --timeout 1800"
 
 # The real clients of the KVM API (rig.sh --qemu): QEMU 7.2 boots the nested
-# Linux with six command lines (qemu_test), libvirt 9.0 runs it as a domain
+# Linux with seven command lines (qemu_test), libvirt 9.0 runs it as a domain
 # (libvirt_test), and QEMU migrates it live between two processes
 # (migrate_test); on minikvm and on kvm_amd, one rig each. The VMX
 # rig boots QEMU's default command line only: under Bochs one boot takes
@@ -130,7 +130,7 @@ rig_pair vmx-minikvm-6.1 "--vendor vmx --kver 6.1 --module minikvm.ko ${l2[*]} -
 # rig's kernel reported "BUG: soft lockup - CPU#0 stuck for 45s" (and 134s)
 # during it in 2 of 3 runs, never on kvm_amd; it runs by itself with
 # --env QEMU_TEST_CASES=ioctl_census (Documentation/clients.rst).
-cases=default_machine,nodefaults,cpu_host,userspace_irqchip
+cases=default_machine,nodefaults,cpu_host,smp4,userspace_irqchip
 cases+=,cpu_host_userspace_irqchip,cpu_host_userspace_irqchip_no_asyncpf_int
 clients=(--test qemu --test libvirt --test migrate --timeout 1200
 	 --env "QEMU_TEST_CASES=$cases")

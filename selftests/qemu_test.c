@@ -21,6 +21,9 @@
  *   cpu_host_userspace_irqchip  both: QEMU 7.2 does not start on kvm_amd (see
  *                    the test), so that outcome is reported as a skip; and the
  *                    same without the one CPUID bit it trips on, which boots
+ *   smp4             -smp 4 with the in-kernel irqchip: the guest must bring up
+ *                    4 CPUs (INIT/SIPI through the LAPICs) and run a pinned shell
+ *                    on each (the L2 init's "L2-CPUS" and "L2-ONCPU" lines)
  *   ioctl_census     the default boot again under strace: how many times QEMU
  *                    called each KVM ioctl, printed as a table (the numbers the
  *                    documentation quotes), with a few that must hold anywhere
@@ -57,6 +60,8 @@ struct boot {
 	int status;		/* QEMU's wait status */
 	double secs;		/* from start to exit, rig clock */
 	double uptime;		/* the guest's uptime at reboot, -1 if not printed */
+	char cpus[64];		/* the L2 init's "L2-CPUS ..." line, if any */
+	int oncpu;		/* "L2-ONCPU cpu=K ran_on=K" lines with K = K */
 	struct child qemu;
 };
 
@@ -119,6 +124,15 @@ static int boot_wrapped(const char *const wrap[], const char *accel,
 			b->marker = true;
 		if (up)
 			b->uptime = atof(up + strlen("L2: uptime "));
+		if (!strncmp(line, "L2-CPUS ", 8))
+			snprintf(b->cpus, sizeof(b->cpus), "%.63s", line + 8);
+		if (!strncmp(line, "L2-ONCPU ", 9)) {
+			int cpu = -1, on = -2;
+
+			if (sscanf(line, "L2-ONCPU cpu=%d ran_on=%d", &cpu, &on) == 2 &&
+			    cpu == on)
+				b->oncpu++;
+		}
 	}
 	if (r == 0)
 		printf("# no end of QEMU's output after %d s: stopping it\n", BOOT_LIMIT_S);
@@ -209,6 +223,17 @@ TEST_F_TIMEOUT(qemu, cpu_host, BOOT_LIMIT_S + 30)
 	CHECK_FILES();
 	ASSERT_EQ(0, boot("kvm", extra, &self->b));
 	ASSERT_BOOTED(&self->b);
+}
+
+TEST_F_TIMEOUT(qemu, smp4, BOOT_LIMIT_S + 30)
+{
+	static const char *const extra[] = { "-smp", "4", NULL };
+
+	CHECK_FILES();
+	ASSERT_EQ(0, boot("kvm", extra, &self->b));
+	ASSERT_BOOTED(&self->b);
+	EXPECT_STREQ("online=0-3 count=4", self->b.cpus);
+	EXPECT_EQ(4, self->b.oncpu);
 }
 
 TEST_F_TIMEOUT(qemu, userspace_irqchip, BOOT_LIMIT_S + 30)
