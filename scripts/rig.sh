@@ -76,6 +76,9 @@ if [ "$clients" != none ]; then
 	: "${test_timeout:=600}"
 	[ "$vendor" != svm ] || : "${timeout:=900}"
 fi
+# l2boot_test boots the nested Linux three times (user, kernel irqchip, 4 vCPUs),
+# as make check gives it (scripts/check.sh).
+[[ " ${tests[*]} " != *" l2boot_test "* ]] || : "${test_timeout:=400}"
 : "${test_timeout:=120}"
 case $vendor in
 # Full runs took about 1 min (svm) and 4 min (vmx) here, on a busy machine. A guest that hangs
