@@ -39,6 +39,8 @@ if [ "$ncpu" -gt 1 ]; then
 	# Background jobs of a non-interactive shell read /dev/null.
 	/bin/busybox mount -t devtmpfs dev /dev
 	echo "L2-CPUS online=$(/bin/busybox cat /sys/devices/system/cpu/online) count=$ncpu"
+	/bin/busybox dmesg | /bin/busybox grep -E 'smp: Brought up|smpboot: Total' |
+		/bin/busybox sed 's/^/L2 dmesg: /'
 	k=0
 	while [ $k -lt "$ncpu" ]; do
 		/bin/busybox taskset -c $k /bin/sh -c '
