@@ -16,6 +16,10 @@
  *           (INIT/SIPI through the in-kernel LAPICs), count 4 CPUs online, and
  *           run a pinned shell on each (user/runner/l2/mkinitrd.sh prints
  *           "L2-ONCPU cpu=K ran_on=K sum=500500" for each K)
+ *   sigterm the same with l2mode=counter (the init counts forever): at the
+ *           second count minikvm-run gets SIGTERM and must stop all four vCPU
+ *           threads (some asleep in the kernel in HLT) within SIGTERM_S, exit
+ *           status 1, "terminated by a signal"
  * Each must print the marker, report its number of CPUs ("L2: init running,
  * kernel ..., N cpu") and reset.
  *
@@ -64,6 +68,7 @@ FIXTURE_VARIANT(l2) {
 	const char *irqchip;	/* --irqchip= */
 	int cpus;		/* --cpus */
 	const char *append;	/* more kernel command line */
+	bool sigterm;		/* stop it with SIGTERM at "L2-COUNT 1" */
 };
 
 FIXTURE_VARIANT_ADD(l2, user) {
@@ -78,6 +83,14 @@ FIXTURE_VARIANT_ADD(l2, smp4) {
 	.name = "smp4", .irqchip = "kernel", .cpus = 4, .append = "",
 };
 
+FIXTURE_VARIANT_ADD(l2, sigterm) {
+	.name = "sigterm", .irqchip = "kernel", .cpus = 4, .append = "l2mode=counter",
+	.sigterm = true,
+};
+
+/* Guest seconds minikvm-run may take to stop after SIGTERM. */
+#define SIGTERM_S	30
+
 /* What the nested guest said, from its lines. */
 struct l2_seen {
 	bool marker;
@@ -86,6 +99,8 @@ struct l2_seen {
 	uint64_t ran_on;		/* bit K: "L2-ONCPU cpu=K ran_on=K sum=500500" */
 	uint64_t ran_wrong;		/* bit K: cpu=K reported another CPU or sum */
 	char trouble[160];		/* the first line of an oops, WARN, panic */
+	bool count1;			/* "L2-COUNT 1" (l2mode=counter) */
+	bool terminated;		/* "minikvm-run: terminated by a signal" */
 };
 
 static bool l2_files_missing(void)
@@ -140,6 +155,10 @@ static void echo_line(char *line, struct l2_seen *seen)
 			snprintf(seen->trouble, sizeof(seen->trouble), "%s", line);
 	if ((p = strstr(line, "L2: init running, kernel ")) && (p = strrchr(p, ',')))
 		sscanf(p, ", %d cpu", &seen->cpus);
+	if (strstr(line, "L2-COUNT 1"))
+		seen->count1 = true;
+	if (strstr(line, "minikvm-run: terminated by a signal"))
+		seen->terminated = true;
 	if ((p = strstr(line, "L2-CPUS online=")))
 		sscanf(p, "L2-CPUS online=%31s", seen->online);
 	if ((p = strstr(line, "L2-ONCPU ")) &&
@@ -163,6 +182,7 @@ static int run_l2(const FIXTURE_VARIANT(l2) *var, struct l2_seen *seen, bool *st
 	int pipefd[2], status;
 	size_t used = 0;
 	int waited = 0;
+	bool termed = false;
 	pid_t pid;
 
 	/* L2BOOT_APPEND: more L2 command line, e.g. "nokaslr+l2sym=ADDR,ADDR". */
@@ -215,7 +235,8 @@ static int run_l2(const FIXTURE_VARIANT(l2) *var, struct l2_seen *seen, bool *st
 		n = read(pipefd[0], buf, sizeof(buf));
 		if (n <= 0)
 			break;
-		if (!*stuck)
+		/* After SIGTERM the watchdog counts from the signal, output or not. */
+		if (!*stuck && !termed)
 			waited = 0;
 		for (ssize_t i = 0; i < n; i++) {
 			if (used < sizeof(line) - 1)
@@ -225,6 +246,12 @@ static int run_l2(const FIXTURE_VARIANT(l2) *var, struct l2_seen *seen, bool *st
 				echo_line(line, seen);
 				used = 0;
 			}
+		}
+		if (var->sigterm && seen->count1 && !termed) {
+			printf("# L2 is counting: SIGTERM to minikvm-run\n");
+			kill(pid, SIGTERM);
+			termed = true;
+			waited = SILENCE_S - SIGTERM_S;
 		}
 	}
 	if (used) {
@@ -279,6 +306,11 @@ TEST_F_TIMEOUT(l2, linux_boot_and_reboot, 3000)
 			EXPECT_EQ(all, seen.ran_on) TH_LOG("CPUs that ran their pinned shell");
 		}
 		ASSERT_TRUE(WIFEXITED(status)) TH_LOG("minikvm-run died: status 0x%x", status);
+		if (variant->sigterm) {
+			ASSERT_TRUE(seen.terminated) TH_LOG("no \"terminated by a signal\"");
+			ASSERT_EQ(1, WEXITSTATUS(status));
+			continue;
+		}
 		ASSERT_EQ(0, WEXITSTATUS(status));
 	}
 }
