@@ -167,14 +167,30 @@ long mkvm_check_extension(long ext)
 	 * state is RUNNABLE, as in KVM (vcpu.c: mkvm_mp_state()).
 	 */
 	case KVM_CAP_MP_STATE:
+	/* KVM_IOEVENTFD, with length 0 = a write of any length (eventfd.c). */
+	case KVM_CAP_IOEVENTFD:
+	case KVM_CAP_IOEVENTFD_NO_LENGTH:
+	case KVM_CAP_IOEVENTFD_ANY_LENGTH:
 	/*
 	 * The in-kernel irqchip (kmod/irqchip/): KVM_CREATE_IRQCHIP with its
 	 * PICs, IOAPIC and LAPICs, their state ioctls, the LAPIC timer's
 	 * TSC-deadline mode, and the choice of the boot vCPU.
 	 */
 	case KVM_CAP_IRQCHIP:
+	case KVM_CAP_SPLIT_IRQCHIP:
 	case KVM_CAP_TSC_DEADLINE_TIMER:
 	case KVM_CAP_SET_BOOT_CPU_ID:
+	/* KVM_IRQ_LINE_STATUS, KVM_SIGNAL_MSI (route.c). */
+	case KVM_CAP_IRQ_INJECT_STATUS:
+	case KVM_CAP_SIGNAL_MSI:
+	/* The PIT and its state ioctls (pit.c). */
+	case KVM_CAP_PIT:
+	case KVM_CAP_PIT2:
+	case KVM_CAP_PIT_STATE2:
+	case KVM_CAP_REINJECT_CONTROL:
+	/* irqfd, with resamplers for level-triggered GSIs (eventfd.c). */
+	case KVM_CAP_IRQFD:
+	case KVM_CAP_IRQFD_RESAMPLE:
 		return 1;
 	/*
 	 * KVM_SET_GSI_ROUTING exists and validates its argument, but answers

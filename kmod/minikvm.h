@@ -195,6 +195,7 @@ struct mkvm {
 	struct mkvm_ioapic *ioapic;
 	struct mkvm_pit *pit;
 	struct mkvm_irq_routing __rcu *irq_routing;
+	struct hlist_head irq_ack_notifiers;	/* route.c, RCU */
 	struct mkvm_io_bus __rcu *buses[MKVM_NR_BUSES];
 	struct mkvm_eventfds eventfds;
 	refcount_t users;	/* the VM fd, each vCPU fd, each stats fd */
@@ -351,6 +352,7 @@ struct mkvm_vcpu {
 		u64 request_irq_exits;	/* KVM_EXIT_IRQ_WINDOW_OPEN */
 		u64 irq_injections;	/* interrupts injected into the guest */
 		u64 halt_wakeups;	/* a halted vCPU woke up (in-kernel HLT) */
+		u64 pause_exits;	/* PAUSE (loop) exits: a spinning guest */
 	} stat;
 
 	void *vendor;
@@ -541,6 +543,7 @@ int mkvm_exit_unexpected(struct mkvm_vcpu *vcpu, u64 code, u64 info1,
 			 u64 info2);
 int mkvm_complete_userspace_io(struct mkvm_vcpu *vcpu);
 int mkvm_handle_irq_window(struct mkvm_vcpu *vcpu);
+void mkvm_vcpu_on_spin(struct mkvm_vcpu *vcpu);
 void mkvm_queue_exception(struct mkvm_vcpu *vcpu, u8 vector,
 			  bool has_error, u32 error);
 

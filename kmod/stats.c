@@ -96,6 +96,7 @@ static_assert(sizeof(struct mkvm_stats_desc) == 16 + MKVM_STATS_NAME_SIZE);
  * irq_injections    an interrupt went into the guest (KVM_INTERRUPT's, or
  *                   the in-kernel LAPIC's/PIC's)
  * halt_wakeup       a vCPU halted in the kernel (in-kernel irqchip) woke up
+ * pause_exits       the guest spun on PAUSE; the vCPU thread yielded
  * minikvm's own: CPUID and RDMSR/WRMSR exits (kvm.ko counts neither) and
  * NPT/EPT faults that mapped guest RAM (kvm.ko's pf_* split these up).
  */
@@ -112,6 +113,7 @@ static const struct mkvm_stats_desc mkvm_vcpu_stats_desc[] = {
 	VCPU_COUNTER(request_irq_exits, "request_irq_exits"),
 	VCPU_COUNTER(irq_injections, "irq_injections"),
 	VCPU_COUNTER(halt_wakeups, "halt_wakeup"),
+	VCPU_COUNTER(pause_exits, "pause_exits"),
 };
 
 /*

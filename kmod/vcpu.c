@@ -254,8 +254,21 @@ static int mkvm_set_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s)
  */
 static bool mkvm_ready_for_interrupt(struct mkvm_vcpu *vcpu)
 {
+	/* Split irqchip: the VMM's PIC reaches the CPU through LVT0. */
+	if (vcpu->apic && !mkvm_lapic_accepts_pic(vcpu))
+		return false;
 	return mkvm_ops->interrupt_allowed && vcpu->queued_irq < 0 &&
 	       !vcpu->event.pending && mkvm_ops->interrupt_allowed(vcpu);
+}
+
+/*
+ * The VMM asked to hear when it may inject (run->request_interrupt_window).
+ * Ignored when the PIC is in the kernel: the VMM injects nothing then.
+ */
+static bool mkvm_wants_irq_window(struct mkvm_vcpu *vcpu)
+{
+	return vcpu->run->request_interrupt_window &&
+	       vcpu->vm->irqchip_mode != MKVM_IRQCHIP_KERNEL;
 }
 
 static int mkvm_interrupt(struct mkvm_vcpu *vcpu, void __user *argp)
@@ -271,8 +284,8 @@ static int mkvm_interrupt(struct mkvm_vcpu *vcpu, void __user *argp)
 		return -EFAULT;
 	if (irq.irq >= 256)
 		return -EINVAL;
-	if (vcpu->queued_irq >= 0)
-		return -ENXIO;		/* one at a time, as in KVM */
+	if (vcpu->queued_irq >= 0)	/* one at a time, as in KVM */
+		return vcpu->apic ? -EEXIST : -ENXIO;
 	vcpu->queued_irq = irq.irq;
 	return 0;
 }
@@ -313,8 +326,14 @@ static void mkvm_prepare_interrupts(struct mkvm_vcpu *vcpu)
 
 	if (!mkvm_ops->interrupt_allowed)
 		return;
-	if (vcpu->apic)
+	if (vcpu->apic) {
 		mkvm_prepare_irqchip_interrupts(vcpu);
+		/* Split irqchip: the VMM asks when its PIC may inject. */
+		if (mkvm_wants_irq_window(vcpu) &&
+		    !mkvm_ready_for_interrupt(vcpu))
+			mkvm_ops->enable_irq_window(vcpu);
+		return;
+	}
 	if (vcpu->queued_irq < 0 && !vcpu->run->request_interrupt_window)
 		return;
 	allowed = !vcpu->event.pending && mkvm_ops->interrupt_allowed(vcpu);
@@ -332,6 +351,19 @@ static void mkvm_prepare_interrupts(struct mkvm_vcpu *vcpu)
 	if (!allowed && (vcpu->queued_irq >= 0 ||
 			 vcpu->run->request_interrupt_window))
 		mkvm_ops->enable_irq_window(vcpu);
+}
+
+/**
+ * mkvm_vcpu_on_spin() - the guest spins in a PAUSE loop (vendor exit).
+ *
+ * It waits for something, most likely a lock held by another vCPU whose
+ * thread is not running: give the CPU away once, so that thread may run.
+ * KVM picks a vCPU of the same VM to yield to; we let the scheduler pick.
+ */
+void mkvm_vcpu_on_spin(struct mkvm_vcpu *vcpu)
+{
+	vcpu->stat.pause_exits++;
+	yield();
 }
 
 /* The interrupt window opened: the run loop decides what to tell the VMM. */
@@ -660,6 +692,8 @@ static int mkvm_vcpu_run_loop(struct mkvm_vcpu *vcpu)
 		/* kvmclock: refreshed here, where guest memory may fault. */
 		if (unlikely(test_bit(MKVM_REQ_CLOCK_UPDATE, &vcpu->requests)))
 			mkvm_kvmclock_update(vcpu);
+		if (vcpu->apic && unlikely(vcpu->apic->vapic_addr))
+			mkvm_lapic_sync_to_vapic(vcpu);
 		srcu_read_unlock(&vcpu->vm->srcu, idx);
 		/*
 		 * mkvm_enter_guest() looks for signals and the scheduler's
@@ -670,6 +704,8 @@ static int mkvm_vcpu_run_loop(struct mkvm_vcpu *vcpu)
 		if (!r && !signal_pending(current))
 			cond_resched();
 		idx = srcu_read_lock(&vcpu->vm->srcu);
+		if (r > 0 && vcpu->apic && unlikely(vcpu->apic->vapic_addr))
+			mkvm_lapic_sync_from_vapic(vcpu);
 		if (r < 0)
 			break;
 		if (!r) {
@@ -684,8 +720,16 @@ static int mkvm_vcpu_run_loop(struct mkvm_vcpu *vcpu)
 		r = mkvm_ops->handle_exit(vcpu);
 		if (r <= 0)
 			break;
+		/* Split irqchip: the VMM's IOAPIC hears of a level EOI. */
+		if (vcpu->apic && unlikely(vcpu->apic->eoi_exit_vector >= 0)) {
+			run->exit_reason = KVM_EXIT_IOAPIC_EOI;
+			run->eoi.vector = vcpu->apic->eoi_exit_vector;
+			vcpu->apic->eoi_exit_vector = -1;
+			r = 0;
+			break;
+		}
 		/* The VMM asked to hear when it may inject (KVM ABI). */
-		if (run->request_interrupt_window &&
+		if (mkvm_wants_irq_window(vcpu) &&
 		    mkvm_ready_for_interrupt(vcpu)) {
 			run->exit_reason = KVM_EXIT_IRQ_WINDOW_OPEN;
 			vcpu->stat.request_irq_exits++;
@@ -778,6 +822,22 @@ static int mkvm_mp_state(struct mkvm_vcpu *vcpu, void __user *argp, bool set)
 	}
 }
 
+/* KVM_SET_VAPIC_ADDR (lapic.c): only with the LAPIC in the kernel. */
+static int mkvm_set_vapic_addr(struct mkvm_vcpu *vcpu, void __user *argp)
+{
+	struct kvm_vapic_addr va;
+	int idx, r;
+
+	if (!vcpu->apic)
+		return -EINVAL;
+	if (copy_from_user(&va, argp, sizeof(va)))
+		return -EFAULT;
+	idx = srcu_read_lock(&vcpu->vm->srcu);
+	r = mkvm_lapic_set_vapic_addr(vcpu, va.vapic_addr);
+	srcu_read_unlock(&vcpu->vm->srcu, idx);
+	return r;
+}
+
 /* KVM_GET/SET_LAPIC: the APIC register page (lapic.c). */
 static int mkvm_lapic_ioctl(struct mkvm_vcpu *vcpu, void __user *argp,
 			    bool set)
@@ -857,6 +917,8 @@ static noinline long mkvm_vcpu_ioctl_state(struct mkvm_vcpu *vcpu,
 		return mkvm_lapic_ioctl(vcpu, argp, false);
 	case KVM_SET_LAPIC:
 		return mkvm_lapic_ioctl(vcpu, argp, true);
+	case KVM_SET_VAPIC_ADDR:
+		return mkvm_set_vapic_addr(vcpu, argp);
 	case KVM_X86_SETUP_MCE:
 	case KVM_X86_SET_MCE:
 		return mkvm_mce_ioctl(vcpu, ioctl, argp);

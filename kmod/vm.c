@@ -121,6 +121,19 @@ static int mkvm_set_boot_cpu_id(struct mkvm *vm, unsigned long id)
 	return r;
 }
 
+/* KVM_ENABLE_CAP on the VM: the capabilities a VMM may switch on. */
+static int mkvm_vm_enable_cap(struct mkvm *vm, const struct kvm_enable_cap *cap)
+{
+	if (cap->flags)
+		return -EINVAL;
+	switch (cap->cap) {
+	case KVM_CAP_SPLIT_IRQCHIP:
+		return mkvm_enable_split_irqchip(vm, cap->args[0]);
+	default:
+		return -EINVAL;
+	}
+}
+
 static long mkvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 			  unsigned long arg)
 {
@@ -200,6 +213,13 @@ static long mkvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 	}
 	case KVM_SET_BOOT_CPU_ID:
 		return mkvm_set_boot_cpu_id(vm, arg);
+	case KVM_ENABLE_CAP: {
+		struct kvm_enable_cap cap;
+
+		if (copy_from_user(&cap, argp, sizeof(cap)))
+			return -EFAULT;
+		return mkvm_vm_enable_cap(vm, &cap);
+	}
 	case KVM_GET_CLOCK:
 		return mkvm_get_clock(vm, argp);
 	case KVM_SET_CLOCK:

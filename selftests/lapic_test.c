@@ -18,13 +18,20 @@
  *   init_sipi       vCPU 0 starts vCPU 1 with INIT and SIPI: it begins in real
  *                   mode at vector * 4096, as a PC's application processor
  *   state           KVM_GET/SET_LAPIC, MP state, KVM_CREATE_IRQCHIP's errors
+ *   stress          8 vCPUs pass IPIs round a ring while the VMM keeps
+ *                   interrupting them with signals; then the VM is destroyed with
+ *                   every vCPU asleep or running; five times
+ *   split           KVM_CAP_SPLIT_IRQCHIP: LAPIC in the kernel, the PIC in the
+ *                   VMM, whose vector (KVM_INTERRUPT) arrives through LVT0 ExtINT
  *
- * Every case passes on kvm.ko too (the rigs run it on both).
+ * Every case passes on kvm.ko too (the rigs run it on both). LAPIC_TEST_CASES=a,b
+ * in the environment runs only the cases named (scripts/rig.sh --env).
  */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <sys/ioctl.h>
 
 #include "kselftest_harness.h"
@@ -44,6 +51,9 @@
 #define VEC_X2		0x43
 #define VEC_AP		0x44
 #define NR_IPIS		50
+#define VEC_RING	0x45
+#define RING_VCPUS	8			/* a power of two */
+#define RING_COUNT_GPA	(GUEST_DATA_GPA + 0x100)	/* IPIs each vCPU took */
 
 /* rbx = the APIC page; EOI = write 0 to offset 0xb0. */
 #define XAPIC_ON	"mov $0xfee00000, %ebx\n\t"				\
@@ -187,6 +197,38 @@ GUEST_ASM(lapic_guest, 64,
 	"jne 8b\n\t"
 	GUEST_DONE
 
+	/* ---- split: idle with IF=1, reporting ---- */
+	"split_entry:\n\t"
+	XAPIC_ON
+	"sti\n"
+	"10: " GUEST_SYNC
+	"jmp 10b\n\t"
+
+	/* ---- stress: each vCPU IPIs the next (id + 1 mod 8), then halts ---- */
+	"ring_entry:\n\t"
+	XAPIC_ON
+	"mov 0x20(%rbx), %edi\n\t"
+	"shr $24, %edi\n\t"
+	"inc %edi\n\t"
+	"and $" GSTR(RING_VCPUS - 1) ", %edi\n\t"
+	"shl $24, %edi\n\t"
+	"sti\n"
+	"11: movl %edi, 0x310(%rbx)\n\t"
+	"movl $" GSTR(VEC_RING) ", 0x300(%rbx)\n\t"
+	"hlt\n\t"
+	"jmp 11b\n\t"
+	"ring_handler:\n\t"
+	"push %rax\n\t"
+	"push %rbx\n\t"
+	"mov $0xfee00000, %ebx\n\t"
+	"mov 0x20(%rbx), %eax\n\t"
+	"shr $24, %eax\n\t"
+	"lock incq " GSTR(RING_COUNT_GPA) "(,%rax,8)\n\t"
+	"movl $0, 0xb0(%rbx)\n\t"
+	"pop %rbx\n\t"
+	"pop %rax\n\t"
+	"iretq\n\t"
+
 	/* Handlers: count, note PPR, EOI. */
 	"xapic_handler:\n\t"
 	"push %rax\n\t"
@@ -224,20 +266,16 @@ GUEST_ASM(lapic_guest, 64,
 	"hlt\n\t");
 extern const uint8_t self_ipi_entry[], timer_entry[], deadline_entry[], x2apic_entry[],
 	ipi_bsp_entry[], ipi_ap_entry[], sipi_bsp_entry[], xapic_handler[], ap_handler[],
-	x2_handler[];
+	x2_handler[], split_entry[], ring_entry[], ring_handler[];
 
 /* The AP's first code after the SIPI: real mode, CS = 0x2000, DS = 0. */
 GUEST_ASM(ap_real, 16,
 	"movw $1, " GSTR(FLAG_GPA) "\n\t"
 	GUEST_DONE);
 
-/* A VM with the in-kernel irqchip, guest memory and tables, no vCPU yet. */
-static struct vm *irqchip_vm(void)
+/* Guest memory, tables and handlers, for a VM that has its irqchip. */
+static void irqchip_vm_setup(struct vm *vm)
 {
-	struct vm *vm = vm_create();
-
-	if (ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0))
-		test_fail("KVM_CREATE_IRQCHIP: %s", strerror(errno));
 	vm_add_memory(vm, 0, 0, GUEST_MEM_SIZE, 0);
 	vm_init_tables(vm);
 	vm_load_code(vm, GUEST_CODE(lapic_guest));
@@ -246,6 +284,17 @@ static struct vm *irqchip_vm(void)
 	vm_set_idt_gate(vm, MODE_LONG64, VEC_DEADLINE, guest_code_gpa(vm, xapic_handler));
 	vm_set_idt_gate(vm, MODE_LONG64, VEC_X2, guest_code_gpa(vm, x2_handler));
 	vm_set_idt_gate(vm, MODE_LONG64, VEC_AP, guest_code_gpa(vm, ap_handler));
+	vm_set_idt_gate(vm, MODE_LONG64, VEC_RING, guest_code_gpa(vm, ring_handler));
+}
+
+/* A VM with the in-kernel irqchip, guest memory and tables, no vCPU yet. */
+static struct vm *irqchip_vm(void)
+{
+	struct vm *vm = vm_create();
+
+	if (ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0))
+		test_fail("KVM_CREATE_IRQCHIP: %s", strerror(errno));
+	irqchip_vm_setup(vm);
 	return vm;
 }
 
@@ -272,6 +321,26 @@ static struct vcpu *irqchip_vcpu(struct vm *vm, uint32_t id, const void *entry)
 	return vcpu;
 }
 
+/* LAPIC_TEST_CASES: a comma-separated list of the cases to run; all if unset. */
+static bool case_wanted(const char *name)
+{
+	const char *list = getenv("LAPIC_TEST_CASES");
+	size_t n = strlen(name);
+	const char *p;
+
+	if (!list || !*list)
+		return true;
+	for (p = list; (p = strstr(p, name)); p += n)
+		if ((p == list || p[-1] == ',') && (p[n] == ',' || !p[n]))
+			return true;
+	return false;
+}
+
+#define TEST_REQUIRE_CASE(name) do {						\
+	if (!case_wanted(name))							\
+		SKIP(return, "not in LAPIC_TEST_CASES");			\
+} while (0)
+
 static uint64_t guest_u64(struct vm *vm, uint64_t gpa)
 {
 	return *(volatile uint64_t *)gpa_to_hva(vm, gpa);
@@ -282,6 +351,7 @@ TEST(self_ipi)
 	struct vcpu *vcpu;
 	struct vm *vm;
 
+	TEST_REQUIRE_CASE("self_ipi");
 	TEST_REQUIRE_CAP(KVM_CAP_IRQCHIP);
 	vm = irqchip_vm();
 	vcpu = irqchip_vcpu(vm, 0, self_ipi_entry);
@@ -297,6 +367,7 @@ TEST(timer)
 	struct vcpu *vcpu;
 	struct vm *vm;
 
+	TEST_REQUIRE_CASE("timer");
 	TEST_REQUIRE_CAP(KVM_CAP_IRQCHIP);
 	vm = irqchip_vm();
 	vcpu = irqchip_vcpu(vm, 0, timer_entry);
@@ -317,6 +388,7 @@ TEST(tsc_deadline)
 	struct vcpu *vcpu;
 	struct vm *vm;
 
+	TEST_REQUIRE_CASE("tsc_deadline");
 	TEST_REQUIRE_CAP(KVM_CAP_TSC_DEADLINE_TIMER);
 	vm = irqchip_vm();
 	vcpu = irqchip_vcpu(vm, 0, deadline_entry);
@@ -331,6 +403,7 @@ TEST(x2apic)
 	struct ucall uc;
 	struct vm *vm;
 
+	TEST_REQUIRE_CASE("x2apic");
 	TEST_REQUIRE_CAP(KVM_CAP_IRQCHIP);
 	vm = irqchip_vm();
 	vcpu_add(vm, 0);	/* ids 0..2: x2APIC id 2, cluster 0, bit 2 */
@@ -395,6 +468,7 @@ TEST(ipi)
 	struct kvm_mp_state mp;
 	struct vm *vm;
 
+	TEST_REQUIRE_CASE("ipi");
 	TEST_REQUIRE_CAP(KVM_CAP_IRQCHIP);
 	vm = irqchip_vm();
 	bsp = irqchip_vcpu(vm, 0, ipi_bsp_entry);
@@ -424,6 +498,7 @@ TEST(init_sipi)
 	struct vcpu *bsp, *ap;
 	struct vm *vm;
 
+	TEST_REQUIRE_CASE("init_sipi");
 	TEST_REQUIRE_CAP(KVM_CAP_IRQCHIP);
 	vm = irqchip_vm();
 	memcpy(gpa_to_hva(vm, AP_START_GPA), ap_real_start, ap_real_end - ap_real_start);
@@ -456,6 +531,7 @@ TEST(state)
 	struct vcpu *vcpu;
 	struct vm *vm;
 
+	TEST_REQUIRE_CASE("state");
 	TEST_REQUIRE_CAP(KVM_CAP_IRQCHIP);
 
 	/* Without KVM_CREATE_IRQCHIP there is no LAPIC to get. */
@@ -504,6 +580,113 @@ TEST(state)
 	mp.mp_state = 1000;
 	EXPECT_EQ(-1, ioctl(vcpu->fd, KVM_SET_MP_STATE, &mp));
 	EXPECT_EQ(EINVAL, errno);
+	vm_free(vm);
+}
+
+struct ring_thread {
+	struct vcpu *vcpu;
+	pthread_t thread;
+	volatile bool *stop;
+	int bad_errno;		/* KVM_RUN failed with something else than EINTR */
+	int exits;		/* returns to userspace */
+};
+
+static void *ring_run(void *arg)
+{
+	struct ring_thread *t = arg;
+
+	while (!*t->stop) {
+		t->exits++;
+		if (__vcpu_run(t->vcpu) == 0) {
+			t->bad_errno = -1;	/* the ring never exits */
+			return NULL;
+		}
+		if (errno != EINTR) {
+			t->bad_errno = errno;
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+TEST(stress)
+{
+	struct sigaction sa = { .sa_handler = on_sigusr1 };
+	struct ring_thread t[RING_VCPUS];
+	volatile bool stop;
+	struct timespec ts = { 0, 2000000 };	/* 2 ms between signals */
+	int round, i, k;
+	struct vm *vm;
+
+	TEST_REQUIRE_CASE("stress");
+	TEST_REQUIRE_CAP(KVM_CAP_IRQCHIP);
+	sigaction(SIGUSR1, &sa, NULL);
+	for (round = 0; round < 5; round++) {
+		vm = irqchip_vm();
+		stop = false;
+		for (i = 0; i < RING_VCPUS; i++) {
+			t[i] = (struct ring_thread){ .stop = &stop };
+			t[i].vcpu = irqchip_vcpu(vm, i, ring_entry);
+		}
+		for (i = 0; i < RING_VCPUS; i++)
+			pthread_create(&t[i].thread, NULL, ring_run, &t[i]);
+		for (k = 0; k < 100; k++) {
+			nanosleep(&ts, NULL);
+			pthread_kill(t[k % RING_VCPUS].thread, SIGUSR1);
+		}
+		stop = true;
+		for (i = 0; i < RING_VCPUS; i++) {
+			/* Until it is out: a signal may come before its KVM_RUN. */
+			while (pthread_tryjoin_np(t[i].thread, NULL)) {
+				pthread_kill(t[i].thread, SIGUSR1);
+				nanosleep(&ts, NULL);
+			}
+			EXPECT_EQ(0, t[i].bad_errno) {
+				TH_LOG("round %d, vCPU %d: KVM_RUN %s", round, i,
+				       t[i].bad_errno < 0 ? "exited to userspace" :
+				       strerror(t[i].bad_errno));
+			}
+			EXPECT_LT(0, guest_u64(vm, RING_COUNT_GPA + 8 * i)) {
+				TH_LOG("round %d: vCPU %d took no IPI", round, i);
+			}
+		}
+		vm_free(vm);
+	}
+}
+
+TEST(split)
+{
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args = { 24 } };
+	struct kvm_interrupt irq = { .irq = VEC_IPI };
+	struct kvm_irqchip chip = { .chip_id = KVM_IRQCHIP_IOAPIC };
+	struct vcpu *vcpu;
+	struct ucall uc;
+	struct vm *vm;
+
+	TEST_REQUIRE_CASE("split");
+	TEST_REQUIRE_CAP(KVM_CAP_SPLIT_IRQCHIP);
+	vm = vm_create();
+	cap.flags = 1;
+	EXPECT_EQ(-1, ioctl(vm->fd, KVM_ENABLE_CAP, &cap));
+	EXPECT_EQ(EINVAL, errno);
+	cap.flags = 0;
+	ASSERT_EQ(0, ioctl(vm->fd, KVM_ENABLE_CAP, &cap));
+	EXPECT_EQ(-1, ioctl(vm->fd, KVM_ENABLE_CAP, &cap));
+	EXPECT_EQ(EEXIST, errno);
+	EXPECT_EQ(-1, ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0));
+	EXPECT_EQ(EEXIST, errno);
+	/* The IOAPIC and PIC are the VMM's: none to get. */
+	EXPECT_EQ(-1, ioctl(vm->fd, KVM_GET_IRQCHIP, &chip));
+	EXPECT_EQ(ENXIO, errno);
+
+	irqchip_vm_setup(vm);
+	vcpu = irqchip_vcpu(vm, 0, split_entry);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
+	EXPECT_EQ(1, vcpu->run->ready_for_interrupt_injection);
+	/* The VMM's PIC raises a vector: it arrives through LINT0 (ExtINT). */
+	ASSERT_EQ(0, ioctl(vcpu->fd, KVM_INTERRUPT, &irq));
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
+	EXPECT_EQ(1, guest_u64(vm, COUNT_GPA));
 	vm_free(vm);
 }
 

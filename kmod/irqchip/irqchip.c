@@ -12,6 +12,8 @@
 #include <linux/slab.h>
 #include <linux/smp.h>
 #include <linux/uaccess.h>
+/* Linux 6.6+: smp_send_reschedule() traces through this tracepoint. */
+#include <trace/events/ipi.h>
 
 #include "minikvm.h"
 
@@ -50,6 +52,31 @@ err_ioapic:
 err_pic:
 	mkvm_pic_destroy(vm);
 out:
+	mutex_unlock(&vm->lock);
+	return r;
+}
+
+/**
+ * mkvm_enable_split_irqchip() - KVM_ENABLE_CAP(KVM_CAP_SPLIT_IRQCHIP).
+ * @nr_ioapic_pins: GSIs the VMM's IOAPIC will use (args[0]), at most 48
+ *
+ * Only the LAPICs live in the kernel; the VMM keeps the PIC and the
+ * IOAPIC, sends the IOAPIC's interrupts as MSIs (KVM_SIGNAL_MSI, MSI
+ * routes) and the PIC's with KVM_INTERRUPT, and hears of level-triggered
+ * EOIs through KVM_EXIT_IOAPIC_EOI. Before any vCPU, once (EEXIST).
+ */
+int mkvm_enable_split_irqchip(struct mkvm *vm, u64 nr_ioapic_pins)
+{
+	int r = -EINVAL;
+
+	if (nr_ioapic_pins > 2 * MKVM_IOAPIC_PINS)
+		return r;
+	mutex_lock(&vm->lock);
+	r = -EEXIST;
+	if (vm->irqchip_mode == MKVM_IRQCHIP_NONE && !vm->nr_vcpus) {
+		WRITE_ONCE(vm->irqchip_mode, MKVM_IRQCHIP_SPLIT);
+		r = 0;
+	}
 	mutex_unlock(&vm->lock);
 	return r;
 }
@@ -117,11 +144,18 @@ void mkvm_irqchip_destroy(struct mkvm *vm)
 /* The vCPU side                                                       */
 /* ------------------------------------------------------------------ */
 
-/* Does the PIC have an interrupt for this vCPU (through its LVT0)? */
+/*
+ * Does the PIC have an interrupt for this vCPU (through its LVT0)? With a
+ * split irqchip the PIC is the VMM's, and its interrupt is the vector
+ * KVM_INTERRUPT queued.
+ */
 static bool mkvm_pic_for(struct mkvm_vcpu *vcpu)
 {
-	return vcpu->vm->pic && mkvm_lapic_accepts_pic(vcpu) &&
-	       mkvm_pic_has_interrupt(vcpu->vm);
+	if (!mkvm_lapic_accepts_pic(vcpu))
+		return false;
+	if (vcpu->vm->irqchip_mode == MKVM_IRQCHIP_SPLIT)
+		return vcpu->queued_irq >= 0;
+	return vcpu->vm->pic && mkvm_pic_has_interrupt(vcpu->vm);
 }
 
 /*
@@ -142,8 +176,13 @@ int mkvm_irqchip_ack(struct mkvm_vcpu *vcpu)
 {
 	int vector;
 
-	if (mkvm_pic_for(vcpu))
-		return mkvm_pic_read_irq(vcpu->vm);
+	if (mkvm_pic_for(vcpu)) {
+		if (vcpu->vm->irqchip_mode == MKVM_IRQCHIP_KERNEL)
+			return mkvm_pic_read_irq(vcpu->vm);
+		vector = vcpu->queued_irq;
+		vcpu->queued_irq = -1;
+		return vector;
+	}
 	vector = mkvm_lapic_pending_vector(vcpu);
 	if (vector >= 0)
 		mkvm_lapic_ack(vcpu, vector);

@@ -38,8 +38,12 @@
  *     kick the vCPU; the vCPU thread does the rest.
  *   - Lock order: pic->lock or ioapic->lock may be held while calling into
  *     the LAPICs (atomic bits and kicks only); never the reverse.
- *   - The routing table and the I/O buses are read under vm->srcu and
- *     replaced as a whole under vm->lock (the memslot pattern).
+ *   - The I/O buses are read under vm->srcu and replaced as a whole under
+ *     vm->lock (the memslot pattern). The routing table too is replaced
+ *     whole under vm->lock, but read under rcu_read_lock(): mkvm_set_irq()
+ *     runs in hard IRQ context (the PIT's hrtimer) as well.
+ *   - The PIC and the IOAPIC call ack notifiers (mkvm_notify_acked_irq())
+ *     with their lock dropped: a notifier may raise or lower a line.
  */
 #ifndef MKVM_IRQCHIP_H
 #define MKVM_IRQCHIP_H
@@ -53,6 +57,7 @@
 
 struct mkvm;
 struct mkvm_vcpu;
+struct workqueue_struct;
 
 /* ------------------------------------------------------------------ */
 /* The in-kernel device bus (iobus.c)                                  */
@@ -121,6 +126,11 @@ void mkvm_io_bus_free_all(struct mkvm *vm);
 /* Local APIC (lapic.c): one per vCPU                                  */
 /* ------------------------------------------------------------------ */
 
+/* ICR destination shorthand "none" (SDM Vol.3 10.6.1); <apicdef.h> lacks it. */
+#ifndef APIC_DEST_NOSHORT
+#define APIC_DEST_NOSHORT	0x0
+#endif
+
 /* An interrupt message as the APIC bus carries it (SDM Vol.3 10.6.1). */
 struct mkvm_lapic_irq {
 	u32 vector;
@@ -151,8 +161,19 @@ struct mkvm_lapic {
 	atomic_t timer_pending;	/* expiries the vCPU has not injected yet */
 	unsigned long pending_events;	/* MKVM_APIC_INIT, MKVM_APIC_SIPI */
 	u8 sipi_vector;
-	int isr_count;		/* bits set in ISR, for a quick PPR */
-	int highest_isr;	/* -1: none; the vector that sets PPR */
+	/*
+	 * Split irqchip: the IOAPIC is in userspace, so the EOI of a
+	 * level-triggered vector goes there (KVM_EXIT_IOAPIC_EOI): the
+	 * vector, or -1.
+	 */
+	int eoi_exit_vector;
+	/*
+	 * KVM_SET_VAPIC_ADDR: a guest-physical u32 the kernel keeps in step
+	 * with the TPR and the highest ISR/IRR vectors (the "VAPIC" that
+	 * QEMU's option ROM uses to patch TPR accesses of old Windows
+	 * guests), or 0.
+	 */
+	u64 vapic_addr;
 };
 
 int mkvm_lapic_create(struct mkvm_vcpu *vcpu);
@@ -184,6 +205,9 @@ int mkvm_lapic_set_base(struct mkvm_vcpu *vcpu, u64 value, bool host);
 /* CR8 = TPR[7:4] (SDM Vol.3 10.8.6.1). */
 void mkvm_lapic_set_cr8(struct mkvm_vcpu *vcpu, u64 cr8);
 u64 mkvm_lapic_get_cr8(struct mkvm_vcpu *vcpu);
+int mkvm_lapic_set_vapic_addr(struct mkvm_vcpu *vcpu, u64 gpa);
+void mkvm_lapic_sync_to_vapic(struct mkvm_vcpu *vcpu);
+void mkvm_lapic_sync_from_vapic(struct mkvm_vcpu *vcpu);
 int mkvm_lapic_get_state(struct mkvm_vcpu *vcpu, struct kvm_lapic_state *s);
 int mkvm_lapic_set_state(struct mkvm_vcpu *vcpu,
 			 const struct kvm_lapic_state *s);
@@ -229,8 +253,10 @@ int mkvm_ioapic_create(struct mkvm *vm);
 void mkvm_ioapic_destroy(struct mkvm *vm);
 /* Pin @pin of source @src to @level. 1 delivered, 0 coalesced/masked, -1 none. */
 int mkvm_ioapic_set_irq(struct mkvm *vm, int pin, int src, int level);
-/* A LAPIC EOIed level-triggered @vector (TMR set): clear Remote IRR. */
-void mkvm_ioapic_eoi(struct mkvm *vm, int vector);
+/* A LAPIC EOIed @vector: clear Remote IRR, tell the ack notifiers. */
+void mkvm_ioapic_eoi(struct mkvm *vm, int vector, bool level);
+/* Does an entry carry @vector (so its EOI matters to the IOAPIC)? */
+bool mkvm_ioapic_routes_vector(struct mkvm *vm, int vector);
 void mkvm_ioapic_get_state(struct mkvm *vm, struct kvm_ioapic_state *s);
 int mkvm_ioapic_set_state(struct mkvm *vm, const struct kvm_ioapic_state *s);
 
@@ -257,6 +283,8 @@ struct mkvm_irq_routing {
 	struct rcu_head rcu;
 	u32 nr_gsi;		/* highest gsi + 1 */
 	u32 nr;
+	/* The GSI an EOI of a chip's pin reports (ack notifiers), or -1. */
+	s16 chip_gsi[KVM_NR_IRQCHIPS][MKVM_IOAPIC_PINS];
 	struct mkvm_irq_route route[];	/* sorted by gsi */
 };
 
@@ -277,15 +305,45 @@ int mkvm_set_irq(struct mkvm *vm, int src, u32 gsi, int level);
 int mkvm_deliver_msi(struct mkvm *vm, const struct kvm_irq_routing_msi *msi);
 /* KVM_IRQ_LINE, KVM_IRQ_LINE_STATUS, KVM_SIGNAL_MSI, KVM_SET_GSI_ROUTING. */
 long mkvm_irq_ioctl(struct mkvm *vm, unsigned int ioctl, void __user *argp);
-/* A PIC or IOAPIC pin's level interrupt was acknowledged (EOI). */
+/*
+ * A PIC or IOAPIC pin's interrupt was acknowledged (EOI): @pin is the pin
+ * on @chip (0-7 on a PIC). The PIC reports every pin whose ISR bit an EOI
+ * (or auto-EOI) clears, edge or level, the IOAPIC the pins of a level
+ * vector a LAPIC ended. Called without the chip's lock, maybe with
+ * interrupts off (auto-EOI at INTA in the run loop).
+ */
 void mkvm_notify_acked_irq(struct mkvm *vm, u32 chip, u32 pin);
+
+/*
+ * Ack notifiers: who wants to hear of those EOIs, by GSI (the GSI the
+ * routing table maps the chip's pin from; with two GSIs on one pin, the
+ * last route given wins, as in KVM). An irqfd resampler lowers its line
+ * and signals its resample eventfd; the PIT counts the ticks the guest
+ * took. @irq_acked runs under rcu_read_lock(), in any context: it must
+ * not sleep, and may call mkvm_set_irq().
+ *
+ *   register: process context, any lock but pic/ioapic->lock held.
+ *   unregister: sleeps (synchronize_rcu()); when it returns @irq_acked
+ *   is not running, and the notifier may be freed.
+ */
+struct mkvm_irq_ack_notifier {
+	struct hlist_node link;
+	u32 gsi;
+	void (*irq_acked)(struct mkvm_irq_ack_notifier *ian);
+};
+
+void mkvm_register_irq_ack_notifier(struct mkvm *vm,
+				    struct mkvm_irq_ack_notifier *ian);
+void mkvm_unregister_irq_ack_notifier(struct mkvm *vm,
+				      struct mkvm_irq_ack_notifier *ian);
 
 /* ------------------------------------------------------------------ */
 /* The 8254 PIT (pit.c)                                                */
 /* ------------------------------------------------------------------ */
 
-/* KVM_CREATE_PIT2 (and KVM_CREATE_PIT with a zero config); vm->lock held. */
+/* KVM_CREATE_PIT2 (KVM_CREATE_PIT: flags KVM_PIT_SPEAKER_DUMMY); vm->lock held. */
 int mkvm_pit_create(struct mkvm *vm, const struct kvm_pit_config *cfg);
+/* vm->lock held: ports gone, timer cancelled, notifier unregistered. */
 void mkvm_pit_destroy(struct mkvm *vm);
 /* KVM_GET/SET_PIT, KVM_GET/SET_PIT2, KVM_REINJECT_CONTROL. */
 long mkvm_pit_ioctl(struct mkvm *vm, unsigned int ioctl, void __user *argp);
@@ -297,10 +355,11 @@ long mkvm_pit_ioctl(struct mkvm *vm, unsigned int ioctl, void __user *argp);
 /* Per-VM lists, embedded in struct mkvm. */
 struct mkvm_eventfds {
 	spinlock_t lock;		/* @irqfds */
-	struct list_head irqfds;
+	struct list_head irqfds;	/* active irqfds */
 	struct list_head ioeventfds;	/* changed under vm->lock */
-	struct mutex resampler_lock;	/* @resamplers */
+	struct mutex resampler_lock;	/* KVM_IRQFD itself, @resamplers */
 	struct list_head resamplers;
+	struct workqueue_struct *wq;	/* irqfd shutdowns; first KVM_IRQFD */
 };
 
 void mkvm_eventfd_init(struct mkvm *vm);
@@ -322,6 +381,8 @@ enum mkvm_irqchip_mode {
 
 /* KVM_CREATE_IRQCHIP. */
 int mkvm_create_irqchip(struct mkvm *vm);
+/* KVM_ENABLE_CAP(KVM_CAP_SPLIT_IRQCHIP): LAPICs in the kernel, the rest not. */
+int mkvm_enable_split_irqchip(struct mkvm *vm, u64 nr_ioapic_pins);
 /* KVM_GET/SET_IRQCHIP. */
 long mkvm_irqchip_ioctl(struct mkvm *vm, unsigned int ioctl,
 			void __user *argp);

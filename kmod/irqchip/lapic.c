@@ -29,6 +29,7 @@
  */
 #include <linux/hrtimer.h>
 #include <linux/math64.h>
+#include <linux/mm.h>
 #include <linux/slab.h>
 #include <asm/apicdef.h>
 #include <asm/msr-index.h>
@@ -188,17 +189,30 @@ void mkvm_lapic_ack(struct mkvm_vcpu *vcpu, int vector)
 /*
  * EOI (10.8.5): the highest vector in service is done. If it came
  * level-triggered from the IOAPIC, the IOAPIC hears of it, clears the
- * pin's Remote IRR and may deliver again if the line is still high.
+ * pin's Remote IRR and may deliver again if the line is still high; an
+ * edge vector of an IOAPIC entry is told too, for the ack notifiers (the
+ * PIT counts its ticks taken this way), as KVM does. With
+ * the IOAPIC in userspace (split irqchip) the VMM hears of it instead;
+ * KVM sends only the vectors its routes say came from the IOAPIC, we send
+ * every level-triggered one (TMR set), which only the IOAPIC produces.
  */
 static void apic_eoi(struct mkvm_lapic *apic)
 {
+	struct mkvm *vm = apic->vcpu->vm;
 	int v = apic_highest_vec(apic, APIC_ISR);
+	bool level;
 
 	if (v < 0)
 		return;
 	clear_bit(v & 31, apic_vec_word(apic, APIC_ISR, v));
-	if (apic_test_vec(apic, APIC_TMR, v) && apic->vcpu->vm->ioapic)
-		mkvm_ioapic_eoi(apic->vcpu->vm, v);
+	level = apic_test_vec(apic, APIC_TMR, v);
+	if (vm->irqchip_mode == MKVM_IRQCHIP_SPLIT) {
+		if (level)
+			apic->eoi_exit_vector = v;	/* the run loop exits */
+		return;
+	}
+	if (level || mkvm_ioapic_routes_vector(vm, v))
+		mkvm_ioapic_eoi(vm, v, level);
 }
 
 /* ------------------------------------------------------------------ */
@@ -796,6 +810,47 @@ int mkvm_lapic_set_base(struct mkvm_vcpu *vcpu, u64 value, bool host)
 }
 
 /* ------------------------------------------------------------------ */
+/* The VAPIC word (KVM_SET_VAPIC_ADDR)                                 */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A u32 in guest memory: TPR in bits 7:0, the class of the highest vector
+ * in service in 15:12, the highest requested vector in 31:24. QEMU's
+ * "kvmvapic" option ROM rewrites an old guest's TPR accesses into plain
+ * memory accesses of this word, which the kernel refreshes before each
+ * entry and reads the TPR back from after each exit (KVM's ABI; Linux
+ * guests never use it, but QEMU always sets the address, 0 at reset).
+ * Caller holds vm->srcu.
+ */
+int mkvm_lapic_set_vapic_addr(struct mkvm_vcpu *vcpu, u64 gpa)
+{
+	if (gpa && (!mkvm_gfn_to_slot(vcpu->vm, gpa >> PAGE_SHIFT) ||
+		    offset_in_page(gpa) > PAGE_SIZE - sizeof(u32)))
+		return -EINVAL;
+	vcpu->apic->vapic_addr = gpa;
+	return 0;
+}
+
+void mkvm_lapic_sync_to_vapic(struct mkvm_vcpu *vcpu)
+{
+	struct mkvm_lapic *apic = vcpu->apic;
+	int irr = apic_highest_vec(apic, APIC_IRR);
+	int isr = apic_highest_vec(apic, APIC_ISR);
+	u32 data = (apic_reg(apic, APIC_TASKPRI) & 0xff) |
+		   ((max(isr, 0) & 0xf0) << 8) | ((u32)max(irr, 0) << 24);
+
+	mkvm_write_guest(vcpu, apic->vapic_addr, &data, sizeof(data));
+}
+
+void mkvm_lapic_sync_from_vapic(struct mkvm_vcpu *vcpu)
+{
+	u32 data;
+
+	if (!mkvm_read_guest(vcpu, vcpu->apic->vapic_addr, &data, sizeof(data)))
+		apic_set_tpr(vcpu->apic, data & 0xff);
+}
+
+/* ------------------------------------------------------------------ */
 /* Lifecycle and state                                                 */
 /* ------------------------------------------------------------------ */
 
@@ -848,6 +903,7 @@ int mkvm_lapic_create(struct mkvm_vcpu *vcpu)
 	if (!apic)
 		return -ENOMEM;
 	apic->vcpu = vcpu;
+	apic->eoi_exit_vector = -1;
 	mkvm_lapic_init_timer(apic);
 	vcpu->apic = apic;
 	mkvm_lapic_reset(vcpu, false);

@@ -117,12 +117,24 @@ static int vmx_handle_hlt(struct mkvm_vcpu *vcpu)
 }
 
 /*
- * INVD, WBINVD, PAUSE: nothing to do. Guest memory is ordinary cached
+ * INVD, WBINVD: nothing to do. Guest memory is ordinary cached
  * host memory, so dropping caches would only slow the host down.
  */
 static int vmx_handle_nop(struct mkvm_vcpu *vcpu)
 {
 	return vmx_skip_insn(vcpu);
+}
+
+/*
+ * Reason 40, PAUSE (or a PAUSE loop, 25.6.13): the guest waits for
+ * something, usually a lock another vCPU holds. Step over the PAUSE and
+ * let the host run another thread first: maybe that vCPU's.
+ */
+static int vmx_handle_pause(struct mkvm_vcpu *vcpu)
+{
+	vmx_skip_insn(vcpu);
+	mkvm_vcpu_on_spin(vcpu);
+	return 1;
 }
 
 /* Instructions minikvm does not offer to guests: #UD, as without VMX. */
@@ -363,7 +375,7 @@ static int (*const vmx_exit_handlers[VMX_EXIT_MAX])(struct mkvm_vcpu *) = {
 	[VMX_EXIT_WRMSR]		= vmx_handle_wrmsr,
 	[VMX_EXIT_MWAIT]		= vmx_handle_ud,
 	[VMX_EXIT_MONITOR]		= vmx_handle_ud,
-	[VMX_EXIT_PAUSE]		= vmx_handle_nop,
+	[VMX_EXIT_PAUSE]		= vmx_handle_pause,
 	[VMX_EXIT_EPT_VIOLATION]	= vmx_handle_ept_violation,
 	[VMX_EXIT_EPT_MISCONFIG]	= vmx_handle_ept_misconfig,
 	[VMX_EXIT_INVEPT]		= vmx_handle_ud,

@@ -139,6 +139,10 @@
 /* 32-bit host-state field (B.3.4) */
 #define VMCS_HOST_SYSENTER_CS		0x00004c00
 
+/* 32-bit control fields for PAUSE-loop exiting (B.2.1, 25.6.13) */
+#define VMCS_PLE_GAP			0x00004020
+#define VMCS_PLE_WINDOW			0x00004022
+
 /* Natural-width control fields (B.4.1) */
 #define VMCS_CR0_GUEST_HOST_MASK	0x00006000
 #define VMCS_CR4_GUEST_HOST_MASK	0x00006002
@@ -220,6 +224,7 @@
 #define PROC2_ENABLE_RDTSCP		(1u << 3)
 #define PROC2_ENABLE_VPID		(1u << 5)
 #define PROC2_WBINVD_EXITING		(1u << 6)
+#define PROC2_PAUSE_LOOP_EXITING	(1u << 10)	/* 25.6.13 */
 #define PROC2_UNRESTRICTED_GUEST	(1u << 7)
 #define PROC2_ENABLE_INVPCID		(1u << 12)
 #define PROC2_ENABLE_XSAVES		(1u << 20)

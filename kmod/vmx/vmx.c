@@ -231,7 +231,8 @@ static int vmx_setup_controls(u64 basic)
 
 	ret = vmx_adjust_controls(MSR_IA32_VMX_PROCBASED_CTLS2,
 				  0, PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST |
-				  PROC2_ENABLE_VPID | PROC2_WBINVD_EXITING,
+				  PROC2_ENABLE_VPID | PROC2_WBINVD_EXITING |
+				  PROC2_PAUSE_LOOP_EXITING,
 				  &vmx_cfg.proc2, &proc2_may, "secondary");
 	if (ret)
 		return ret;
@@ -243,6 +244,16 @@ static int vmx_setup_controls(u64 basic)
 		pr_err("VMX lacks unrestricted guest (real-mode guests)\n");
 		return -ENODEV;
 	}
+	/*
+	 * A vCPU spinning on a lock (PAUSE in a loop) whose holder is a vCPU
+	 * thread that is not running wastes its time slice: exit so that the
+	 * holder can run (exit.c). PAUSE-loop exiting exits only when PAUSEs
+	 * come close together for a while (25.6.13); without it, every PAUSE
+	 * exits. (Bochs also needs one of them: a guest spinning on PAUSE
+	 * there never took the host's timer interrupt.)
+	 */
+	if (!(vmx_cfg.proc2 & PROC2_PAUSE_LOOP_EXITING))
+		vmx_cfg.proc |= vmx_cfg.proc_may & PROC_PAUSE_EXITING;
 
 	/* The host is 64-bit; EFER and PAT are switched by the processor. */
 	ret = vmx_adjust_controls(tru ? MSR_IA32_VMX_TRUE_EXIT_CTLS :
@@ -749,6 +760,11 @@ static void vmx_setup_exec_controls(struct vcpu_vmx *vmx)
 		vmcs_write(VMCS_VPID, vmx->vpid);
 	}
 	vmcs_write(VMCS_PROC_CONTROLS2, vmx->proc2);
+	if (vmx->proc2 & PROC2_PAUSE_LOOP_EXITING) {
+		/* KVM's defaults, in TSC ticks: PAUSEs <= 128 apart, 4096 long. */
+		vmcs_write(VMCS_PLE_GAP, 128);
+		vmcs_write(VMCS_PLE_WINDOW, 4096);
+	}
 
 	/*
 	 * Exceptions stay in the guest, except #AC: a guest could make #AC
