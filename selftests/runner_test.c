@@ -9,6 +9,9 @@
  *
  * Exit status 3 of minikvm-run means the KVM below lacks an ioctl the VMM needs:
  * reported as a skip.
+ *
+ * bad_arguments: command lines minikvm-run must refuse before it touches
+ * /dev/kvm, with exit status 2 and a message naming the option.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -91,6 +94,69 @@ TEST(raw_guests)
 		EXPECT_STREQ(guests[i].expect, out) TH_LOG("--mode %s", guests[i].mode);
 		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
 			TH_LOG("--mode %s: status 0x%x", guests[i].mode, status);
+	}
+}
+
+struct bad_args {
+	const char *args[6];
+	const char *expect;	/* in stderr */
+};
+
+static const struct bad_args bad[] = {
+	{ { "--cpus", "0" },			"--cpus 0: give 1 to 64" },
+	{ { "--cpus", "65" },			"--cpus 65: give 1 to 64" },
+	{ { "--cpus", "many" },			"--cpus: not a number: many" },
+	{ { "--cpus", "-2" },			"--cpus: not a number: -2" },
+	{ { "--cpus", "4294967297" },		"--cpus 4294967297: give 1 to 64" },
+	{ { "--cpus", "4", "--irqchip=user" },	"--cpus 4 needs --irqchip=kernel" },
+	{ { "--irqchip=both" },			"--irqchip must be kernel or user" },
+};
+
+/* Run minikvm-run --kernel /l2/vmlinuz ARGS; its wait status, stderr in err. */
+static int run_bad(const struct bad_args *b, char *err, size_t size)
+{
+	const char *argv[16] = { RUNNER, "--kernel", "/l2/vmlinuz" };
+	int pipefd[2], status, n = 3;
+	size_t len = 0;
+	ssize_t r;
+	pid_t pid;
+
+	for (int i = 0; b->args[i]; i++)
+		argv[n++] = b->args[i];
+	if (pipe(pipefd))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(pipefd[1], 2);
+		close(pipefd[0]);
+		execv(RUNNER, (char **)argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	while (len < size - 1 && (r = read(pipefd[0], err + len, size - 1 - len)) > 0)
+		len += r;
+	err[len] = '\0';
+	close(pipefd[0]);
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return status;
+}
+
+TEST(bad_arguments)
+{
+	char err[1024];
+	int status;
+
+	if (access(RUNNER, X_OK))
+		SKIP(return, "no " RUNNER " in this initramfs");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		status = run_bad(&bad[i], err, sizeof(err));
+		ASSERT_NE(-1, status);
+		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2)
+			TH_LOG("%s %s: status 0x%x", bad[i].args[0], bad[i].args[1] ?: "", status);
+		EXPECT_NE(NULL, strstr(err, bad[i].expect))
+			TH_LOG("stderr \"%s\", expected \"%s\"", err, bad[i].expect);
 	}
 }
 

@@ -2,13 +2,15 @@
 /*
  * event.c: the event loop thread. It waits (poll) on four things:
  *
- *   the PIT timerfd    channel 0 expired: a rising edge on IRQ 0
+ *   the PIT timerfd    channel 0 expired: a rising edge on IRQ 0 (only
+ *                      while the PIT is ours: without KVM_CREATE_PIT2)
  *   stdin              keyboard input for COM1 (Ctrl-A x quits)
  *   stop_fd            the machine is stopping
  *   dump_fd            SIGUSR2 arrived: print the machine's state (event__dump)
  *
- * Everything it does to a device happens under vm->lock; the PIC's notify
- * callback then kicks the vCPU (vm__kick()).
+ * Everything it does to a device happens under vm->lock; an interrupt then
+ * reaches our PIC, whose notify callback kicks the vCPU (vm__kick()), or
+ * KVM's, through KVM_IRQ_LINE (irq.c).
  */
 #include <errno.h>
 #include <poll.h>
@@ -117,9 +119,9 @@ static const char *const exit_names[] = {
 /*
  * What `kill -USR2 <pid>` prints on stderr: each vCPU's view of the
  * interrupt handshake and its exits so far, then the interrupt path's
- * devices (PIC, UART), under vm->lock so the picture is consistent. The
- * teaching use: watch IRR -> ISR -> EOI move; the debugging use: find
- * where an interrupt stopped.
+ * devices (the PICs, ours or KVM's, and the UART), under vm->lock so the
+ * picture is consistent. The teaching use: watch IRR -> ISR -> EOI move;
+ * the debugging use: find where an interrupt stopped.
  */
 void event__dump(struct vm *vm)
 {
@@ -144,15 +146,7 @@ void event__dump(struct vm *vm)
 			atomic_load(&v->eintr), atomic_load(&v->injected),
 			atomic_load(&v->last_vector));
 	}
-	for (int c = 0; c < 2; c++) {
-		struct pic_chip *p = &vm->pic.chip[c];
-
-		fprintf(stderr, "  pic %s: irr %02x isr %02x imr %02x lines %02x base 0x%02x%s%s\r\n",
-			c ? "slave " : "master", p->irr, p->isr, p->imr, p->last_level,
-			p->vector_base, p->init_step ? " (initializing)" : "",
-			p->auto_eoi ? " auto-eoi" : "");
-	}
-	fprintf(stderr, "  pic INT %s\r\n", pic__has_interrupt(&vm->pic) ? "high" : "low");
+	irq__dump(vm, stderr);
 	serial__dump(&vm->com1, stderr);
 	pthread_mutex_unlock(&vm->lock);
 	/* Registers belong to the vCPU thread: it prints them when kicked out. */

@@ -3,20 +3,24 @@
  * minikvm-run: a small virtual machine monitor on the KVM API, "our QEMU".
  *
  *   minikvm-run --kernel bzImage [--initrd FILE] [--append "CMDLINE"]
- *               [--memory MiB] [--cpus N]
+ *               [--memory MiB] [--cpus N] [--irqchip=kernel|user]
  *   minikvm-run --image FILE.bin [--entry ADDR] [--mode real|prot|long]
  *
  * The machine is a minimal legacy PC: RAM from 0, a 16550A on COM1 (the
  * console: stdin/stdout), two 8259 PICs, an 8254 PIT, the CMOS clock, an
- * 8042 for reset, and an empty PCI bus. No BIOS: Linux is started by the
- * 64-bit boot protocol, a raw image at its entry address in the mode asked.
+ * 8042 for reset, and an empty PCI bus; with the in-kernel irqchip (the
+ * default when KVM has one) also an IOAPIC, a local APIC per vCPU, and an
+ * MP table that lists them. No BIOS: Linux is started by the 64-bit boot
+ * protocol, a raw image at its entry address in the mode asked.
  *
- * The program is: parse options, build the VM (vm.c), load the guest
- * (x86/boot.c), start the event thread (event.c) and one thread per vCPU
- * (vcpu.c), wait for the vCPUs to end, say why the machine stopped.
+ * The program is: parse options, build the VM (vm.c, irq.c), create the
+ * vCPUs, load the guest (x86/boot.c), start the event thread (event.c) and
+ * one thread per vCPU (vcpu.c), wait for the vCPUs to end, say why the
+ * machine stopped.
  *
  * Exit status: 0 when the guest resets or powers off (or a raw image halts),
- * 1 on errors, 3 when the KVM below lacks an ioctl this VMM needs.
+ * 1 on errors, 2 for a bad command line, 3 when the KVM below lacks an ioctl
+ * or a capability this VMM needs.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -48,10 +52,13 @@ die(int code, const char *fmt, ...)
 static void usage(FILE *f)
 {
 	fputs("usage: minikvm-run --kernel bzImage [--initrd FILE] [--append CMDLINE]\n"
-	      "                   [--memory MiB] [--cpus N]\n"
+	      "                   [--memory MiB] [--cpus N] [--irqchip=kernel|user]\n"
 	      "       minikvm-run --image FILE.bin [--entry ADDR] [--mode real|prot|long]\n"
 	      "                   [--memory MiB]\n"
-	      "options: --trace  report port and MMIO accesses no device claims\n"
+	      "options: --cpus N   vCPUs, 1 to 64 (more than 1 needs --irqchip=kernel)\n"
+	      "         --irqchip  kernel: KVM's PIC, IOAPIC, LAPICs and PIT (the default\n"
+	      "                    when KVM has them); user: minikvm-run's PIC and PIT\n"
+	      "         --trace    report port and MMIO accesses no device claims\n"
 	      "The console is COM1 on stdin/stdout; Ctrl-A x quits.\n", f);
 }
 
@@ -62,9 +69,49 @@ static uint64_t parse_number(const char *opt, const char *s)
 
 	errno = 0;
 	v = strtoull(s, &end, 0);
-	if (errno || *s == '\0' || *end != '\0')
-		die(EXIT_ERROR, "%s: not a number: %s", opt, s);
+	if (errno || *s == '\0' || *end != '\0' || *s == '-')
+		die(EXIT_USAGE, "%s: not a number: %s", opt, s);
 	return v;
+}
+
+static int parse_cpus(const char *s)
+{
+	uint64_t n = parse_number("--cpus", s);
+
+	if (n < 1 || n > MAX_VCPUS)
+		die(EXIT_USAGE, "--cpus %s: give 1 to %d", s, MAX_VCPUS);
+	return n;
+}
+
+static enum irqchip_mode parse_irqchip(const char *s)
+{
+	if (!strcmp(s, "kernel"))
+		return IRQCHIP_KERNEL;
+	if (!strcmp(s, "user"))
+		return IRQCHIP_USER;
+	die(EXIT_USAGE, "--irqchip must be kernel or user, not \"%s\"", s);
+}
+
+/* The combinations that cannot work, each with its reason. */
+static void check_args(const struct config *cfg)
+{
+	if (cfg->image && (cfg->initrd || cfg->append))
+		die(EXIT_USAGE, "--initrd and --append go with --kernel");
+	if (cfg->kernel && (cfg->mem_mib < 16 || cfg->mem_mib > 3072))
+		die(EXIT_USAGE, "--memory: 16 to 3072 MiB for a Linux guest");
+	if (cfg->mem_mib < 2 || cfg->mem_mib > 3072)
+		die(EXIT_USAGE, "--memory: 2 to 3072 MiB (RAM ends below the 4 GiB hole)");
+	if (cfg->cpus > 1 && cfg->irqchip == IRQCHIP_USER)
+		die(EXIT_USAGE, "--cpus %d needs --irqchip=kernel: the APs are started "
+		    "with INIT and SIPI through local APICs, which --irqchip=user has not",
+		    cfg->cpus);
+	/* A raw image has no code to start APs, and ends with a HLT only
+	 * the userspace irqchip sees. */
+	if (cfg->image && cfg->cpus > 1)
+		die(EXIT_USAGE, "--cpus goes with --kernel: a raw image runs on one vCPU");
+	if (cfg->image && cfg->irqchip == IRQCHIP_KERNEL)
+		die(EXIT_USAGE, "--irqchip=kernel goes with --kernel: a raw image ends with "
+		    "HLT, which only --irqchip=user sees");
 }
 
 static void parse_args(int argc, char **argv, struct config *cfg)
@@ -75,6 +122,7 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 		{ "append", required_argument, NULL, 'a' },
 		{ "memory", required_argument, NULL, 'm' },
 		{ "cpus",   required_argument, NULL, 'c' },
+		{ "irqchip", required_argument, NULL, 'q' },
 		{ "image",  required_argument, NULL, 'I' },
 		{ "entry",  required_argument, NULL, 'e' },
 		{ "mode",   required_argument, NULL, 'M' },
@@ -92,7 +140,8 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 		case 'a': cfg->append = optarg; break;
 		case 'I': cfg->image = optarg; break;
 		case 'm': cfg->mem_mib = parse_number("--memory", optarg); break;
-		case 'c': cfg->cpus = parse_number("--cpus", optarg); break;
+		case 'c': cfg->cpus = parse_cpus(optarg); break;
+		case 'q': cfg->irqchip = parse_irqchip(optarg); break;
 		case 't': cfg->trace = true; break;
 		case 'e':
 			cfg->entry = parse_number("--entry", optarg);
@@ -106,29 +155,21 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 			else if (!strcmp(optarg, "long"))
 				cfg->mode = MODE_LONG;
 			else
-				die(EXIT_ERROR, "--mode must be real, prot or long");
+				die(EXIT_USAGE, "--mode must be real, prot or long");
 			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
 		default:
 			usage(stderr);
-			exit(EXIT_ERROR);
+			exit(EXIT_USAGE);
 		}
 	}
 	if (optind < argc || !cfg->kernel == !cfg->image) {
 		usage(stderr);
-		die(EXIT_ERROR, "give exactly one of --kernel and --image");
+		die(EXIT_USAGE, "give exactly one of --kernel and --image");
 	}
-	if (cfg->image && (cfg->initrd || cfg->append))
-		die(EXIT_ERROR, "--initrd and --append go with --kernel");
-	if (cfg->kernel && (cfg->mem_mib < 16 || cfg->mem_mib > 3072))
-		die(EXIT_ERROR, "--memory: 16 to 3072 MiB for a Linux guest");
-	if (cfg->mem_mib < 2 || cfg->mem_mib > 3072)
-		die(EXIT_ERROR, "--memory: 2 to 3072 MiB (RAM ends below the 4 GiB hole)");
-	if (cfg->cpus != 1)
-		die(EXIT_ERROR, "--cpus %d: only 1 vCPU is supported yet (more need a "
-		    "local APIC and an MP table)", cfg->cpus);
+	check_args(cfg);
 }
 
 /* SIGTERM and friends: stop cleanly so the terminal is restored. */
@@ -174,6 +215,10 @@ int main(int argc, char **argv)
 	/* A raw guest does not need a CPUID table; a Linux guest does. */
 	if (ret && (cfg.kernel || vm->nr_vcpus == 0))
 		die(exit_code_for(ret), "cannot set up vCPU 0");
+	/* The APs, before the kernel is loaded: the MP table lists them all. */
+	for (int i = 1; i < cfg.cpus; i++)
+		if ((ret = vcpu__init(vm, i)))
+			die(exit_code_for(ret), "cannot set up vCPU %d", i);
 	ret = cfg.kernel ? boot__load_kernel(vm, &cfg) : boot__load_image(vm, &cfg);
 	if (ret)
 		die(exit_code_for(ret), "cannot load the guest");

@@ -6,9 +6,14 @@
  * Threads: one per vCPU (vcpu.c), running KVM_RUN in a loop; one event loop
  * (event.c) that waits on the host's stdin and the PIT's timerfd. Both kinds
  * reach the devices, so every device access happens under vm->lock.
- * Interrupts travel device -> irq_line -> PIC -> "notify" -> vm__kick(),
- * which wakes a vCPU that waits after HLT or pulls one out of KVM_RUN with a
- * signal; the vCPU then injects the PIC's vector with KVM_INTERRUPT.
+ *
+ * Interrupts (irq.c), two ways:
+ *  --irqchip=user    device -> irq_line -> PIC -> "notify" -> vm__kick(),
+ *                    which wakes a vCPU that waits after HLT or pulls one out
+ *                    of KVM_RUN with a signal; the vCPU then injects the PIC's
+ *                    vector with KVM_INTERRUPT. One vCPU.
+ *  --irqchip=kernel  device -> irq_line -> KVM_IRQ_LINE; KVM's PIC, IOAPIC
+ *                    and local APICs do the rest, for 1 to MAX_VCPUS vCPUs.
  */
 #ifndef RUNNER_RUNNER_H
 #define RUNNER_RUNNER_H
@@ -24,14 +29,20 @@
 #include "hw/hw.h"
 #include "io.h"
 
-#define MAX_VCPUS	1	/* SMP needs a local APIC and an MP table */
+/* --cpus: 1 to 64. The APIC IDs are the vCPU numbers, all below the
+ * IOAPIC's (x86/mptable.c), and xAPIC physical destinations reach 0-254. */
+#define MAX_VCPUS	64
 
 /* Exit statuses of minikvm-run. */
 #define EXIT_GUEST_DONE		0	/* reboot, power off, HLT of a raw image */
-#define EXIT_ERROR		1	/* error: bad arguments, KVM error, guest crash */
+#define EXIT_ERROR		1	/* error: KVM error, guest crash, missing file */
+#define EXIT_USAGE		2	/* a bad command line */
 #define EXIT_UNSUPPORTED	3	/* this KVM lacks an ioctl the VMM needs */
 
 enum cpu_mode { MODE_REAL, MODE_PROT, MODE_LONG };
+
+/* --irqchip: DEFAULT is kernel if KVM has one (and the guest is Linux). */
+enum irqchip_mode { IRQCHIP_DEFAULT, IRQCHIP_USER, IRQCHIP_KERNEL };
 
 struct config {
 	const char *kernel, *initrd, *append;	/* Linux guest */
@@ -40,7 +51,8 @@ struct config {
 	bool entry_set;
 	enum cpu_mode mode;
 	uint64_t mem_mib;
-	int cpus;
+	int cpus;				/* 1..MAX_VCPUS */
+	enum irqchip_mode irqchip;
 	bool trace;				/* print unclaimed port/MMIO accesses */
 };
 
@@ -63,6 +75,12 @@ struct vm {
 	uint8_t *mem;			/* guest physical 0 .. mem_size */
 	uint64_t mem_size;
 	bool halt_ends_run;		/* raw images: HLT means "done" */
+	bool kernel_irqchip;		/* KVM_CREATE_IRQCHIP done (irq.c) */
+	bool kernel_pit;		/* KVM_CREATE_PIT2 done */
+	uint32_t irq_levels;		/* kernel irqchip: lines we hold high */
+	bool irq_error;			/* a KVM_IRQ_LINE failed (said once) */
+	uint32_t cpu_signature;		/* CPUID 1 EAX and EDX of the vCPUs, */
+	uint32_t cpu_features;		/* for the MP table */
 
 	struct vcpu vcpu[MAX_VCPUS];
 	int nr_vcpus;
@@ -96,6 +114,11 @@ void *vm__gpa(struct vm *vm, uint64_t gpa, uint64_t len);
 void vm__kick(struct vm *vm);
 void vm__stop(struct vm *vm, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* irq.c */
+int irq__init(struct vm *vm, const struct config *cfg);
+struct irq_line irq__line(struct vm *vm, int irq);
+void irq__dump(struct vm *vm, FILE *f);
 
 /* vcpu.c */
 int vcpu__init(struct vm *vm, int id);

@@ -6,11 +6,16 @@
  * The loop, on one screen (vcpu__thread):
  *
  *   for (;;) {
- *       inject a PIC interrupt if the guest can take one, else ask KVM to
- *       exit as soon as it can (request_interrupt_window)
+ *       --irqchip=user: inject a PIC interrupt if the guest can take one,
+ *       else ask KVM to exit as soon as it can (request_interrupt_window)
  *       ioctl(KVM_RUN)
  *       look run->exit_reason up in exit_handlers[] and call it
  *   }
+ *
+ * With --irqchip=kernel the first step is KVM's: its LAPICs, IOAPIC and PIC
+ * inject, a HLT sleeps in the kernel until an interrupt, and an AP's first
+ * KVM_RUN sleeps until the BSP's SIPI. What comes back to this loop is port
+ * I/O and MMIO of our devices, shutdown, and the kicks below.
  *
  * Interrupts with a userspace irqchip (Documentation/virt/kvm/api.rst,
  * KVM_INTERRUPT and struct kvm_run): KVM reports in run->if_flag and
@@ -72,6 +77,22 @@ int vcpu__init(struct vm *vm, int id)
 		return -errno;
 	}
 	vm->nr_vcpus = id + 1;
+	/*
+	 * With the in-kernel LAPICs an AP is a CPU after power-on: it waits for
+	 * INIT and SIPI from the BSP (SDM Vol.3 8.4.3, the "INIT-SIPI-SIPI"
+	 * sequence Linux's smpboot sends). KVM creates APs in that state
+	 * already; saying so keeps the machine's definition in one place. Its
+	 * KVM_RUN sleeps in the kernel until the SIPI (kvm.ko then returns
+	 * EAGAIN once: the loop retries).
+	 */
+	if (vm->kernel_irqchip && id != 0) {
+		struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_UNINITIALIZED };
+
+		if (ioctl(v->fd, KVM_SET_MP_STATE, &mp) < 0) {
+			pr_err("KVM_SET_MP_STATE of vCPU %d: %s", id, strerror(errno));
+			return -errno;
+		}
+	}
 	return cpu__init_vcpu(v);
 }
 
@@ -280,8 +301,11 @@ static int vcpu__handle_exit(struct vcpu *v)
 
 /* ------------------------------------------------------------ the loop */
 
-/* Before KVM_RUN: deliver the PIC's interrupt, or ask for a window. */
-static int vcpu__prepare_entry(struct vcpu *v)
+/*
+ * Before KVM_RUN with --irqchip=user: deliver the PIC's interrupt, or ask for
+ * a window. (With the in-kernel irqchip KVM does this itself.)
+ */
+static int vcpu__inject_user(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
 	struct vm *vm = v->vm;
@@ -299,8 +323,33 @@ static int vcpu__prepare_entry(struct vcpu *v)
 	}
 	/* The PIC's INT pin goes to the boot CPU only (no APIC here). */
 	run->request_interrupt_window = v->id == 0 && pic__has_interrupt(&vm->pic);
+	/* Under the lock: an interrupt raised from here on will kick us. */
 	atomic_store(&v->in_run, true);
 	pthread_mutex_unlock(&vm->lock);
+	return ret;
+}
+
+/*
+ * Enter the "in KVM_RUN" window (in_run set), unless the machine is
+ * stopping: 1 to run, 0 to stop, a negative errno from KVM_INTERRUPT.
+ *
+ * The stopper (vm__stop(), the signal handler) sets vm->stopping and then
+ * signals every vCPU whose in_run it sees; we set in_run and then look at
+ * stopping. With sequentially consistent atomics one of the two sees the
+ * other's store, so no vCPU can go to sleep in the kernel (HLT, or an AP
+ * waiting for SIPI) after the last kick.
+ */
+static int vcpu__enter(struct vcpu *v)
+{
+	int ret = 0;
+
+	if (v->vm->kernel_irqchip)
+		atomic_store(&v->in_run, true);
+	else
+		ret = vcpu__inject_user(v);
+	if (!ret && !atomic_load(&v->vm->stopping))
+		return 1;
+	atomic_store(&v->in_run, false);
 	return ret;
 }
 
@@ -312,13 +361,12 @@ void *vcpu__thread(void *arg)
 
 	kick_run = v->run;
 	while (!atomic_load(&vm->stopping)) {
-		ret = vcpu__prepare_entry(v);
-		if (ret) {
-			atomic_store(&v->in_run, false);
+		ret = vcpu__enter(v);
+		if (ret < 0)
 			vm__stop(vm, ret == -ENOTTY ? EXIT_UNSUPPORTED : EXIT_ERROR,
 				 "KVM_INTERRUPT: %s", strerror(-ret));
+		if (ret <= 0)
 			break;
-		}
 		ret = ioctl(v->fd, KVM_RUN, 0);
 		err = errno;
 		atomic_store(&v->in_run, false);
@@ -326,9 +374,11 @@ void *vcpu__thread(void *arg)
 		if (atomic_exchange(&v->want_regs, false))
 			vcpu__dump(v);
 		if (ret < 0) {
+			/* EINTR: kicked, look at the PIC again. EAGAIN: kvm.ko's
+			 * answer to an AP that was waiting for SIPI and got it. */
 			if (err == EINTR || err == EAGAIN) {
 				atomic_fetch_add(&v->eintr, 1);
-				continue;	/* kicked: look at the PIC again */
+				continue;
 			}
 			vm__stop(vm, err == ENOTTY ? EXIT_UNSUPPORTED : EXIT_ERROR,
 				 "KVM_RUN: %s", strerror(err));

@@ -6,8 +6,9 @@
  * The KVM side is the classic sequence every VMM performs:
  *   open("/dev/kvm")  KVM_GET_API_VERSION (must be 12)  KVM_CREATE_VM
  *   mmap() anonymous memory  KVM_SET_USER_MEMORY_REGION (slot 0 at GPA 0)
- * and, because this VMM emulates the PIC and PIT itself, no KVM_CREATE_IRQCHIP
- * or KVM_CREATE_PIT2: interrupts are injected with KVM_INTERRUPT (vcpu.c).
+ * then, with --irqchip=kernel, KVM_CREATE_IRQCHIP and KVM_CREATE_PIT2 (irq.c)
+ * before any vCPU exists; with --irqchip=user this VMM emulates the PIC and
+ * the PIT itself and injects interrupts with KVM_INTERRUPT (vcpu.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -134,47 +135,51 @@ static int64_t vm__host_seconds(void)
 	return time(NULL);
 }
 
-static struct irq_line vm__irq(struct vm *vm, int irq)
-{
-	return (struct irq_line){ .set = pic__set_irq, .opaque = &vm->pic, .irq = irq };
-}
-
-/* The legacy PC: where each device sits in port space (Ralf Brown's port list). */
+/*
+ * The legacy PC: where each device sits in port space (Ralf Brown's port list).
+ * The PICs and the ELCR are ours only with --irqchip=user, the PIT and port
+ * 0x61 only without KVM_CREATE_PIT2: otherwise KVM answers those ports in the
+ * kernel and they never reach this table.
+ */
 static int vm__add_devices(struct vm *vm)
 {
 	struct reset_line reset = { vm__machine_event, vm };
+	bool user_pic = !vm->kernel_irqchip, user_pit = !vm->kernel_pit;
 	struct {
 		uint16_t base, len;
 		const struct io_ops *ops;
 		void *dev;
 		const char *name;
+		bool ours;
 	} ports[] = {
-		{ 0x020, 2, &pic_master_io_ops, &vm->pic,  "pic-master" },
-		{ 0x040, 4, &pit_io_ops,        &vm->pit,  "pit" },
-		{ 0x060, 1, &kbd_data_io_ops,   &vm->kbd,  "i8042-data" },
-		{ 0x061, 1, &port61_io_ops,     &vm->pit,  "port61" },
-		{ 0x064, 1, &kbd_ctl_io_ops,    &vm->kbd,  "i8042-ctl" },
-		{ 0x070, 2, &rtc_io_ops,        &vm->rtc,  "rtc" },
-		{ 0x080, 1, &port80_io_ops,     &vm->misc, "post" },
-		{ 0x092, 1, &port92_io_ops,     &vm->misc, "port92" },
-		{ 0x0a0, 2, &pic_slave_io_ops,  &vm->pic,  "pic-slave" },
-		{ 0x0e9, 1, &debugcon_io_ops,   &vm->misc, "debugcon" },
-		{ 0x3f8, 8, &serial_io_ops,     &vm->com1, "com1" },
-		{ 0x4d0, 2, &elcr_io_ops,       &vm->pic,  "elcr" },
-		{ 0xcf8, 4, &pci_addr_io_ops,   &vm->pci,  "pci-addr" },
-		{ 0xcfc, 4, &pci_data_io_ops,   &vm->pci,  "pci-data" },
+		{ 0x020, 2, &pic_master_io_ops, &vm->pic,  "pic-master", user_pic },
+		{ 0x040, 4, &pit_io_ops,        &vm->pit,  "pit",        user_pit },
+		{ 0x060, 1, &kbd_data_io_ops,   &vm->kbd,  "i8042-data", true },
+		{ 0x061, 1, &port61_io_ops,     &vm->pit,  "port61",     user_pit },
+		{ 0x064, 1, &kbd_ctl_io_ops,    &vm->kbd,  "i8042-ctl",  true },
+		{ 0x070, 2, &rtc_io_ops,        &vm->rtc,  "rtc",        true },
+		{ 0x080, 1, &port80_io_ops,     &vm->misc, "post",       true },
+		{ 0x092, 1, &port92_io_ops,     &vm->misc, "port92",     true },
+		{ 0x0a0, 2, &pic_slave_io_ops,  &vm->pic,  "pic-slave",  user_pic },
+		{ 0x0e9, 1, &debugcon_io_ops,   &vm->misc, "debugcon",   true },
+		{ 0x3f8, 8, &serial_io_ops,     &vm->com1, "com1",       true },
+		{ 0x4d0, 2, &elcr_io_ops,       &vm->pic,  "elcr",       user_pic },
+		{ 0xcf8, 4, &pci_addr_io_ops,   &vm->pci,  "pci-addr",   true },
+		{ 0xcfc, 4, &pci_data_io_ops,   &vm->pci,  "pci-data",   true },
 	};
 	int ret;
 
 	pic__init(&vm->pic, vm__pic_notify, vm);
-	pit__init(&vm->pit, vm__irq(vm, 0), event__now_ns, event__arm_timer, vm);
-	serial__init(&vm->com1, vm__irq(vm, 4), term__tx, vm);
+	pit__init(&vm->pit, irq__line(vm, 0), event__now_ns, event__arm_timer, vm);
+	serial__init(&vm->com1, irq__line(vm, 4), term__tx, vm);
 	rtc__init(&vm->rtc, vm__host_seconds, vm->mem_size);
-	kbd__init(&vm->kbd, vm__irq(vm, 1), vm__irq(vm, 12), reset);
+	kbd__init(&vm->kbd, irq__line(vm, 1), irq__line(vm, 12), reset);
 	pci__init(&vm->pci, reset);
 	misc__init(&vm->misc, reset, term__tx, vm);
 
 	for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
+		if (!ports[i].ours)
+			continue;
 		ret = io_bus__register(&vm->pio, ports[i].base, ports[i].len,
 				       ports[i].ops, ports[i].dev, ports[i].name);
 		if (ret) {
@@ -222,7 +227,9 @@ int vm__init(struct vm *vm, const struct config *cfg)
 	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, TSS_ADDR) < 0 && errno != ENOTTY &&
 	    errno != EINVAL)
 		pr_err("warning: KVM_SET_TSS_ADDR: %s", strerror(errno));
-	ret = vm__create_memory(vm, cfg->mem_mib);
+	ret = irq__init(vm, cfg);
+	if (!ret)
+		ret = vm__create_memory(vm, cfg->mem_mib);
 	if (ret)
 		return ret;
 	return vm__add_devices(vm);

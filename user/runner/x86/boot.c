@@ -128,6 +128,19 @@ static void boot__e820(struct vm *vm, uint8_t *bp)
 	bp[BP_E820_ENTRIES] = sizeof(map) / sizeof(map[0]);
 }
 
+/*
+ * With the in-kernel irqchip: the MP table that lists the vCPUs, the IOAPIC
+ * and the ISA interrupts (x86/mptable.c), in the BIOS area e820 reserves.
+ */
+static void boot__mptable(struct vm *vm)
+{
+	size_t len = mptable__size(vm->nr_vcpus);
+
+	_Static_assert(MPTABLE_ADDR >= BIOS_ADDR, "inside the reserved BIOS area");
+	mptable__write(vm__gpa(vm, MPTABLE_ADDR, len), MPTABLE_ADDR, vm->nr_vcpus,
+		       vm->cpu_signature, vm->cpu_features);
+}
+
 /* Check the setup header; returns the protocol version or a negative errno. */
 static int boot__check_header(const uint8_t *img, size_t len, const char *path)
 {
@@ -236,6 +249,8 @@ int boot__load_kernel(struct vm *vm, const struct config *cfg)
 	if (ret)
 		goto out;
 	boot__e820(vm, bp);
+	if (vm->kernel_irqchip)
+		boot__mptable(vm);
 
 	entry64 = version >= 0x20c && (get16(bp, HDR_XLOADFLAGS) & XLF_KERNEL_64);
 	if (entry64)

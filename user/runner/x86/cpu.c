@@ -44,13 +44,17 @@ static struct kvm_cpuid2 *cpu__supported_cpuid(int kvm_fd)
  *    async page faults... need MSRs that a userspace-irqchip VM cannot
  *    always use (real KVM refuses MSR_KVM_POLL_CONTROL then), and minikvm
  *    does not implement them;
- *  - the local APIC, x2APIC and TSC-deadline timer: there is no APIC in
- *    this machine (no KVM_CREATE_IRQCHIP), interrupts come from the 8259;
+ *  - with --irqchip=user, the local APIC, x2APIC and TSC-deadline timer:
+ *    there is no APIC in that machine, interrupts come from our 8259 (with
+ *    --irqchip=kernel KVM has a LAPIC per vCPU and they stay as KVM offers);
  *  - VMX and SVM: no nested virtualization for our guests.
- * The initial APIC ID fields still carry the vCPU number.
+ * The initial APIC ID fields carry the vCPU number: that is the LAPIC's ID
+ * in KVM, and the ID the MP table gives the CPU (x86/mptable.c).
  */
-static void cpu__filter(struct kvm_cpuid2 *c, int id)
+static void cpu__filter(struct kvm_cpuid2 *c, int id, bool apic)
 {
+	uint32_t no_apic_ecx = apic ? 0 : CPUID1_ECX_X2APIC | CPUID1_ECX_TSC_DEADLINE;
+
 	unsigned int i, n = 0;
 
 	for (i = 0; i < c->nent; i++) {
@@ -60,9 +64,9 @@ static void cpu__filter(struct kvm_cpuid2 *c, int id)
 			continue;
 		switch (e->function) {
 		case 1:
-			e->ecx &= ~(CPUID1_ECX_VMX | CPUID1_ECX_X2APIC |
-				    CPUID1_ECX_TSC_DEADLINE);
-			e->edx &= ~CPUID1_EDX_APIC;
+			e->ecx &= ~(CPUID1_ECX_VMX | no_apic_ecx);
+			if (!apic)
+				e->edx &= ~CPUID1_EDX_APIC;
 			e->ebx = (e->ebx & 0x00ffffff) | (uint32_t)id << 24;
 			break;
 		case 0xb:
@@ -88,7 +92,13 @@ int cpu__init_vcpu(struct vcpu *v)
 		pr_err("KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
 		return ret;
 	}
-	cpu__filter(c, v->id);
+	cpu__filter(c, v->id, v->vm->kernel_irqchip);
+	for (unsigned int i = 0; i < c->nent; i++) {
+		if (c->entries[i].function == 1) {	/* for the MP table */
+			v->vm->cpu_signature = c->entries[i].eax;
+			v->vm->cpu_features = c->entries[i].edx;
+		}
+	}
 	if (ioctl(v->fd, KVM_SET_CPUID2, c) < 0) {
 		ret = -errno;
 		pr_err("KVM_SET_CPUID2: %s", strerror(errno));

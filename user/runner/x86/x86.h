@@ -10,10 +10,17 @@
  *             with 2 MiB pages (identity)
  *   0x020000  kernel command line
  *   0x09fc00  top of conventional memory (640 KiB - 1 KiB, the EBDA)
+ *   0x0f0000  the MP table (mptable.c), where a BIOS would keep it
  *   0x100000  Linux protected-mode kernel; raw prot/long image (default)
+ *
+ * Above RAM, with the in-kernel irqchip (decoded by KVM, not by this VMM):
+ *   0xfec00000  the IOAPIC          0xfee00000  the local APICs
  */
 #ifndef RUNNER_X86_H
 #define RUNNER_X86_H
+
+#include <stddef.h>
+#include <stdint.h>
 
 #define GDT_ADDR		0x0500
 #define REAL_IMAGE_ADDR		0x1000
@@ -26,6 +33,9 @@
 #define EBDA_ADDR		0x9fc00
 #define BIOS_ADDR		0xf0000
 #define HIGH_ADDR		0x100000
+#define MPTABLE_ADDR		0xf0000
+#define IOAPIC_ADDR		0xfec00000u
+#define LAPIC_ADDR		0xfee00000u
 
 /* GDT selectors, as the Linux boot protocol wants them (__BOOT_CS/__BOOT_DS). */
 #define SEL_CODE64	0x10
@@ -44,5 +54,10 @@
 #define PTE_P		(1ull << 0)
 #define PTE_RW		(1ull << 1)
 #define PTE_PS		(1ull << 7)
+
+/* mptable.c: the MP spec 1.4 table that tells the guest about its CPUs. */
+size_t mptable__size(int nr_cpus);
+void mptable__write(uint8_t *buf, uint32_t gpa, int nr_cpus,
+		    uint32_t cpu_signature, uint32_t cpu_features);
 
 #endif /* RUNNER_X86_H */
