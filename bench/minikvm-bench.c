@@ -16,7 +16,13 @@
  *   - in-kernel exits (CPUID, INVD): the guest loops N times inside one KVM_RUN;
  *     the same loop with a 2-byte NOP in place of the instruction is subtracted;
  *   - first touch of a page: one KVM_RUN touches N fresh pages, a second KVM_RUN
- *     touches the same (now mapped) pages again and is subtracted.
+ *     touches the same (now mapped) pages again and is subtracted;
+ *   - the in-kernel irqchip (KVM_CREATE_IRQCHIP; FS based at the xAPIC page,
+ *     the real-mode IVT at GPA 0): the guest loops N times inside one KVM_RUN,
+ *     each time raising one interrupt (LAPIC timer, self-IPI, or an IPI to a
+ *     second vCPU halted on a thread of its own) and spinning until a handler
+ *     has counted it; the same loop in which the guest counts by itself is
+ *     subtracted. EOI writes alone: like CPUID, against a NOP.
  *
  * Output: "BENCH <key> <value> <unit>" lines (bench/run.sh turns them into the table),
  * "BENCH-TRACE" sections of function_graph output, and a one-result TAP plan so the
@@ -26,6 +32,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -82,6 +91,73 @@ GUEST(g_touch,
       "2: mov %si, %cx\n mov $0x2000, %ax\n"
       "1: mov %ax, %es\n movb $1, %es:0\n add $0x100, %ax\n loop 1b\n"
       "outb %al, $0x11\n jmp 2b");
+
+/*
+ * The in-kernel irqchip's guests. Segments: DS (and SS, CS) based at 0, FS at
+ * the xAPIC page (vcpu_apic()), so that "%fs:0xb0" is the EOI register (SDM
+ * Vol.3 Table 10-1). Interrupts go through the real-mode IVT at GPA 0, which
+ * userspace fills (apic_vm()); the handler's 6 bytes of stack are below SP.
+ */
+#define APIC_GPA	0xfee00000UL
+#define COUNT_GPA	0x800		/* interrupts the handler counted */
+#define READY_GPA	0x804		/* vCPU 1's APIC is on */
+#define AP_SP		0xf00		/* vCPU 1's stack (vCPU 0 keeps STACK_GPA) */
+#define VEC		0x40		/* every measured interrupt */
+#define VEC_STOP	0x41		/* ends vCPU 1's KVM_RUN */
+#define STR_(x)		#x
+#define STR(x)		STR_(x)
+
+/* SVR (0xf0): APIC software-enabled, spurious vector 0xff (SDM Vol.3 10.9). */
+#define APIC_ON		"movl $0x1ff, %fs:0xf0\n"
+
+/*
+ * An irqchip guest: `setup` once from CODE_GPA; then, from name_loop, `pre`
+ * and ESI times: `action` (one instruction that raises one interrupt), spin
+ * until the handler name_h has counted it (it counts, writes EOI, IRETs),
+ * then OUT 0x10 forever. KVM_SET_REGS zeroes what `pre` sets up, so the
+ * measured KVM_RUN, which starts at name_loop, runs it again. `more`: code
+ * of the guest's own after the handler.
+ */
+#define APIC_GUEST(name, setup, pre, action, more)				\
+	GUEST(name, setup							\
+	      #name "_loop:\n sti\n xor %edi, %edi\n mov %edi, " STR(COUNT_GPA)	\
+	      "\n" pre "1: inc %edi\n" action "\n"				\
+	      "2: cmp %edi, " STR(COUNT_GPA) "\n jne 2b\n dec %esi\n jnz 1b\n"	\
+	      "3: outb %al, $0x10\n jmp 3b\n"					\
+	      #name "_h:\n incl " STR(COUNT_GPA) "\n movl $0, %fs:0xb0\n iret\n"	\
+	      more);								\
+	extern const uint8_t name##_loop[], name##_h[]
+
+/* The loop overhead: the guest counts by itself. */
+APIC_GUEST(g_count0, "", "", "incl " STR(COUNT_GPA), "");
+/* One-shot LAPIC timer (LVTT 0x320) of 1 tick at divide-by-1 (TDCR 0x3e0 = 0xb). */
+APIC_GUEST(g_oneshot,
+	   APIC_ON "movl $0xb, %fs:0x3e0\n movl $" STR(VEC) ", %fs:0x320\n", "",
+	   "movl $1, %fs:0x380", "");
+/* TSC-deadline mode (LVTT bits 18:17 = 10b): WRMSR 0x6e0 with deadline 1, long past. */
+APIC_GUEST(g_deadline,
+	   APIC_ON "movl $(0x40000 | " STR(VEC) "), %fs:0x320\n",
+	   "mov $0x6e0, %ecx\n xor %edx, %edx\n mov $1, %eax\n", "wrmsr", "");
+/* ICR (0x300): fixed, shorthand self (bits 19:18 = 01b). */
+APIC_GUEST(g_self_ipi, APIC_ON, "", "movl $(0x40000 | " STR(VEC) "), %fs:0x300", "");
+/*
+ * vCPU 0 sends a fixed IPI to APIC id 1 (ICR2 0x310 written once); vCPU 1
+ * (g_ipi_ap, its own thread) waits in HLT and runs g_ipi_h. g_ipi_done sends
+ * VEC_STOP, whose handler g_ipi_stop makes vCPU 1 exit with OUT 0x12.
+ */
+APIC_GUEST(g_ipi, APIC_ON "movl $0x01000000, %fs:0x310\n", "",
+	   "movl $" STR(VEC) ", %fs:0x300",
+	   "g_ipi_ap:\n mov $" STR(AP_SP) ", %sp\n" APIC_ON
+	   "movl $1, " STR(READY_GPA) "\n sti\n 4: hlt\n jmp 4b\n"
+	   "g_ipi_stop:\n outb %al, $0x12\n jmp g_ipi_stop\n"
+	   "g_ipi_done:\n movl $" STR(VEC_STOP) ", %fs:0x300\n 5: outb %al, $0x11\n jmp 5b");
+extern const uint8_t g_ipi_ap[], g_ipi_stop[], g_ipi_done[];
+/* EOI (0xb0) written with nothing in service, against a NOP. */
+GUEST(g_eoi, APIC_ON "g_eoi_loop:\n"
+      "1: movl $0, %fs:0xb0\n dec %esi\n jnz 1b\n 2: outb %al, $0x10\n jmp 2b");
+GUEST(g_eoi0, APIC_ON "g_eoi0_loop:\n"
+      "1: nop\n dec %esi\n jnz 1b\n 2: outb %al, $0x10\n jmp 2b");
+extern const uint8_t g_eoi_loop[], g_eoi0_loop[];
 
 /* ------------------------------------------------------------ helpers */
 
@@ -313,6 +389,199 @@ static double first_touch(void)
 	t3 = now_ns();
 	vm_free(&v, 1);
 	return ((double)(t1 - t0) - (double)(t3 - t2)) / TOUCH_PAGES;
+}
+
+/* ------------------------------------------------------------ in-kernel irqchip */
+
+/* The real-mode IP of `label` in guest image `code` (loaded at CODE_GPA, CS base 0). */
+static uint16_t guest_ip(const uint8_t *code, const uint8_t *label)
+{
+	return CODE_GPA + (label - code);
+}
+
+/*
+ * What an irqchip guest's vCPU needs besides vcpu_new(): CPUID with the
+ * TSC-deadline timer (leaf 1 ECX bit 24, which KVM_GET_SUPPORTED_CPUID leaves
+ * to the VMM: QEMU sets it when KVM_CAP_TSC_DEADLINE_TIMER is there), FS based
+ * at the APIC page, and MP state RUNNABLE (an application processor starts
+ * waiting for a SIPI; kvm.ko's KVM_RUN then returns EAGAIN).
+ */
+static void vcpu_apic(struct bvm *v, int i)
+{
+	static struct kvm_cpuid2 *cpuid;
+	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+	struct kvm_sregs sregs;
+	uint32_t j;
+
+	if (!cpuid) {
+		cpuid = calloc(1, sizeof(*cpuid) + 256 * sizeof(cpuid->entries[0]));
+		if (!cpuid)
+			die("calloc");
+		cpuid->nent = 256;
+		if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid))
+			die("KVM_GET_SUPPORTED_CPUID");
+		for (j = 0; j < cpuid->nent; j++)
+			if (cpuid->entries[j].function == 1)
+				cpuid->entries[j].ecx |= 1U << 24;
+	}
+	if (ioctl(v->vcpu[i], KVM_SET_CPUID2, cpuid))
+		die("KVM_SET_CPUID2");
+	if (ioctl(v->vcpu[i], KVM_GET_SREGS, &sregs))
+		die("KVM_GET_SREGS");
+	sregs.fs.base = APIC_GPA;
+	if (ioctl(v->vcpu[i], KVM_SET_SREGS, &sregs))
+		die("KVM_SET_SREGS");
+	if (ioctl(v->vcpu[i], KVM_SET_MP_STATE, &mp))
+		die("KVM_SET_MP_STATE");
+}
+
+/*
+ * A VM with the in-kernel irqchip (created before the vCPUs) and `nr` vCPUs
+ * running `code` from CODE_GPA, vCPU 0 with ESI = WARMUP. The IVT sends VEC to
+ * `handler` and VEC_STOP to `stop` (either may be NULL).
+ */
+static void apic_vm(struct bvm *v, const uint8_t *code, const uint8_t *end,
+		    const uint8_t *handler, const uint8_t *stop, int nr)
+{
+	uint16_t *ivt;
+	int i;
+
+	vm_new(v, guest_mem(code, end), SLOT_SIZE);
+	v->own_mem = 1;
+	if (ioctl(v->fd, KVM_CREATE_IRQCHIP, 0))
+		die("KVM_CREATE_IRQCHIP");
+	for (i = 0; i < nr; i++) {
+		vcpu_new(v, i, CODE_GPA, WARMUP);
+		vcpu_apic(v, i);
+	}
+	ivt = v->mem;		/* vector n: offset, segment at 4n */
+	if (handler)
+		ivt[VEC * 2] = guest_ip(code, handler);
+	if (stop)
+		ivt[VEC_STOP * 2] = guest_ip(code, stop);
+}
+
+static uint32_t guest_count(struct bvm *v)
+{
+	return *(volatile uint32_t *)((char *)v->mem + COUNT_GPA);
+}
+
+/* A guest that waits for an interrupt that never comes would hang the rig. */
+static void on_alarm(int sig)
+{
+	(void)sig;	/* only to end KVM_RUN with EINTR */
+}
+
+static void alarm_arm(unsigned int s)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+
+	sigaction(SIGALRM, &sa, NULL);	/* no SA_RESTART: KVM_RUN fails */
+	alarm(s);
+}
+
+/*
+ * ns of one KVM_RUN of an APIC_GUEST (or g_eoi*) from `loop` with ESI = n,
+ * after a first KVM_RUN from CODE_GPA (setup, WARMUP iterations). With a
+ * handler, the guest must have counted n interrupts.
+ */
+static double apic_loop(const uint8_t *code, const uint8_t *end, const uint8_t *loop,
+			const uint8_t *handler, int n)
+{
+	struct bvm v = { 0 };
+	uint64_t t0, t1;
+
+	apic_vm(&v, code, end, handler, NULL, 1);
+	alarm_arm(60);
+	run_expect(&v, 0, KVM_EXIT_IO);
+	vcpu_set(&v, 0, guest_ip(code, loop), n);
+	t0 = now_ns();
+	run_expect(&v, 0, KVM_EXIT_IO);
+	t1 = now_ns();
+	alarm(0);
+	if (handler && guest_count(&v) != (uint32_t)n)
+		die("APIC guest: %u interrupts counted, %d expected", guest_count(&v), n);
+	vm_free(&v, 1);
+	return (double)(t1 - t0);
+}
+
+/* vCPU 1 of g_ipi: halted in KVM_RUN between IPIs, until VEC_STOP. */
+static void *ipi_ap(void *arg)
+{
+	struct bvm *v = arg;
+
+	run_expect(v, 1, KVM_EXIT_IO);
+	if (v->run[1]->io.port != 0x12)
+		die("IPI guest, vCPU 1: OUT to port 0x%x", v->run[1]->io.port);
+	return NULL;
+}
+
+/*
+ * ns of one KVM_RUN of vCPU 0 in which it sends n IPIs to vCPU 1, each time
+ * waiting until vCPU 1's handler has counted it. Both threads share the
+ * rig's one CPU: each round trip includes waking vCPU 1's thread and
+ * switching to it and back.
+ */
+static double ipi_loop(int n)
+{
+	struct bvm v = { 0 };
+	volatile uint32_t *ready;
+	uint64_t t0, t1;
+	pthread_t ap;
+
+	apic_vm(&v, g_ipi, g_ipi_end, g_ipi_h, g_ipi_stop, 2);
+	vcpu_set(&v, 1, guest_ip(g_ipi, g_ipi_ap), 0);
+	alarm_arm(60);
+	if (pthread_create(&ap, NULL, ipi_ap, &v))
+		die("pthread_create");
+	ready = (volatile uint32_t *)((char *)v.mem + READY_GPA);
+	while (!*ready)
+		sched_yield();
+	run_expect(&v, 0, KVM_EXIT_IO);
+	vcpu_set(&v, 0, guest_ip(g_ipi, g_ipi_loop), n);
+	t0 = now_ns();
+	run_expect(&v, 0, KVM_EXIT_IO);
+	t1 = now_ns();
+	if (guest_count(&v) != (uint32_t)n)
+		die("IPI guest: %u IPIs counted, %d expected", guest_count(&v), n);
+	vcpu_set(&v, 0, guest_ip(g_ipi, g_ipi_done), 0);
+	run_expect(&v, 0, KVM_EXIT_IO);
+	pthread_join(ap, NULL);
+	alarm(0);
+	vm_free(&v, 2);
+	return (double)(t1 - t0);
+}
+
+/*
+ * The in-kernel LAPIC, ns per interrupt with the loop's own cost (the guest
+ * counting by itself, g_count0) taken out: timer armed and taken, self-IPI,
+ * IPI to another vCPU and its answer; and EOI writes alone, against a NOP.
+ */
+static void apic_figures(void)
+{
+	double base;
+
+	if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQCHIP) <= 0) {
+		printf("# no KVM_CAP_IRQCHIP: APIC figures not measured\n");
+		return;
+	}
+	base = apic_loop(g_count0, g_count0_end, g_count0_loop, g_count0_h, N_KERNEL);
+	report("apic_timer_oneshot",
+	       (apic_loop(g_oneshot, g_oneshot_end, g_oneshot_loop, g_oneshot_h,
+			  N_KERNEL) - base) / N_KERNEL, "ns");
+	if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0)
+		report("apic_timer_deadline",
+		       (apic_loop(g_deadline, g_deadline_end, g_deadline_loop,
+				  g_deadline_h, N_KERNEL) - base) / N_KERNEL, "ns");
+	else
+		printf("# no KVM_CAP_TSC_DEADLINE_TIMER: TSC-deadline figure not measured\n");
+	report("apic_self_ipi",
+	       (apic_loop(g_self_ipi, g_self_ipi_end, g_self_ipi_loop, g_self_ipi_h,
+			  N_KERNEL) - base) / N_KERNEL, "ns");
+	report("apic_eoi",
+	       (apic_loop(g_eoi, g_eoi_end, g_eoi_loop, NULL, N_KERNEL) -
+		apic_loop(g_eoi0, g_eoi0_end, g_eoi0_loop, NULL, N_KERNEL)) / N_KERNEL, "ns");
+	report("apic_ipi_round_trip", (ipi_loop(N_KERNEL) - base) / N_KERNEL, "ns");
 }
 
 /*
@@ -1009,6 +1278,7 @@ int main(int argc, char **argv)
 	report("invd_floor", in_kernel(g_invd, g_invd_end, g_invd0, g_invd0_end), "ns");
 	report("ioctl_floor", ioctl_floor(), "ns");
 	report("page_first_touch", first_touch(), "ns");
+	apic_figures();
 	if (cmdline_opt("quick")) {
 		printf("ok 1 bench\n");
 		return 0;
