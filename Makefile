@@ -28,6 +28,14 @@
 #                        QEMU=1           pack QEMU and libvirt, for qemu_test,
 #                                         libvirt_test, migrate_test (rig.sh --qemu)
 #                        APPEND="..."     more kernel command line (APPEND=loglevel=7)
+#                        UPSTREAM=check|all|a,b  also Linux's own KVM selftests (below)
+#   make upstream      Linux 6.1's own KVM selftests, unmodified (Debian's linux-source-6.1),
+#                      all of them on minikvm, then on the real kvm module, in one rig
+#                      (VENDOR=svm|vmx, UPSTREAM=all|check|a,b); the per-test table in
+#                      build/upstream/<vendor>.md; not part of check (it runs a subset,
+#                      selftests/upstream/expected.txt)
+#   make upstream-build  only build them (once: cached outside the clone,
+#                      scripts/upstream-selftests.sh)
 #   make check         everything above on both rigs, with and without REF; the last
 #                      line is "N passed, N failed, N skipped"
 #   make demo          boot the SVM rig, load minikvm.ko, boot Linux as its guest
@@ -122,10 +130,20 @@ RIG_ARGS := --vendor $(or $(VENDOR),svm) --kver $(KVER) \
 	$(if $(filter kvm,$(REF)),--ref,--module $(RIG_KO)) \
 	$(foreach t,$(TEST),--test $(t)) \
 	$(if $(filter 1,$(SHELL_VM)),--shell) $(if $(filter 1,$(ICOUNT)),--icount) \
-	$(if $(filter 1,$(QEMU)),--qemu) $(if $(TIMEOUT),--timeout $(TIMEOUT))
+	$(if $(filter 1,$(QEMU)),--qemu) $(if $(TIMEOUT),--timeout $(TIMEOUT)) \
+	$(if $(UPSTREAM),--upstream $(UPSTREAM))
 
 rig: selftests user $(if $(filter kvm,$(REF)),,$(RIG_MODULE))
 	$(if $(SMP),SMP=$(SMP)) scripts/rig.sh $(RIG_ARGS)
+
+upstream-build:
+	scripts/upstream-selftests.sh build
+
+# The full list: minikvm then the real module, one after the other (one emulator at
+# a time); the wall-clock limits fit the full list with room (Documentation/testing.rst).
+upstream: deps upstream-build $(RIG_MODULE)
+	scripts/upstream-selftests.sh run $(or $(VENDOR),svm) $(or $(UPSTREAM),all) $(RIG_KO) \
+		--kver $(KVER) --timeout $(or $(TIMEOUT),$(if $(filter vmx,$(VENDOR)),14400,3600))
 
 demo: deps
 	$(MAKE) $(RIG_MODULE) user selftests
@@ -147,4 +165,4 @@ distclean: clean
 	rm -rf build
 
 .PHONY: all module module-copy module-notrace user selftests unit doc-check bench \
-	bench-trace rig demo check deps clean distclean
+	bench-trace rig upstream upstream-build demo check deps clean distclean

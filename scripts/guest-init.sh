@@ -11,6 +11,9 @@
 #   RIG_NAME       name of this run, echoed in the markers
 #   RIG_MODULE     the module that registers /dev/kvm: minikvm, kvm_amd or kvm_intel
 #   RIG_TESTS      test binaries in /tests to run ("" = every /tests/*_test)
+#   RIG_SELFTESTS=0  run none of /tests (rig.sh --no-selftests)
+#   RIG_UPSTREAM   Linux's KVM selftests in /upstream to run after them (rig.sh --upstream)
+#   RIG_UPSTREAM_TIMEOUT  seconds one of those may run before it is killed
 #   RIG_TIMEOUT    seconds one test binary may run before it is killed
 #   RIG_SHELL=1    open a shell on the console instead of powering off
 #   RIG_DEMO=1     show what the module reports instead of running the tests
@@ -90,6 +93,40 @@ XML
 	grep -E "^L2: |L2-MARKER|kvm-clock" /tmp/demo-console.log
 }
 
+# Linux's own KVM selftests (rig.sh --upstream), /upstream/NAME, one after the other,
+# each with its output in a file and at most RIG_UPSTREAM_TIMEOUT seconds. Per test:
+#   RIG: upstream NAME
+#   # NAME| ...                    the last lines of its output, unless it passed
+#   UPSTREAM: NAME RESULT STATUS SECS
+# RESULT: pass (exit status 0), skip (4, KSFT_SKIP), timeout (killed at the limit),
+# fail (anything else); SECS: guest time. No TAP here: scripts/upstream-selftests.sh
+# judge reads these lines on the host and compares them with the expectations.
+# While a test runs, "# upstream NAME: running" every 20 s says the machine is alive:
+# rig.sh stops a machine that stays silent (one test hung the rig's kernel whole,
+# timer included, where no limit in here can end it).
+run_upstream() {
+	local t start rc secs result beat
+	for t in $RIG_UPSTREAM; do
+		echo "RIG: upstream $t"
+		start=$(cut -d' ' -f1 /proc/uptime)
+		(while sleep 20; do echo "# upstream $t: running"; done) &
+		beat=$!
+		timeout "$RIG_UPSTREAM_TIMEOUT" "/upstream/$t" > /tmp/upstream.out 2>&1 < /dev/null
+		rc=$?
+		kill "$beat"
+		secs=$(awk -v s="$start" '{ printf "%.1f", $1 - s }' /proc/uptime)
+		case $rc in
+		0)   result=pass ;;
+		4)   result=skip ;;
+		143) result=timeout ;;  # busybox timeout's SIGTERM: 128 + 15
+		*)   result=fail ;;
+		esac
+		[ -x "/upstream/$t" ] || echo "no such test in /upstream" > /tmp/upstream.out
+		[ "$result" = pass ] || tail -n 12 /tmp/upstream.out | sed "s/^/# $t| /"
+		echo "UPSTREAM: $t $result $rc $secs"
+	done
+}
+
 # Load, and check that /dev/kvm appeared.
 echo "RIG: run module_load"
 echo "1..1"
@@ -127,6 +164,7 @@ if [ "$RIG_DEMO" = 1 ]; then
 	echo "---"
 else
 	[ -n "$RIG_TESTS" ] || RIG_TESTS=$(cd /tests && ls *_test 2>/dev/null)
+	[ "${RIG_SELFTESTS:-1}" = 1 ] || RIG_TESTS=""
 	for t in $RIG_TESTS; do
 		echo "RIG: run $t"
 		if [ -x "/tests/$t" ]; then
@@ -143,6 +181,7 @@ else
 			echo "RIG: exit $t 1"
 		fi
 	done
+	run_upstream
 fi
 
 # Unload and load again: /dev/kvm must go away and come back, and nothing may be left

@@ -98,6 +98,15 @@ while IFS= read -r line || [ -n "$line" ]; do
 		read -r _ _ _ rc _ <<<"$line"
 		finish_binary "$rc"
 		;;
+	"RIG: upstream "*)
+		# One of Linux's KVM selftests (rig.sh --upstream): no TAP of ours, judged
+		# afterwards by scripts/upstream-selftests.sh; only its wall-clock time here.
+		echo "$line"
+		started=$SECONDS
+		;;
+	"UPSTREAM: "*)
+		echo "$line, $((SECONDS - started)) s wall"
+		;;
 	"RIG: dmesg begin")
 		echo "$line"
 		in_dmesg=1

@@ -16,6 +16,15 @@
 #                      with QEMU clients]
 #   --test-timeout SECS  guest seconds one test binary may run  [120; 600 with clients]
 #   --l2               pack the nested Linux guest for l2boot_test even when all tests run
+#   --upstream SPEC    also run Linux's own KVM selftests (scripts/upstream-selftests.sh
+#                      builds and caches them), after ours: SPEC "check" = the tests
+#                      selftests/upstream/expected.txt names for this vendor, "all", or
+#                      a,b,c; each result is judged against expected.txt
+#   --upstream-timeout SECS  guest seconds one of those may run  [180]
+#   --upstream-silence SECS  wall seconds without serial output while one of those
+#                      runs (the guest prints every 20 s) after which the machine
+#                      counts as hung and is stopped  [svm 180, vmx 480]
+#   --no-selftests     run none of our selftests (with --upstream: only those)
 #   --env "VAR=VALUE ..."  environment of the tests in the rig (e.g. QEMU_TEST_CASES=
 #                      default_machine: qemu_test runs only that case, as the VMX
 #                      rig does in make check)
@@ -39,7 +48,7 @@
 set -euo pipefail
 
 vendor=svm ref=0 module="" kver=6.1 tests=() shell=0 icount=0 demo=0 name="" timeout="" l2=0
-clients=none test_timeout=""
+clients=none test_timeout="" upstream="" upstream_timeout=180 upstream_silence="" selftests=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	--vendor)  vendor=$2; shift ;;
@@ -56,6 +65,10 @@ while [ $# -gt 0 ]; do
 	--l2)      l2=1 ;;
 	--env)     test_env=$2; shift ;;
 	--qemu)    clients=all ;;
+	--upstream) upstream=$2; shift ;;
+	--upstream-timeout) upstream_timeout=$2; shift ;;
+	--upstream-silence) upstream_silence=$2; shift ;;
+	--no-selftests) selftests=0 ;;
 	*) echo "rig.sh: unknown option $1 (see the comment at the top of $0)" >&2; exit 2 ;;
 	esac
 	shift
@@ -84,8 +97,8 @@ fi
 case $vendor in
 # Full runs took about 1 min (svm) and 4 min (vmx) here, on a busy machine. A guest that hangs
 # costs the whole limit, so the limits are a few times that, not more.
-svm) : "${timeout:=300}" ;;
-vmx) : "${timeout:=900}" ;;
+svm) : "${timeout:=300}" "${upstream_silence:=180}" ;;
+vmx) : "${timeout:=900}" "${upstream_silence:=480}" ;;
 *) echo "rig.sh: --vendor must be svm or vmx" >&2; exit 2 ;;
 esac
 if [ "$shell" = 1 ] && [ "$vendor" != svm ]; then
@@ -161,6 +174,7 @@ fi
 # Without their debug info (the copies in build/ keep it): a smaller initramfs
 # unpacks faster, which counts under Bochs.
 for t in build/selftests/*_test; do
+	[ "$selftests" = 1 ] || break
 	# The real clients' tests only where the clients are packed: elsewhere
 	# they could only skip.
 	case ${t##*/} in
@@ -254,6 +268,18 @@ if [[ " ${tests[*]} " == *" bench_test "* ]] && [ -x build/bench/minikvm-bench ]
 	cp build/bench/minikvm-bench "$root/tests/bench_test"
 fi
 
+# Linux's own KVM selftests, stripped too (about 1 MB each, static), in /upstream.
+upstream_tests=()
+if [ -n "$upstream" ]; then
+	upstream_bin=$(scripts/upstream-selftests.sh dir)
+	mapfile -t upstream_tests < <(scripts/upstream-selftests.sh list "$vendor" "$upstream")
+	mkdir -p "$root/upstream"
+	for t in "${upstream_tests[@]}"; do
+		# A name that is not there is reported by the guest as a failure.
+		[ -e "$upstream_bin/$t" ] && strip -o "$root/upstream/$t" "$upstream_bin/$t"
+	done
+fi
+
 cat > "$root/etc/rig.conf" <<CONF
 RIG_NAME='$name'
 RIG_MODULE='$rig_module'
@@ -262,6 +288,9 @@ RIG_TIMEOUT='$test_timeout'
 RIG_SHELL='$shell'
 RIG_ENV='${test_env:-}'
 RIG_DEMO='$demo'
+RIG_SELFTESTS='$selftests'
+RIG_UPSTREAM='${upstream_tests[*]}'
+RIG_UPSTREAM_TIMEOUT='$upstream_timeout'
 CONF
 
 (cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$dir/initrd.gz"
@@ -272,7 +301,7 @@ CONF
 cmdline="console=ttyS0,115200 quiet panic=-1 oops=panic panic_on_warn=0 ${APPEND:-}"
 
 # ---------------------------------------------------------------- run
-echo "== $name: $rig_module on $ver, $vendor rig, tests: ${tests[*]:-all}, timeout ${timeout}s"
+echo "== $name: $rig_module on $ver, $vendor rig, tests: $([ "$selftests" = 1 ] && echo "${tests[*]:-all}" || echo none)${upstream:+, upstream: ${#upstream_tests[@]} ($upstream)}, timeout ${timeout}s"
 start=$SECONDS
 
 if [ "$vendor" = svm ]; then
@@ -359,6 +388,30 @@ BOCHSRC
 fi
 emu=$!
 
+# A machine hung by one of Linux's selftests: the guest prints a line every 20 s
+# while one runs (guest-init.sh, run_upstream), so a serial log that stays still for
+# $upstream_silence s of wall time in the middle of one means that the guest's own
+# timer is gone too (seen in Bochs: set_memory_region_test on kvm_intel). Stop the
+# emulator then, instead of at the wall-clock limit, and write down which test it was.
+upstream_watchdog() {
+	local last
+	while sleep 10 && kill -0 "$emu" 2>/dev/null; do
+		last=$(tr -d '\r' < "$log" | grep -E '^(RIG: upstream |UPSTREAM: |RIG: dmesg)' | tail -n 1)
+		[[ $last == "RIG: upstream "* ]] || continue
+		if [ $(($(date +%s) - $(stat -L -c %Y "$log"))) -ge "$upstream_silence" ]; then
+			echo "UPSTREAM: ${last#RIG: upstream } hang - $upstream_silence" > "$dir/upstream.hang"
+			echo "== $name: no serial output for $upstream_silence s during ${last#RIG: upstream }: stopping the machine (--upstream-silence)"
+			kill -TERM -- "-$emu" 2>/dev/null || true
+			return
+		fi
+	done
+}
+watchdog=""
+if [ -n "$upstream" ]; then
+	upstream_watchdog &
+	watchdog=$!
+fi
+
 # Follow the serial log until the emulator is gone (the parser stops it after the end
 # marker or a panic; timeout stops it at the wall-clock limit).
 rc=0
@@ -366,8 +419,22 @@ scripts/parse-serial.sh "$name" "$dir/counts" "$emu" \
 	< <(tail -n +1 -F --pid="$emu" "$log" 2>/dev/null) || rc=$?
 emu_rc=0
 wait "$emu" 2>/dev/null || emu_rc=$?
+[ -z "$watchdog" ] || kill "$watchdog" 2>/dev/null || true
 # timeout(1) exits with 124 when the limit struck.
 [ "$emu_rc" = 124 ] &&
 	echo "== $name: stopped at the wall-clock limit of $timeout s (--timeout, TIMEOUT=)"
+# Linux's selftests: each result against expected.txt, added to the counts; one line
+# per test in $dir/upstream.results for the table (scripts/upstream-selftests.sh table).
+if [ -n "$upstream" ]; then
+	urc=0
+	cat "$log" "$dir/upstream.hang" > "$dir/upstream.serial" 2>/dev/null || true
+	scripts/upstream-selftests.sh judge "$name" "$vendor" "$flavour" "$dir/upstream.serial" \
+		"$dir/upstream.results" "$dir/upstream.counts" "$upstream" || urc=$?
+	read -r p f s < "$dir/counts"
+	read -r up uf us < "$dir/upstream.counts"
+	echo "$((p + up)) $((f + uf)) $((s + us))" > "$dir/counts"
+	echo "$name: $((p + up)) passed, $((f + uf)) failed, $((s + us)) skipped (with the upstream selftests)"
+	[ "$urc" = 0 ] || rc=1
+fi
 echo "== $name: $((SECONDS - start)) s wall, serial log in $log"
 exit "$rc"
