@@ -191,6 +191,8 @@ long mkvm_check_extension(long ext)
 	/* irqfd, with resamplers for level-triggered GSIs (eventfd.c). */
 	case KVM_CAP_IRQFD:
 	case KVM_CAP_IRQFD_RESAMPLE:
+	/* KVM_SET/GET_NR_MMU_PAGES (vm.c). */
+	case KVM_CAP_MMU_SHADOW_CACHE_CONTROL:
 		return 1;
 	/*
 	 * KVM_SET_GSI_ROUTING exists and validates its argument, but answers

@@ -201,6 +201,13 @@ struct mkvm {
 	refcount_t users;	/* the VM fd, each vCPU fd, each stats fd */
 	struct mm_struct *mm;
 	u64 tss_addr;
+	/*
+	 * KVM_SET_NR_MMU_PAGES: KVM's quota of shadow page-table pages. NPT and
+	 * EPT tables are allocated as faults need them, so the number limits
+	 * nothing here; but a VMM that set it expects a VM without memory to
+	 * fail like KVM's: at the first fetch, not with ENOSPC (emulate.c).
+	 */
+	unsigned long nr_mmu_pages;
 	/* kvmclock = host CLOCK_BOOTTIME + this (kvmclock.c) */
 	s64 kvmclock_offset;
 	u64 kvmclock_wall_clock;	/* MSR_KVM_WALL_CLOCK(_NEW) */

@@ -121,6 +121,26 @@ static int mkvm_set_boot_cpu_id(struct mkvm *vm, unsigned long id)
 	return r;
 }
 
+/*
+ * KVM_GET_NR_MMU_PAGES: what the VMM set, else KVM's default quota: 2% of
+ * the guest's pages, at least 64.
+ */
+static long mkvm_get_nr_mmu_pages(struct mkvm *vm)
+{
+	struct mkvm_memslots *slots;
+	unsigned long pages = 0;
+	int i, idx;
+
+	if (READ_ONCE(vm->nr_mmu_pages))
+		return READ_ONCE(vm->nr_mmu_pages);
+	idx = srcu_read_lock(&vm->srcu);
+	slots = srcu_dereference(vm->memslots, &vm->srcu);
+	for (i = 0; i < slots->nr; i++)
+		pages += slots->slot[i].npages;
+	srcu_read_unlock(&vm->srcu, idx);
+	return max(64UL, pages * 20 / 1000);
+}
+
 /* KVM_ENABLE_CAP on the VM: the capabilities a VMM may switch on. */
 static int mkvm_vm_enable_cap(struct mkvm *vm, const struct kvm_enable_cap *cap)
 {
@@ -213,6 +233,14 @@ static long mkvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 	}
 	case KVM_SET_BOOT_CPU_ID:
 		return mkvm_set_boot_cpu_id(vm, arg);
+	case KVM_SET_NR_MMU_PAGES:
+		/* KVM's KVM_MIN_ALLOC_MMU_PAGES. */
+		if (arg < 64)
+			return -EINVAL;
+		WRITE_ONCE(vm->nr_mmu_pages, arg);
+		return 0;
+	case KVM_GET_NR_MMU_PAGES:
+		return mkvm_get_nr_mmu_pages(vm);
 	case KVM_ENABLE_CAP: {
 		struct kvm_enable_cap cap;
 
