@@ -179,11 +179,16 @@ static void mkvm_pit_latch_status(struct kvm_pit_channel_state *c)
 /* Counter 0's interrupt                                               */
 /* ------------------------------------------------------------------ */
 
-/* An edge on IRQ 0: OUT0 rises, and falls again. */
-static void mkvm_pit_pulse(struct mkvm_pit *pit)
+/*
+ * An edge on IRQ 0: OUT0 rises, and falls again. Return: did a chip take
+ * it (> 0), or was it masked everywhere or already pending (mkvm_set_irq)?
+ */
+static int mkvm_pit_pulse(struct mkvm_pit *pit)
 {
-	mkvm_set_irq(pit->vm, MKVM_IRQ_SOURCE_PIT, 0, 1);
+	int r = mkvm_set_irq(pit->vm, MKVM_IRQ_SOURCE_PIT, 0, 1);
+
 	mkvm_set_irq(pit->vm, MKVM_IRQ_SOURCE_PIT, 0, 0);
+	return r;
 }
 
 /*
@@ -199,7 +204,17 @@ static void mkvm_pit_reinject(struct mkvm_pit *pit)
 		if (!atomic_xchg(&pit->irq_ack, 0))
 			return;		/* a tick is in flight */
 		if (atomic_dec_if_positive(&pit->pending) >= 0) {
-			mkvm_pit_pulse(pit);
+			/*
+			 * A tick no chip took (IRQ 0 masked at the PIC and the
+			 * IOAPIC, as Linux has it while it switches its timer
+			 * from one to the other) will never be acknowledged:
+			 * it is lost, and must not hold back the ones after it.
+			 * KVM gets there with mask notifiers.
+			 */
+			if (mkvm_pit_pulse(pit) <= 0) {
+				atomic_set(&pit->irq_ack, 1);
+				continue;
+			}
 			return;
 		}
 		atomic_set(&pit->irq_ack, 1);
