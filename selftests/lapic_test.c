@@ -93,9 +93,11 @@ GUEST_ASM(lapic_guest, 64,
 	XAPIC_ON
 	"movl $0xb, 0x3e0(%rbx)\n\t"		/* divide by 1 */
 	"movl $" GSTR(VEC_TIMER) ", 0x320(%rbx)\n\t"	/* one-shot */
-	"sti\n\t"
 	"movl $1000000, 0x380(%rbx)\n"
-	"2: hlt\n\t"
+	/* STI; HLT: no interrupt can slip in between and be waited for. */
+	"2: sti\n\t"
+	"hlt\n\t"
+	"cli\n\t"
 	"cmpq $0, " GSTR(COUNT_GPA) "\n\t"
 	"je 2b\n\t"
 	"mov 0x390(%rbx), %esi\n\t"		/* expired: current count 0 */
@@ -105,7 +107,9 @@ GUEST_ASM(lapic_guest, 64,
 	"jne lapic_fail\n\t"
 	"movl $" GSTR(0x20000 | VEC_TIMER) ", 0x320(%rbx)\n\t"	/* periodic */
 	"movl $500000, 0x380(%rbx)\n"
-	"3: hlt\n\t"
+	"3: sti\n\t"
+	"hlt\n\t"
+	"cli\n\t"
 	"cmpq $6, " GSTR(COUNT_GPA) "\n\t"
 	"jb 3b\n\t"
 	"movl $0, 0x380(%rbx)\n\t"		/* stop */
@@ -115,7 +119,6 @@ GUEST_ASM(lapic_guest, 64,
 	"deadline_entry:\n\t"
 	XAPIC_ON
 	"movl $" GSTR(0x40000 | VEC_DEADLINE) ", 0x320(%rbx)\n\t"
-	"sti\n\t"
 	"rdtsc\n\t"
 	"shl $32, %rdx\n\t"
 	"or %rdx, %rax\n\t"
@@ -124,7 +127,9 @@ GUEST_ASM(lapic_guest, 64,
 	"shr $32, %rdx\n\t"
 	"mov $0x6e0, %ecx\n\t"
 	"wrmsr\n"
-	"4: hlt\n\t"
+	"4: sti\n\t"
+	"hlt\n\t"
+	"cli\n\t"
 	"cmpq $0, " GSTR(COUNT_GPA) "\n\t"
 	"je 4b\n\t"
 	"mov $0x6e0, %ecx\n\t"			/* fired: the MSR reads 0 */
@@ -211,11 +216,13 @@ GUEST_ASM(lapic_guest, 64,
 	"shr $24, %edi\n\t"
 	"inc %edi\n\t"
 	"and $" GSTR(RING_VCPUS - 1) ", %edi\n\t"
-	"shl $24, %edi\n\t"
-	"sti\n"
+	"shl $24, %edi\n"
+	/* Send with IF=0, then STI; HLT: an IPI never slips in before HLT. */
 	"11: movl %edi, 0x310(%rbx)\n\t"
 	"movl $" GSTR(VEC_RING) ", 0x300(%rbx)\n\t"
+	"sti\n\t"
 	"hlt\n\t"
+	"cli\n\t"
 	"jmp 11b\n\t"
 	"ring_handler:\n\t"
 	"push %rax\n\t"
@@ -629,9 +636,21 @@ TEST(stress)
 		}
 		for (i = 0; i < RING_VCPUS; i++)
 			pthread_create(&t[i].thread, NULL, ring_run, &t[i]);
-		for (k = 0; k < 100; k++) {
+		/*
+		 * Signals every 2 ms, at least 100 of them, until every vCPU
+		 * took an IPI (a loaded host may not run a thread for a while),
+		 * for at most 4 s a round.
+		 */
+		for (k = 0; k < 2000; k++) {
 			nanosleep(&ts, NULL);
 			pthread_kill(t[k % RING_VCPUS].thread, SIGUSR1);
+			if (k < 100)
+				continue;
+			for (i = 0; i < RING_VCPUS; i++)
+				if (!guest_u64(vm, RING_COUNT_GPA + 8 * i))
+					break;
+			if (i == RING_VCPUS)
+				break;
 		}
 		stop = true;
 		for (i = 0; i < RING_VCPUS; i++) {
