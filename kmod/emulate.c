@@ -866,11 +866,12 @@ int mkvm_handle_tdp_fault(struct mkvm_vcpu *vcpu,
 	 * A VM without any memory cannot even fetch its first instruction.
 	 * KVM fails KVM_RUN with ENOSPC here (its page-table quota is sized
 	 * from guest memory, and is zero); we say the same, unless the VMM
-	 * set a quota (KVM_SET_NR_MMU_PAGES): then, as on KVM, the fetch
-	 * fails as emulation (KVM_EXIT_INTERNAL_ERROR).
+	 * set a quota (KVM_SET_NR_MMU_PAGES) or the VM had memory once (KVM
+	 * sized its quota then, and keeps it, at least 64 pages): then, as
+	 * on KVM, the access is MMIO or, for a fetch, fails as emulation.
 	 */
 	if (!srcu_dereference(vcpu->vm->memslots, &vcpu->vm->srcu)->nr &&
-	    !READ_ONCE(vcpu->vm->nr_mmu_pages))
+	    !READ_ONCE(vcpu->vm->nr_mmu_pages) && !READ_ONCE(vcpu->vm->had_memory))
 		return -ENOSPC;
 	return mkvm_emulate_mmio(vcpu, f);
 }

@@ -184,6 +184,9 @@ int mkvm_set_memory_region(struct mkvm *vm,
 	}
 
 	rcu_assign_pointer(vm->memslots, new_slots);
+	/* KVM's page-table quota, once sized from memory, stays (emulate.c). */
+	if (new_slots->nr)
+		WRITE_ONCE(vm->had_memory, true);
 	/*
 	 * From here on, no fault can find the old slot set... (expedited:
 	 * the plain wait may sleep for jiffies, and a VMM sets up its slots

@@ -208,6 +208,7 @@ struct mkvm {
 	 * fail like KVM's: at the first fetch, not with ENOSPC (emulate.c).
 	 */
 	unsigned long nr_mmu_pages;
+	bool had_memory;	/* a memslot existed once */
 	/* kvmclock = host CLOCK_BOOTTIME + this (kvmclock.c) */
 	s64 kvmclock_offset;
 	u64 kvmclock_wall_clock;	/* MSR_KVM_WALL_CLOCK(_NEW) */
