@@ -137,10 +137,12 @@ rig svm-minikvm-6.12 --vendor svm --kver 6.12 --module "build/k-$v612/minikvm.ko
 rig svm-kvm-6.12     --vendor svm --kver 6.12 --ref
 # Under Bochs the VMX rigs boot the nested Linux twice (--irqchip=user and
 # =kernel, one vCPU): a 4-vCPU boot on the one emulated CPU printed nothing for 8
-# minutes in a trial run, unresolved (slow or stuck), so it stays out here.
+# minutes in a trial run, unresolved (slow or stuck), so it stays out here. The
+# kvm_intel rig boots it with --irqchip=user only, as the kvm_amd one (above):
+# its in-kernel-irqchip boot under Bochs has not been tried yet.
 vmx_l2=(--env L2BOOT_VARIANTS=user,kernel)
 rig_pair vmx-minikvm-6.1 "--vendor vmx --kver 6.1 --module minikvm.ko ${l2[*]} ${vmx_l2[*]} --timeout 1800" \
-         vmx-kvm-6.1     "--vendor vmx --kver 6.1 --ref ${l2[*]} ${vmx_l2[*]} --timeout 1800"
+         vmx-kvm-6.1     "--vendor vmx --kver 6.1 --ref ${l2[*]} --env L2BOOT_VARIANTS=user --timeout 1800"
 
 # The real clients of the KVM API (rig.sh --qemu): QEMU 7.2 boots the nested
 # Linux with seven command lines (qemu_test), libvirt 9.0 runs it as a domain
