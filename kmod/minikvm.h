@@ -124,6 +124,7 @@ struct mkvm_memslots {
 struct mkvm_tdp {
 	spinlock_t lock;	/* serialises changes to the table */
 	u64 *root;		/* level-4 table, one page */
+	u64 *spare;		/* zeroed page for mkvm_tdp_zap_all() (vm->lock) */
 	phys_addr_t root_pa;
 	unsigned long nr_tables;	/* pages in use, for statistics */
 };

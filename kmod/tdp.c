@@ -15,7 +15,9 @@
  * page on top (svm/npt.c).
  *
  * Every leaf entry holds one pinned page. The table is therefore also the
- * record of what is pinned: zapping it unpins (mkvm_tdp_zap_all()).
+ * record of what is pinned: zapping it unpins (mkvm_tdp_zap_all()). A leaf
+ * also remembers whether its page was pinned for writing (TDP_PIN_WRITE):
+ * only such a page may be marked dirty when it is given back.
  */
 #define pr_fmt(fmt) "minikvm: " fmt
 
@@ -28,6 +30,13 @@
 #define TDP_ENTRIES	512
 #define TDP_ADDR_MASK	GENMASK_ULL(51, 12)
 #define TDP_GPA_BITS	48
+/*
+ * A bit the hardware ignores in a leaf of both tables: NPT entries are
+ * long-mode PTEs, bits 58:52 available to software (APM Vol.2 5.4.1); EPT
+ * leaves ignore bits 57:52 (SDM Vol.3 29.3.2, table "Format of an EPT
+ * Page-Table Entry"). Set when the page was pinned with FOLL_WRITE.
+ */
+#define TDP_PIN_WRITE	BIT_ULL(52)
 
 static inline int tdp_index(u64 gpa, int level)
 {
@@ -43,8 +52,13 @@ int mkvm_tdp_init(struct mkvm *vm)
 {
 	spin_lock_init(&vm->tdp.lock);
 	vm->tdp.root = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
-	if (!vm->tdp.root)
+	vm->tdp.spare = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	if (!vm->tdp.root || !vm->tdp.spare) {
+		free_page((unsigned long)vm->tdp.root);
+		free_page((unsigned long)vm->tdp.spare);
+		vm->tdp.root = vm->tdp.spare = NULL;
 		return -ENOMEM;
+	}
 	vm->tdp.root_pa = __pa(vm->tdp.root);
 	return 0;
 }
@@ -69,10 +83,14 @@ static void tdp_free_table(u64 *table, int level)
 		}
 		page = pfn_to_page((pte & TDP_ADDR_MASK) >> PAGE_SHIFT);
 		/*
-		 * Dirty unless we know better: dirty logging may have taken
-		 * write access away from a page the guest did write.
+		 * A page pinned for writing goes back dirty (dirty logging may
+		 * have taken write access away after the guest wrote it). One
+		 * of a KVM_MEM_READONLY slot was pinned readonly and may be a
+		 * page-cache page of a read-only file: marking it dirty would
+		 * call into a filesystem that never expects it (isofs and
+		 * squashfs have no dirty_folio, ext4 warns).
 		 */
-		unpin_user_pages_dirty_lock(&page, 1, true);
+		unpin_user_pages_dirty_lock(&page, 1, pte & TDP_PIN_WRITE);
 	}
 	free_page((unsigned long)table);
 }
@@ -83,36 +101,33 @@ static void tdp_free_table(u64 *table, int level)
  * The root's entries move to a private copy under the lock (from then on,
  * new faults build a fresh tree), every vCPU is kicked out of guest mode
  * and told to flush its TLB; only then, when no CPU can still use an old
- * translation, the old tree is freed and its pages unpinned. May sleep.
+ * translation, the old tree is freed and its pages unpinned. The copy is
+ * the VM's spare page, allocated with the root: a zap cannot fail, and no
+ * subtree is ever freed while a walk could still reach it. Called with
+ * vm->lock held (one zap at a time: the spare is the lock's). May sleep.
  */
 void mkvm_tdp_zap_all(struct mkvm *vm)
 {
-	u64 *old = (u64 *)__get_free_page(GFP_KERNEL);
+	u64 *old = vm->tdp.spare;
 	int i;
 
-	if (!old) {
-		/* Rare: zap in place, keeping the lock short is not vital. */
-		old = vm->tdp.root;
-	}
+	lockdep_assert_held(&vm->lock);
 	spin_lock(&vm->tdp.lock);
-	if (old != vm->tdp.root) {
-		memcpy(old, vm->tdp.root, PAGE_SIZE);
-		memset(vm->tdp.root, 0, PAGE_SIZE);
-	}
+	memcpy(old, vm->tdp.root, PAGE_SIZE);
+	memset(vm->tdp.root, 0, PAGE_SIZE);
 	vm->tdp.nr_tables = 0;
 	WRITE_ONCE(vm->stat.pages_4k, 0);
 	spin_unlock(&vm->tdp.lock);
 
 	mkvm_kick_all(vm, MKVM_REQ_TLB_FLUSH);
 
+	/* Every entry is cleared again: the spare is zeroed for the next zap. */
 	for (i = 0; i < TDP_ENTRIES; i++) {
 		if (mkvm_ops->tdp_present(old[i])) {
 			tdp_free_table(tdp_next(old[i]), TDP_LEVELS - 1);
 			old[i] = 0;
 		}
 	}
-	if (old != vm->tdp.root)
-		free_page((unsigned long)old);
 }
 
 /*
@@ -137,10 +152,12 @@ void mkvm_tdp_write_protect(struct mkvm *vm, u64 gfn, unsigned long mask)
 				break;
 			table = tdp_next(pte);
 		}
-		if (level == 1 && mkvm_ops->tdp_present(table[tdp_index(gpa, 1)]))
-			table[tdp_index(gpa, 1)] = mkvm_ops->tdp_pte(
-				table[tdp_index(gpa, 1)] & TDP_ADDR_MASK,
-				true, false, true);
+		if (level == 1 && mkvm_ops->tdp_present(table[tdp_index(gpa, 1)])) {
+			u64 pte = table[tdp_index(gpa, 1)];
+
+			table[tdp_index(gpa, 1)] = (pte & TDP_PIN_WRITE) |
+				mkvm_ops->tdp_pte(pte & TDP_ADDR_MASK, true, false, true);
+		}
 	}
 	spin_unlock(&tdp->lock);
 }
@@ -151,7 +168,8 @@ void mkvm_tdp_destroy(struct mkvm *vm)
 		return;
 	/* No vCPU exists any more, so nobody to kick: free directly. */
 	tdp_free_table(vm->tdp.root, TDP_LEVELS);
-	vm->tdp.root = NULL;
+	free_page((unsigned long)vm->tdp.spare);
+	vm->tdp.root = vm->tdp.spare = NULL;
 }
 
 /* Fill the vCPU's cache of zeroed pages; a fault may use one per level. */
@@ -179,7 +197,7 @@ void mkvm_tdp_free_cache(struct mkvm_vcpu *vcpu)
  * another vCPU mapped the page first (the caller unpins its copy).
  */
 static int tdp_map(struct mkvm_vcpu *vcpu, struct mkvm_memslot *slot,
-		   u64 gpa, struct page *page, bool write)
+		   u64 gpa, struct page *page, bool write, bool pinned_write)
 {
 	u64 pte;
 	struct mkvm_tdp *tdp = &vcpu->vm->tdp;
@@ -206,12 +224,13 @@ static int tdp_map(struct mkvm_vcpu *vcpu, struct mkvm_memslot *slot,
 		 * readonly gets write access now; it keeps its own pin.
 		 */
 		if (write && !mkvm_ops->tdp_writable(pte))
-			table[idx] = mkvm_ops->tdp_pte(pte & TDP_ADDR_MASK,
-						       true, true, true);
+			table[idx] = (pte & TDP_PIN_WRITE) |
+				mkvm_ops->tdp_pte(pte & TDP_ADDR_MASK, true, true, true);
 		r = -EEXIST;
 	} else {
 		table[idx] = mkvm_ops->tdp_pte(page_to_phys(page), true, write,
-					       true);
+					       true) |
+			     (pinned_write ? TDP_PIN_WRITE : 0);
 		WRITE_ONCE(vcpu->vm->stat.pages_4k, vcpu->vm->stat.pages_4k + 1);
 	}
 	/*
@@ -271,7 +290,7 @@ int mkvm_tdp_fault_in(struct mkvm_vcpu *vcpu, struct mkvm_memslot *slot,
 		return -EFAULT;
 	if (slot->dirty_bitmap)
 		map_write = write && write_access;
-	r = tdp_map(vcpu, slot, gpa, page, map_write);
+	r = tdp_map(vcpu, slot, gpa, page, map_write, write);
 	if (r == -EEXIST) {
 		unpin_user_page(page);
 		r = 0;

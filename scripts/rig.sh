@@ -182,6 +182,28 @@ for t in build/selftests/*_test; do
 	esac
 	[ -e "$t" ] && strip -o "$root/tests/${t##*/}" "$t"
 done
+# selftests/rofile_test.c: a readonly slot backed by a file of a read-only
+# filesystem. An ISO 9660 image whose pattern.bin has 16 pages, every byte of
+# page i equal to i + 1, and the guest kernel's loop, cdrom and isofs modules in
+# lib/modules/extra (the test loads them; /init does not).
+if [ "$selftests" = 1 ] && [ -e build/selftests/rofile_test ] &&
+   { [ ${#tests[@]} = 0 ] || [[ " ${tests[*]} " == *" rofile_test "* ]]; }; then
+	mkdir -p "$root/lib/modules/extra" "$root/data" "$dir/ro-src"
+	for m in loop cdrom isofs; do
+		ko=$(find "$kdir/lib/modules/$ver/kernel" -name "$m.ko" -o -name "$m.ko.xz" | head -1)
+		case $ko in
+		"") ;;	# built in
+		*.xz) xz -dc "$ko" > "$root/lib/modules/extra/$m.ko" ;;
+		*) cp "$ko" "$root/lib/modules/extra/$m.ko" ;;
+		esac
+	done
+	: > "$dir/ro-src/pattern.bin"
+	for i in $(seq 1 16); do
+		head -c 4096 /dev/zero | tr '\0' "\\$(printf %03o "$i")" >> "$dir/ro-src/pattern.bin"
+	done
+	xorriso -as mkisofs -o "$root/data/ro.iso" "$dir/ro-src" > "$dir/ro-iso.out" 2>&1 ||
+		{ cat "$dir/ro-iso.out"; exit 1; }
+fi
 [ -x build/user/kvm-info ] && cp build/user/kvm-info "$root/bin/"
 # minikvm-stat (user/stat/), for selftests/trace_test.c and the rig shell.
 [ -x build/user/minikvm-stat ] && cp build/user/minikvm-stat "$root/bin/"
