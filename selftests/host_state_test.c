@@ -19,6 +19,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <asm/ldt.h>
 #include <asm/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -168,6 +169,44 @@ TEST(gs_base)
 	}
 	spinner_stop(&s);
 	ASSERT_EQ(0, syscall(SYS_arch_prctl, ARCH_SET_GS, 0UL));
+	vm_free(vcpu->vm);
+}
+
+/*
+ * An LDT of the thread's own (modify_ldt(2), as Wine and some VMMs use). A VM exit
+ * on Intel leaves LDTR unusable (SDM Vol.3 28.5.2): unless the module loads the
+ * thread's LDT again, the next load of an LDT selector faults (SIGSEGV), and ES,
+ * restored to one, reads 0.
+ */
+#define LDT_SEL		0x7	/* LDT entry 0, TI = 1, RPL 3 */
+
+TEST(ldt)
+{
+	struct user_desc d = {
+		.entry_number = 0, .base_addr = 0, .limit = 0xfffff,
+		.seg_32bit = 1, .contents = 0 /* data */, .read_exec_only = 0,
+		.limit_in_pages = 1, .seg_not_present = 0, .useable = 1,
+	};
+	struct spinner s;
+	struct vcpu *vcpu;
+	struct ucall uc;
+	int i;
+
+	TEST_REQUIRE_KVM();
+	ASSERT_EQ(0, syscall(SYS_modify_ldt, 1, &d, sizeof(d)));
+	vcpu = vm_create_guest(MODE_LONG64, GUEST_CODE(cpuid_spin));
+	load_sel(es, LDT_SEL);
+	spinner_start(&s);
+
+	for (i = 0; i < ROUNDS; i++) {
+		ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
+		ASSERT_EQ(LDT_SEL, read_sel(es));
+		/* Loading the selector reads the LDT: a #GP here if LDTR is null. */
+		load_sel(ds, LDT_SEL);
+		load_sel(ds, USER_DS);
+	}
+	spinner_stop(&s);
+	load_sel(es, USER_DS);
 	vm_free(vcpu->vm);
 }
 

@@ -970,8 +970,9 @@ static void vmx_sync_host_cr(struct vcpu_vmx *vmx)
 
 /*
  * What a VM exit clobbers without restoring (SDM Vol.3 28.5.2): DS, ES,
- * FS and GS selectors become 0 (the host-state selector fields), the
- * GDTR limit becomes 0xffff and TR's limit 0x67. FS base comes from the
+ * FS and GS selectors become 0 (the host-state selector fields), LDTR
+ * becomes unusable (a thread with an LDT of its own, from modify_ldt(2),
+ * needs it back), the GDTR limit becomes 0xffff and TR's limit 0x67. FS base comes from the
  * host-state area, KERNEL_GS_BASE from the VM-exit MSR-load area
  * (28.6), so those two must hold the thread's values.
  *
@@ -995,6 +996,7 @@ static void vmx_save_host(struct vcpu_vmx *vmx)
 	savesegment(es, h->es);
 	savesegment(fs, h->fs);
 	savesegment(gs, h->gs);
+	asm volatile("sldt %0" : "=r" (h->ldt));
 	rdmsrl(MSR_FS_BASE, h->fs_base);
 	if (h->fs_base != vmx->host_fs_base) {
 		vmx->host_fs_base = h->fs_base;
@@ -1015,6 +1017,9 @@ static void vmx_restore_host(struct vcpu_vmx *vmx)
 	/* The thread is still on the CPU of its last exit: its GDT. */
 	native_load_gdt(&vmx->host_gdt);
 	invalidate_tss_limit();
+	/* Before the selectors: one of them may point into the LDT. */
+	if (h->ldt)
+		asm volatile("lldt %0" : : "r" (h->ldt));
 
 	if (h->ds)
 		loadsegment(ds, h->ds);

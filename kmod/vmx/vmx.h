@@ -97,6 +97,7 @@ enum vmx_fail {
  */
 struct vmx_host_regs {
 	u16 ds, es, fs, gs;
+	u16 ldt;			/* LDTR selector (0: no LDT) */
 	unsigned long fs_base;
 	unsigned long kernel_gs_base;	/* the thread's user GS base */
 };
