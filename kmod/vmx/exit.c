@@ -62,6 +62,18 @@ static void vmx_inject_gp(struct mkvm_vcpu *vcpu)
  * still off); #AC, the only exception we intercept, goes back to the
  * guest (see the exception bitmap in vmx.c).
  */
+/*
+ * A machine check struck while the guest ran (an #MC exit), or during the
+ * entry itself (exit reason 41, SDM Vol.3 27.8): it is the host's. Run
+ * the host's #MC handler as if the exception had arrived here; the guest
+ * goes on (or the host's handler decides it cannot).
+ */
+static int vmx_host_machine_check(void)
+{
+	asm volatile("int $0x12");
+	return 1;
+}
+
 static int vmx_handle_exception_nmi(struct mkvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
@@ -71,6 +83,8 @@ static int vmx_handle_exception_nmi(struct mkvm_vcpu *vcpu)
 
 	if (type == VMX_INTR_TYPE_NMI)
 		return 1;
+	if (type == VMX_INTR_TYPE_HW_EXCEPTION && vector == X86_TRAP_MC)
+		return vmx_host_machine_check();
 	if (type == VMX_INTR_TYPE_HW_EXCEPTION && vector == X86_TRAP_AC) {
 		mkvm_queue_exception(vcpu, X86_TRAP_AC, true,
 				     vmcs_read(VMCS_EXIT_INTR_ERROR_CODE));
@@ -416,6 +430,8 @@ static int vmx_handle_failed_entry(struct mkvm_vcpu *vcpu)
 		pr_err_ratelimited("VM entry failed: no current VMCS\n");
 		return mkvm_exit_fail_entry(vcpu, 0);
 	}
+	if ((vmx->exit_reason & VMX_EXIT_REASON_BASIC) == VMX_EXIT_MCE_DURING_ENTRY)
+		vmx_host_machine_check();
 	pr_debug("VM entry failed: exit reason %#x, qualification %#lx\n",
 		 vmx->exit_reason, vmx->exit_qual);
 	return mkvm_exit_fail_entry(vcpu, vmx->exit_reason);

@@ -770,9 +770,11 @@ static void vmx_setup_exec_controls(struct vcpu_vmx *vmx)
 	 * Exceptions stay in the guest, except #AC: a guest could make #AC
 	 * delivery raise #AC forever without the CPU ever taking an
 	 * interrupt (CVE-2015-5307). Exiting on it lets the host breathe;
-	 * exit.c reflects it back.
+	 * exit.c reflects it back. And #MC: a machine check belongs to the
+	 * host, whatever ran when it struck; with its bit clear it would go
+	 * through the guest's IDT (SDM Vol.3 26.2, "exception bitmap").
 	 */
-	vmcs_write(VMCS_EXCEPTION_BITMAP, BIT(X86_TRAP_AC));
+	vmcs_write(VMCS_EXCEPTION_BITMAP, BIT(X86_TRAP_AC) | BIT(X86_TRAP_MC));
 	vmcs_write(VMCS_PF_ERROR_CODE_MASK, 0);
 	vmcs_write(VMCS_PF_ERROR_CODE_MATCH, 0);
 	vmcs_write(VMCS_CR3_TARGET_COUNT, 0);
