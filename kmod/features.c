@@ -10,6 +10,7 @@
  *  - MSR_IA32_UCODE_REV, the one "feature MSR" (KVM_GET_MSR_FEATURE_INDEX_LIST,
  *    KVM_GET_MSRS on /dev/kvm): what a VMM may tell the guest.
  *  - MSR_IA32_MISC_ENABLE's MWAIT bit, and MONITOR/MWAIT themselves.
+ *  - KVM_GET_TSC_KHZ.
  *
  * Each follows KVM's ABI (Documentation/virt/kvm/api.rst in Linux).
  */
@@ -19,6 +20,7 @@
 #include <linux/uaccess.h>
 #include <asm/msr.h>
 #include <asm/msr-index.h>
+#include <asm/tsc.h>
 
 #include "minikvm.h"
 
@@ -142,6 +144,16 @@ int mkvm_vcpu_enable_cap(struct mkvm_vcpu *vcpu,
 	default:
 		return -EINVAL;
 	}
+}
+
+/*
+ * KVM_GET_TSC_KHZ on a vCPU: the rate of the guest's TSC. minikvm does not
+ * scale it (no KVM_CAP_TSC_CONTROL): it is the host's, as the host kernel
+ * measured it, or 0 if it could not, as KVM answers then.
+ */
+long mkvm_get_tsc_khz(struct mkvm_vcpu *vcpu)
+{
+	return tsc_khz;
 }
 
 /* ------------------------------------------------------------------ */

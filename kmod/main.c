@@ -201,6 +201,8 @@ long mkvm_check_extension(long ext)
 	case KVM_CAP_MSR_PLATFORM_INFO:
 	case KVM_CAP_GET_MSR_FEATURES:
 	case KVM_CAP_ENFORCE_PV_FEATURE_CPUID:
+	/* KVM_GET_TSC_KHZ on a vCPU: the host's rate (features.c). */
+	case KVM_CAP_GET_TSC_KHZ:
 		return 1;
 	/* The quirks minikvm has and can turn off (features.c). */
 	case KVM_CAP_DISABLE_QUIRKS2:

@@ -619,6 +619,7 @@ int mkvm_features_vm_enable_cap(struct mkvm *vm,
 int mkvm_vcpu_enable_cap(struct mkvm_vcpu *vcpu,
 			 struct kvm_enable_cap __user *argp);
 bool mkvm_cpuid_faults(struct mkvm_vcpu *vcpu);
+long mkvm_get_tsc_khz(struct mkvm_vcpu *vcpu);
 int mkvm_feature_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data,
 			 bool host);
 int mkvm_feature_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data,

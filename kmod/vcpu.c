@@ -902,6 +902,8 @@ static noinline long mkvm_vcpu_ioctl_state(struct mkvm_vcpu *vcpu,
 		return mkvm_set_cpuid(vcpu, argp);
 	case KVM_ENABLE_CAP:
 		return mkvm_vcpu_enable_cap(vcpu, argp);
+	case KVM_GET_TSC_KHZ:
+		return mkvm_get_tsc_khz(vcpu);
 	case KVM_GET_CPUID2:
 		return mkvm_get_cpuid2(vcpu, argp);
 	case KVM_GET_MSRS:

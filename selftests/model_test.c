@@ -21,11 +21,13 @@
  *   ucode_rev                MSR_IA32_UCODE_REV: the VMM sets it, the guest cannot
  *   tsc_adjust               IA32_TSC and IA32_TSC_ADJUST from the guest and the host
  *                            (SDM Vol.3 17.17.3; KVM's host-side rules)
+ *   tsc_khz                  KVM_GET_TSC_KHZ is the rate the guest's TSC runs at
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 
 #include "kselftest_harness.h"
 #include "vm.h"
@@ -524,6 +526,35 @@ TEST(tsc_adjust)
 	EXPECT_EQ(123 * GIGA, uc.args[1]);
 	op_run(_metadata, vcpu, OP_STOP, 0, 0, &uc);
 	free(c);
+	vm_free(vcpu->vm);
+}
+
+/*
+ * KVM_GET_TSC_KHZ: the rate the guest's TSC runs at, measured here against the
+ * host's CLOCK_MONOTONIC through KVM_GET_MSRS over 200 ms; within 10% (the TSC is
+ * read by the kernel a little after or before the clock here).
+ */
+TEST(tsc_khz)
+{
+	struct timespec t0, t1, pause = { .tv_nsec = 200 * 1000 * 1000 };
+	uint64_t tsc0, tsc1;
+	struct vcpu *vcpu;
+	double ns, khz;
+	long rate;
+
+	TEST_REQUIRE_CAP(KVM_CAP_GET_TSC_KHZ);
+	vcpu = vcpu_add(vm_create(), 0);
+	rate = ioctl(vcpu->fd, KVM_GET_TSC_KHZ);
+	ASSERT_LT(0, rate);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	tsc0 = vcpu_get_msr(vcpu, MSR_IA32_TSC);
+	nanosleep(&pause, NULL);
+	tsc1 = vcpu_get_msr(vcpu, MSR_IA32_TSC);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ns = (t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec);
+	khz = (tsc1 - tsc0) / ns * 1e6;
+	EXPECT_LT(khz, rate * 1.1) TH_LOG("measured %.0f kHz, told %ld", khz, rate);
+	EXPECT_GT(khz, rate * 0.9) TH_LOG("measured %.0f kHz, told %ld", khz, rate);
 	vm_free(vcpu->vm);
 }
 
