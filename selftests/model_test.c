@@ -21,13 +21,12 @@
  *   ucode_rev                MSR_IA32_UCODE_REV: the VMM sets it, the guest cannot
  *   tsc_adjust               IA32_TSC and IA32_TSC_ADJUST from the guest and the host
  *                            (SDM Vol.3 17.17.3; KVM's host-side rules)
- *   tsc_khz                  KVM_GET_TSC_KHZ is the rate the guest's TSC runs at
+ *   tsc_khz                  KVM_GET_TSC_KHZ is the rate kvmclock converts the TSC with
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <time.h>
 
 #include "kselftest_harness.h"
 #include "vm.h"
@@ -530,31 +529,41 @@ TEST(tsc_adjust)
 }
 
 /*
- * KVM_GET_TSC_KHZ: the rate the guest's TSC runs at, measured here against the
- * host's CLOCK_MONOTONIC through KVM_GET_MSRS over 200 ms; within 10% (the TSC is
- * read by the kernel a little after or before the clock here).
+ * KVM_GET_TSC_KHZ: the rate the guest's TSC runs at. The kvmclock structure the
+ * hypervisor writes for the guest converts the same TSC into nanoseconds
+ * (ns = ticks * mul * 2^shift / 2^32, Documentation/virt/kvm/x86/msr.rst), so the
+ * rate it implies must be the one KVM_GET_TSC_KHZ reports, to 1%.
  */
+#define MSR_KVM_SYSTEM_TIME_NEW	0x4b564d01
+
 TEST(tsc_khz)
 {
-	struct timespec t0, t1, pause = { .tv_nsec = 200 * 1000 * 1000 };
-	uint64_t tsc0, tsc1;
+	struct kvm_cpuid2 *c = kvm_get_supported_cpuid();
 	struct vcpu *vcpu;
-	double ns, khz;
+	struct ucall uc;
+	uint8_t *pvti;
+	uint32_t mul;
+	int8_t shift;
+	double khz;
 	long rate;
 
 	TEST_REQUIRE_CAP(KVM_CAP_GET_TSC_KHZ);
-	vcpu = vcpu_add(vm_create(), 0);
+	vcpu = op_vcpu();
+	vcpu_set_cpuid(vcpu, c);
 	rate = ioctl(vcpu->fd, KVM_GET_TSC_KHZ);
 	ASSERT_LT(0, rate);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	tsc0 = vcpu_get_msr(vcpu, MSR_IA32_TSC);
-	nanosleep(&pause, NULL);
-	tsc1 = vcpu_get_msr(vcpu, MSR_IA32_TSC);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	ns = (t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec);
-	khz = (tsc1 - tsc0) / ns * 1e6;
-	EXPECT_LT(khz, rate * 1.1) TH_LOG("measured %.0f kHz, told %ld", khz, rate);
-	EXPECT_GT(khz, rate * 0.9) TH_LOG("measured %.0f kHz, told %ld", khz, rate);
+	vcpu_set_msr(vcpu, MSR_KVM_SYSTEM_TIME_NEW, GUEST_FREE_GPA | 1);
+	op_run(_metadata, vcpu, OP_CPUID, 0, 0, &uc);	/* an entry writes it */
+	pvti = gpa_to_hva(vcpu->vm, GUEST_FREE_GPA);
+	memcpy(&mul, pvti + 24, sizeof(mul));		/* tsc_to_system_mul */
+	shift = (int8_t)pvti[28];			/* tsc_shift */
+	ASSERT_NE(0, mul);
+	khz = 4294967296.0 * 1e6 / mul / (shift >= 0 ? (double)(1 << shift) :
+						       1.0 / (1 << -shift));
+	EXPECT_LT(khz, rate * 1.01) TH_LOG("kvmclock: %.0f kHz, told %ld", khz, rate);
+	EXPECT_GT(khz, rate * 0.99) TH_LOG("kvmclock: %.0f kHz, told %ld", khz, rate);
+	op_run(_metadata, vcpu, OP_STOP, 0, 0, &uc);
+	free(c);
 	vm_free(vcpu->vm);
 }
 
