@@ -72,6 +72,8 @@ static void mkvm_add_leaf(struct kvm_cpuid_entry2 *e, int *n, u32 fn,
 	case 7:
 		x->eax = 0;
 		x->ebx &= leaf7_ebx;
+		/* TSC_ADJUST: emulated whatever the host has (msr.c). */
+		x->ebx |= BIT(1);
 		x->ecx = x->edx = 0;
 		break;
 	case 0x80000000:
@@ -98,8 +100,8 @@ static void mkvm_add_leaf(struct kvm_cpuid_entry2 *e, int *n, u32 fn,
  * 0x40000001 lists the paravirtual features. We offer kvmclock (both MSR
  * pairs, and the stable-bit flag it may carry: kvmclock.c), where the
  * host's TSC allows it, and NOP_IO_DELAY (a pure hint: port 0x80 delays
- * are not needed). A guest sees these only if the VMM copies them into
- * KVM_SET_CPUID2, as QEMU does.
+ * are not needed), and PV_SCHED_YIELD, the hypercall of pv.c. A guest
+ * sees these only if the VMM copies them into KVM_SET_CPUID2, as QEMU does.
  */
 static int mkvm_add_kvm_leaves(struct kvm_cpuid_entry2 *e)
 {
@@ -112,7 +114,8 @@ static int mkvm_add_kvm_leaves(struct kvm_cpuid_entry2 *e)
 	memcpy(&e[0].ecx, sig + 4, 4);
 	memcpy(&e[0].edx, sig + 8, 4);
 	e[1].function = KVM_CPUID_FEATURES;
-	e[1].eax = BIT(KVM_FEATURE_NOP_IO_DELAY);
+	e[1].eax = BIT(KVM_FEATURE_NOP_IO_DELAY) |
+		   BIT(KVM_FEATURE_PV_SCHED_YIELD);
 	if (mkvm_kvmclock_usable())
 		e[1].eax |= BIT(KVM_FEATURE_CLOCKSOURCE) |
 			    BIT(KVM_FEATURE_CLOCKSOURCE2) |
@@ -169,6 +172,52 @@ out:
 	return r;
 }
 
+/*
+ * Once the vCPU has run, its CPU model is fixed: the guest may already
+ * have acted on what CPUID told it (MAXPHYADDR, features it switched on),
+ * and nothing here would follow a change. KVM refuses a different table
+ * then, but takes the same one again (QEMU sets the CPUID of a vCPU fd
+ * it reuses for CPU hotplug). "The same": entry for entry, in order,
+ * padding aside.
+ */
+static bool mkvm_cpuid_same(struct mkvm_vcpu *vcpu,
+			    const struct kvm_cpuid_entry2 *e, int n)
+{
+	const struct kvm_cpuid_entry2 *o = vcpu->cpuid;
+	int i;
+
+	if (n != vcpu->nr_cpuid)
+		return false;
+	for (i = 0; i < n; i++)
+		if (e[i].function != o[i].function || e[i].index != o[i].index ||
+		    e[i].flags != o[i].flags || e[i].eax != o[i].eax ||
+		    e[i].ebx != o[i].ebx || e[i].ecx != o[i].ecx ||
+		    e[i].edx != o[i].edx)
+			return false;
+	return true;
+}
+
+/*
+ * Install the table @e of @n entries (kmalloc'ed; always consumed) as the
+ * vCPU's CPUID: KVM_SET_CPUID and KVM_SET_CPUID2 end here.
+ */
+static int mkvm_install_cpuid(struct mkvm_vcpu *vcpu,
+			      struct kvm_cpuid_entry2 *e, int n)
+{
+	/* Bits that follow vCPU state, as the guest would read them. */
+	mkvm_cpuid_runtime_update(vcpu, e, n);
+	if (vcpu->ran) {
+		bool same = mkvm_cpuid_same(vcpu, e, n);
+
+		kfree(e);
+		return same ? 0 : -EINVAL;
+	}
+	kfree(vcpu->cpuid);
+	vcpu->cpuid = e;
+	vcpu->nr_cpuid = n;
+	return 0;
+}
+
 /* KVM_SET_CPUID2: the table the guest's CPUID answers from. */
 int mkvm_set_cpuid2(struct mkvm_vcpu *vcpu, struct kvm_cpuid2 __user *uc)
 {
@@ -191,10 +240,40 @@ int mkvm_set_cpuid2(struct mkvm_vcpu *vcpu, struct kvm_cpuid2 __user *uc)
 		kfree(e);
 		return -EFAULT;
 	}
-	kfree(vcpu->cpuid);
-	vcpu->cpuid = e;
-	vcpu->nr_cpuid = c.nent;
-	return 0;
+	return mkvm_install_cpuid(vcpu, e, c.nent);
+}
+
+/*
+ * KVM_SET_CPUID: the first form of the ioctl, entries without index and
+ * flags (struct kvm_cpuid_entry). Each becomes a kvm_cpuid_entry2 with
+ * index 0 and no flags, as KVM converts them.
+ */
+int mkvm_set_cpuid(struct mkvm_vcpu *vcpu, struct kvm_cpuid __user *uc)
+{
+	struct kvm_cpuid_entry2 *e;
+	struct kvm_cpuid_entry old;
+	struct kvm_cpuid c;
+	int i;
+
+	if (copy_from_user(&c, uc, sizeof(c)))
+		return -EFAULT;
+	if (c.nent > MKVM_MAX_CPUID)
+		return -E2BIG;
+	e = kcalloc(c.nent, sizeof(*e), GFP_KERNEL_ACCOUNT);
+	if (!e)
+		return -ENOMEM;
+	for (i = 0; i < c.nent; i++) {
+		if (copy_from_user(&old, &uc->entries[i], sizeof(old))) {
+			kfree(e);
+			return -EFAULT;
+		}
+		e[i].function = old.function;
+		e[i].eax = old.eax;
+		e[i].ebx = old.ebx;
+		e[i].ecx = old.ecx;
+		e[i].edx = old.edx;
+	}
+	return mkvm_install_cpuid(vcpu, e, c.nent);
 }
 
 int mkvm_get_cpuid2(struct mkvm_vcpu *vcpu, struct kvm_cpuid2 __user *uc)
@@ -225,4 +304,89 @@ int mkvm_guest_maxphyaddr(struct mkvm_vcpu *vcpu)
 		return 36;
 	e = mkvm_find_cpuid(vcpu, 0x80000008, 0);
 	return e ? e->eax & 0xff : 36;
+}
+
+/* ------------------------------------------------------------------ */
+/* CR4 bits and the CPUID that allows them                             */
+/* ------------------------------------------------------------------ */
+
+/*
+ * CR4 bits every x86-64 CPU has (SDM Vol.3 2.5, APM Vol.2 3.1.3): VME,
+ * PVI, TSD, DE, PSE, PAE, MCE, PGE, PCE, OSFXSR, OSXMMEXCPT.
+ */
+#define MKVM_CR4_BASE	0x7ffULL
+
+/*
+ * The CR4 bits that exist only with a CPUID feature: where the SDM's
+ * Table 2-x / CPUID leaf lists them (SDM Vol.2 CPUID, Tables 3-10, 3-11
+ * and leaf 7). A bit not in MKVM_CR4_BASE nor here is reserved, e.g.
+ * SMXE (14: minikvm offers no SMX, nor does KVM), bit 15, KL (19), CET
+ * (23), PKS (24): setting one is refused.
+ */
+static const struct {
+	u8 cr4_bit;
+	u8 leaf;	/* 1 or 7 (subleaf 0) */
+	u8 reg;		/* 2 = ECX, 1 = EBX */
+	u8 bit;
+} mkvm_cr4_features[] = {
+	{ 11, 7, 2, 2 },	/* UMIP      <- CPUID.7.0:ECX.UMIP */
+	{ 12, 7, 2, 16 },	/* LA57      <- CPUID.7.0:ECX.LA57 */
+	{ 13, 1, 2, 5 },	/* VMXE      <- CPUID.1:ECX.VMX */
+	{ 16, 7, 1, 0 },	/* FSGSBASE  <- CPUID.7.0:EBX.FSGSBASE */
+	{ 17, 1, 2, 17 },	/* PCIDE     <- CPUID.1:ECX.PCID */
+	{ 18, 1, 2, 26 },	/* OSXSAVE   <- CPUID.1:ECX.XSAVE */
+	{ 20, 7, 1, 7 },	/* SMEP      <- CPUID.7.0:EBX.SMEP */
+	{ 21, 7, 1, 20 },	/* SMAP      <- CPUID.7.0:EBX.SMAP */
+	{ 22, 7, 2, 3 },	/* PKE       <- CPUID.7.0:ECX.PKU */
+};
+
+static bool mkvm_entry_has(const struct kvm_cpuid_entry2 *e, int reg, int bit)
+{
+	return e && ((reg == 1 ? e->ebx : e->ecx) & BIT(bit));
+}
+
+/* Whether KVM_GET_SUPPORTED_CPUID offers leaf @leaf's feature. */
+static bool mkvm_supported_has(u32 leaf, int reg, int bit)
+{
+	struct kvm_cpuid_entry2 e;
+	int n = 0;
+
+	if (cpuid_eax(0) < leaf)
+		return false;
+	mkvm_add_leaf(&e, &n, leaf, 0, leaf == 7);
+	return mkvm_entry_has(&e, reg, bit);
+}
+
+/**
+ * mkvm_cr4_valid() - may the vCPU hold @cr4 (KVM_SET_SREGS)?
+ *
+ * As KVM: a bit of a feature is allowed if the hypervisor can offer the
+ * feature (KVM_GET_SUPPORTED_CPUID) and, once the VMM has set the guest's
+ * CPUID, if that CPUID has it. So a VMM may set up CR4 before CPUID, and
+ * a guest model without, say, SMEP cannot be given CR4.SMEP afterwards.
+ * Anything else is a reserved bit (SDM Vol.3 2.5: "setting a reserved
+ * bit in CR4 causes #GP"; APM Vol.2 3.1.3).
+ */
+bool mkvm_cr4_valid(struct mkvm_vcpu *vcpu, u64 cr4)
+{
+	u64 known = MKVM_CR4_BASE;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(mkvm_cr4_features); i++) {
+		u64 bit = BIT_ULL(mkvm_cr4_features[i].cr4_bit);
+		u32 leaf = mkvm_cr4_features[i].leaf;
+		int reg = mkvm_cr4_features[i].reg;
+		int fbit = mkvm_cr4_features[i].bit;
+
+		known |= bit;
+		if (!(cr4 & bit))
+			continue;
+		if (!mkvm_supported_has(leaf, reg, fbit))
+			return false;
+		/* Before KVM_SET_CPUID2 there is no guest model to ask. */
+		if (vcpu->cpuid &&
+		    !mkvm_entry_has(mkvm_find_cpuid(vcpu, leaf, 0), reg, fbit))
+			return false;
+	}
+	return !(cr4 & ~known);
 }

@@ -912,6 +912,11 @@ int mkvm_emulate_cpuid(struct mkvm_vcpu *vcpu)
 	bool used_max = false;
 
 	vcpu->stat.cpuid_exits++;
+	/* CPUID faulting on, outside ring 0: #GP(0) (features.c). */
+	if (mkvm_cpuid_faults(vcpu)) {
+		mkvm_queue_exception(vcpu, MKVM_GP_VECTOR, true, 0);
+		return 1;
+	}
 	e = mkvm_find_cpuid(vcpu, fn, idx);
 	if (!e) {
 		max = mkvm_find_cpuid(vcpu, fn & 0x80000000, 0);

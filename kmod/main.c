@@ -193,7 +193,20 @@ long mkvm_check_extension(long ext)
 	case KVM_CAP_IRQFD_RESAMPLE:
 	/* KVM_SET/GET_NR_MMU_PAGES (vm.c). */
 	case KVM_CAP_MMU_SHADOW_CACHE_CONTROL:
+	/*
+	 * features.c and pv.c: MSR_PLATFORM_INFO for the guest (a VM
+	 * capability), the feature MSRs on /dev/kvm, PV features limited
+	 * to the guest's CPUID (a vCPU capability).
+	 */
+	case KVM_CAP_MSR_PLATFORM_INFO:
+	case KVM_CAP_GET_MSR_FEATURES:
+	case KVM_CAP_ENFORCE_PV_FEATURE_CPUID:
+	/* KVM_GET_TSC_KHZ on a vCPU: the host's rate (features.c). */
+	case KVM_CAP_GET_TSC_KHZ:
 		return 1;
+	/* The quirks minikvm has and can turn off (features.c). */
+	case KVM_CAP_DISABLE_QUIRKS2:
+		return mkvm_valid_quirks();
 	/*
 	 * KVM_SET_GSI_ROUTING exists and validates its argument, but answers
 	 * EINVAL while the VM has no in-kernel irqchip, exactly as KVM does
@@ -242,6 +255,10 @@ static long mkvm_dev_ioctl(struct file *filp, unsigned int ioctl,
 		return mkvm_get_supported_cpuid((void __user *)arg);
 	case KVM_GET_MSR_INDEX_LIST:
 		return mkvm_get_msr_index_list((void __user *)arg);
+	case KVM_GET_MSR_FEATURE_INDEX_LIST:
+		return mkvm_get_msr_feature_index_list((void __user *)arg);
+	case KVM_GET_MSRS:
+		return mkvm_get_feature_msrs((void __user *)arg);
 	case KVM_X86_GET_MCE_CAP_SUPPORTED:
 		return mkvm_mce_get_supported((void __user *)arg);
 	default:

@@ -213,6 +213,16 @@ struct mkvm {
 	/* kvmclock = host CLOCK_BOOTTIME + this (kvmclock.c) */
 	s64 kvmclock_offset;
 	u64 kvmclock_wall_clock;	/* MSR_KVM_WALL_CLOCK(_NEW) */
+	/*
+	 * KVM_ENABLE_CAP settings of the VM (vm.c): the vCPU id limit (0 =
+	 * not fixed yet, see mkvm_max_vcpu_ids()), whether the guest may
+	 * read MSR_PLATFORM_INFO, the KVM_X86_QUIRK_* the VMM turned off.
+	 */
+	u32 max_vcpu_ids;
+	bool platform_info_readable;
+	u64 disabled_quirks;
+	/* Guest TSC of a new vCPU = host TSC + this: 0 at VM creation (msr.c). */
+	u64 initial_tsc_offset;
 
 	/*
 	 * Counters of the whole VM, read through KVM_GET_STATS_FD (stats.c).
@@ -280,6 +290,8 @@ struct mkvm_vcpu {
 	u64 cr2;
 	u64 efer;
 	bool sregs_set;	/* userspace did KVM_SET_SREGS */
+	bool ran;	/* entered the guest once: the CPUID model is fixed */
+	bool pv_enforce;	/* KVM_CAP_ENFORCE_PV_FEATURE_CPUID (pv.c) */
 	bool sigset_active;	/* KVM_SET_SIGNAL_MASK was given a mask */
 	sigset_t sigset;	/* signals blocked while in KVM_RUN */
 
@@ -323,6 +335,11 @@ struct mkvm_vcpu {
 	u64 msr_apic_base;
 	u64 msr_misc_enable;
 	u64 msr_hwcr;		/* AMD HWCR: only McStatusWrEn (mce.c) */
+	/* Per-vCPU registers of small features (features.c, tsc in msr.c). */
+	u64 msr_tsc_adjust;	/* IA32_TSC_ADJUST (SDM Vol.3 17.17.3) */
+	u64 msr_platform_info;	/* MSR_PLATFORM_INFO, set by the VMM */
+	u64 msr_misc_features;	/* MSR_MISC_FEATURES_ENABLES */
+	u64 microcode_version;	/* MSR_IA32_UCODE_REV, set by the VMM */
 	/* MTRRs (msr.c): the guest's own, kept and validated, not enforced. */
 	struct mkvm_mtrr {
 		u64 deftype;
@@ -394,6 +411,15 @@ enum {
 struct mkvm_x86_ops {
 	const char *name;		/* "svm" or "vmx" */
 	__u32 isa;			/* KVM_ISA_SVM/VMX for tracepoints */
+	/*
+	 * The hypercall instruction of this vendor's CPUs and of the other
+	 * vendor's (VMMCALL 0F 01 D9, VMCALL 0F 01 C1), which raises #UD
+	 * here and is rewritten (pv.c: mkvm_handle_ud()).
+	 */
+	u8 hypercall_insn[3];
+	u8 other_hypercall_insn[3];
+	/* MSR_IA32_UCODE_REV of a new vCPU, as KVM's for this vendor. */
+	u64 reset_microcode_version;
 	/* Module load: does this CPU have the extension? 0 or -errno. */
 	int (*probe)(void);
 	/* Module load/unload: allocate/free global state (not module_init:
@@ -562,6 +588,7 @@ int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data, bool host);
 int mkvm_emulate_rdmsr(struct mkvm_vcpu *vcpu);
 int mkvm_emulate_wrmsr(struct mkvm_vcpu *vcpu);
 int mkvm_get_msr_index_list(struct kvm_msr_list __user *ul);
+bool mkvm_apic_base_valid(struct mkvm_vcpu *vcpu, u64 value);
 int mkvm_msrs_ioctl(struct mkvm_vcpu *vcpu, struct kvm_msrs __user *um,
 		    bool set);
 
@@ -582,6 +609,34 @@ int mkvm_kvmclock_set_wall_clock(struct mkvm_vcpu *vcpu, u64 data, bool host);
 int mkvm_get_clock(struct mkvm *vm, struct kvm_clock_data __user *argp);
 int mkvm_set_clock(struct mkvm *vm, struct kvm_clock_data __user *argp);
 
+/* features.c */
+void mkvm_features_vm_init(struct mkvm *vm);
+void mkvm_features_vcpu_init(struct mkvm_vcpu *vcpu);
+bool mkvm_vcpu_id_allowed(struct mkvm *vm, unsigned long id);
+u64 mkvm_valid_quirks(void);
+bool mkvm_has_quirk(struct mkvm *vm, u64 quirk);
+int mkvm_features_vm_enable_cap(struct mkvm *vm,
+				const struct kvm_enable_cap *cap);
+int mkvm_vcpu_enable_cap(struct mkvm_vcpu *vcpu,
+			 struct kvm_enable_cap __user *argp);
+bool mkvm_cpuid_faults(struct mkvm_vcpu *vcpu);
+long mkvm_get_tsc_khz(struct mkvm_vcpu *vcpu);
+int mkvm_feature_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data,
+			 bool host);
+int mkvm_feature_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data,
+			 bool host);
+int mkvm_get_msr_feature_index_list(struct kvm_msr_list __user *ul);
+int mkvm_get_feature_msrs(struct kvm_msrs __user *um);
+void mkvm_cpuid_runtime_update(struct mkvm_vcpu *vcpu,
+			       struct kvm_cpuid_entry2 *e, int n);
+int mkvm_set_misc_enable(struct mkvm_vcpu *vcpu, u64 data, bool host);
+int mkvm_emulate_monitor_mwait(struct mkvm_vcpu *vcpu);
+
+/* pv.c */
+bool mkvm_pv_msr_allowed(struct mkvm_vcpu *vcpu, u32 index);
+int mkvm_emulate_hypercall(struct mkvm_vcpu *vcpu);
+int mkvm_handle_ud(struct mkvm_vcpu *vcpu);
+
 /* stats.c: KVM_GET_STATS_FD on a VM fd (@vcpu NULL) or a vCPU fd. */
 int mkvm_get_stats_fd(struct mkvm *vm, struct mkvm_vcpu *vcpu);
 
@@ -590,5 +645,7 @@ int mkvm_get_supported_cpuid(struct kvm_cpuid2 __user *ucpuid);
 int mkvm_set_cpuid2(struct mkvm_vcpu *vcpu, struct kvm_cpuid2 __user *uc);
 int mkvm_get_cpuid2(struct mkvm_vcpu *vcpu, struct kvm_cpuid2 __user *uc);
 int mkvm_guest_maxphyaddr(struct mkvm_vcpu *vcpu);
+int mkvm_set_cpuid(struct mkvm_vcpu *vcpu, struct kvm_cpuid __user *uc);
+bool mkvm_cr4_valid(struct mkvm_vcpu *vcpu, u64 cr4);
 
 #endif /* MINIKVM_H */

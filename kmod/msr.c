@@ -13,6 +13,7 @@
 
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <asm/apicdef.h>
 #include <asm/msr-index.h>
 #include <asm/kvm_para.h>
 #include <asm/tsc.h>
@@ -35,6 +36,8 @@ static const u32 mkvm_msr_list[] = {
 	MSR_KVM_WALL_CLOCK_NEW, MSR_KVM_SYSTEM_TIME_NEW,
 	MSR_IA32_MCG_STATUS, MSR_IA32_MCG_CTL, MSR_K7_HWCR,
 	MSR_IA32_TSC_DEADLINE,
+	MSR_IA32_TSC_ADJUST, MSR_IA32_UCODE_REV,
+	MSR_PLATFORM_INFO, MSR_MISC_FEATURES_ENABLES,
 };
 
 /* ------------------------------------------------------------------ */
@@ -120,6 +123,69 @@ static bool mkvm_pat_valid(u64 pat)
 	return true;
 }
 
+/* ------------------------------------------------------------------ */
+/* The TSC and IA32_TSC_ADJUST (SDM Vol.3 17.17)                       */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The guest's TSC is the host's plus vcpu->msr_tsc_offset, which the
+ * vendor programs into the VMCB/VMCS. IA32_TSC_ADJUST (17.17.3) counts
+ * what the guest itself added to its TSC: a guest WRMSR to the TSC moves
+ * both by the same amount, a guest WRMSR to TSC_ADJUST moves the TSC by
+ * the change. The VMM's writes are different, as in KVM: KVM_SET_MSRS of
+ * the TSC sets the offset and leaves TSC_ADJUST alone (the guest did not
+ * do it), and of TSC_ADJUST restores the register and leaves the TSC.
+ */
+static void mkvm_tsc_adjust_offset(struct mkvm_vcpu *vcpu, s64 delta)
+{
+	vcpu->msr_tsc_offset += delta;
+	/* kvmclock's TSC timestamp is in guest TSC ticks. */
+	set_bit(MKVM_REQ_CLOCK_UPDATE, &vcpu->requests);
+}
+
+static void mkvm_set_tsc(struct mkvm_vcpu *vcpu, u64 data, bool host)
+{
+	s64 delta = data - (rdtsc() + vcpu->msr_tsc_offset);
+
+	mkvm_tsc_adjust_offset(vcpu, delta);
+	if (!host)
+		vcpu->msr_tsc_adjust += delta;
+}
+
+/*
+ * Without CPUID.(EAX=7,ECX=0):EBX.TSC_ADJUST[bit 1] in the guest's model
+ * a write is dropped, as KVM does (it never faults); reads always work.
+ */
+static void mkvm_set_tsc_adjust(struct mkvm_vcpu *vcpu, u64 data, bool host)
+{
+	const struct kvm_cpuid_entry2 *e = mkvm_find_cpuid(vcpu, 7, 0);
+
+	if (!e || !(e->ebx & BIT(1)))
+		return;
+	if (!host)
+		mkvm_tsc_adjust_offset(vcpu, data - vcpu->msr_tsc_adjust);
+	vcpu->msr_tsc_adjust = data;
+}
+
+/**
+ * mkvm_apic_base_valid() - may IA32_APIC_BASE hold @value? (SDM Vol.3
+ * 10.4.4, 10.12.1): bits 0-7 and 9 and those above MAXPHYADDR are
+ * reserved, and so is EXTD (x2APIC enable, bit 10) without x2APIC in
+ * the guest's CPUID; EXTD without EN (bit 11) is the invalid mode. For a
+ * vCPU without the in-kernel LAPIC, which checks the same (lapic.c).
+ */
+bool mkvm_apic_base_valid(struct mkvm_vcpu *vcpu, u64 value)
+{
+	const struct kvm_cpuid_entry2 *e = mkvm_find_cpuid(vcpu, 1, 0);
+	u64 rsvd = (~0ULL << mkvm_guest_maxphyaddr(vcpu)) | 0x2ff;
+
+	if (!e || !(e->ecx & BIT(21)))
+		rsvd |= X2APIC_ENABLE;
+	if (value & rsvd)
+		return false;
+	return !((value & X2APIC_ENABLE) && !(value & MSR_IA32_APICBASE_ENABLE));
+}
+
 /**
  * mkvm_get_msr() - read guest MSR @index.
  * @host: the VMM reads it (KVM_GET_MSRS), not the guest
@@ -142,27 +208,34 @@ int mkvm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data, bool host)
 	case MSR_IA32_APICBASE:
 		*data = vcpu->apic ? vcpu->apic->base : vcpu->msr_apic_base;
 		return 0;
+	case MSR_IA32_TSC_ADJUST:
+		*data = vcpu->msr_tsc_adjust;
+		return 0;
 	case MSR_IA32_MISC_ENABLE:
 		*data = vcpu->msr_misc_enable;
 		return 0;
 	case MSR_MTRRcap:
 		*data = MKVM_MTRRCAP;
 		return 0;
-	case MSR_IA32_UCODE_REV:
-		*data = 0;
-		return 0;
 	case MSR_K7_HWCR:
 		*data = vcpu->msr_hwcr;
 		return 0;
 	case MSR_KVM_WALL_CLOCK:
 	case MSR_KVM_WALL_CLOCK_NEW:
+		if (!mkvm_pv_msr_allowed(vcpu, index))
+			return -EPERM;
 		*data = READ_ONCE(vcpu->vm->kvmclock_wall_clock);
 		return 0;
 	case MSR_KVM_SYSTEM_TIME:
 	case MSR_KVM_SYSTEM_TIME_NEW:
+		if (!mkvm_pv_msr_allowed(vcpu, index))
+			return -EPERM;
 		*data = vcpu->msr_kvm_system_time;
 		return 0;
 	default:
+		r = mkvm_feature_get_msr(vcpu, index, data, host);
+		if (r != -ENOENT)
+			return r;
 		if (mkvm_mtrr_slot(&vcpu->mtrr, index)) {
 			*data = *mkvm_mtrr_slot(&vcpu->mtrr, index);
 			return 0;
@@ -204,9 +277,10 @@ int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data, bool host)
 		mkvm_ops->set_efer(vcpu, data);
 		return 0;
 	case MSR_IA32_TSC:
-		vcpu->msr_tsc_offset = data - rdtsc();
-		/* kvmclock's TSC timestamp is in guest TSC ticks. */
-		set_bit(MKVM_REQ_CLOCK_UPDATE, &vcpu->requests);
+		mkvm_set_tsc(vcpu, data, host);
+		return 0;
+	case MSR_IA32_TSC_ADJUST:
+		mkvm_set_tsc_adjust(vcpu, data, host);
 		return 0;
 	case MSR_IA32_CR_PAT:
 		if (!mkvm_pat_valid(data))
@@ -218,13 +292,12 @@ int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data, bool host)
 	case MSR_IA32_APICBASE:
 		if (vcpu->apic)
 			return mkvm_lapic_set_base(vcpu, data, host);
+		if (!mkvm_apic_base_valid(vcpu, data))
+			return -EINVAL;
 		vcpu->msr_apic_base = data;
 		return 0;
 	case MSR_IA32_MISC_ENABLE:
-		vcpu->msr_misc_enable = data;
-		return 0;
-	case MSR_IA32_UCODE_REV:
-		return 0;
+		return mkvm_set_misc_enable(vcpu, data, host);
 	case MSR_K7_HWCR:
 		/* Flush filter, IGNNE, TLB cache: ignored; McStatusWrEn kept. */
 		data &= ~(BIT_ULL(3) | BIT_ULL(6) | BIT_ULL(8));
@@ -234,11 +307,18 @@ int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data, bool host)
 		return 0;
 	case MSR_KVM_WALL_CLOCK:
 	case MSR_KVM_WALL_CLOCK_NEW:
+		if (!mkvm_pv_msr_allowed(vcpu, index))
+			return -EPERM;
 		return mkvm_kvmclock_set_wall_clock(vcpu, data, host);
 	case MSR_KVM_SYSTEM_TIME:
 	case MSR_KVM_SYSTEM_TIME_NEW:
+		if (!mkvm_pv_msr_allowed(vcpu, index))
+			return -EPERM;
 		return mkvm_kvmclock_set_system_time(vcpu, data, host);
 	default:
+		r = mkvm_feature_set_msr(vcpu, index, data, host);
+		if (r != -ENOENT)
+			return r;
 		if (mkvm_mtrr_slot(&vcpu->mtrr, index)) {
 			if (!mkvm_mtrr_valid(vcpu, index, data))
 				return -EINVAL;

@@ -175,15 +175,14 @@ static void mkvm_get_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s)
  */
 #define MKVM_CR0_NW	BIT_ULL(29)
 #define MKVM_CR0_CD	BIT_ULL(30)
-#define MKVM_CR4_RESERVED (~(u64)0x3f7fff)	/* bits past PKS, and 23 */
 
-static bool mkvm_sregs_valid(const struct kvm_sregs *s)
+static bool mkvm_sregs_valid(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s)
 {
 	if ((s->efer & MKVM_EFER_LME) && (s->cr0 & MKVM_CR0_PG)) {
 		if (!(s->cr4 & MKVM_CR4_PAE) || !(s->efer & MKVM_EFER_LMA))
 			return false;
-		/* CR3 bits above MAXPHYADDR are reserved in long mode. */
-		if (s->cr3 >> boot_cpu_data.x86_phys_bits)
+		/* CR3 bits above the guest's MAXPHYADDR are reserved then. */
+		if (s->cr3 >> mkvm_guest_maxphyaddr(vcpu))
 			return false;
 	} else if ((s->efer & MKVM_EFER_LMA) || s->cs.l) {
 		return false;
@@ -194,19 +193,20 @@ static bool mkvm_sregs_valid(const struct kvm_sregs *s)
 		return false;
 	if ((s->cr0 & MKVM_CR0_PG) && !(s->cr0 & MKVM_CR0_PE))
 		return false;
-	if (s->cr4 & MKVM_CR4_RESERVED)
-		return false;
-	return true;
+	/* Reserved CR4 bits, and those the guest's CPUID does not allow. */
+	return mkvm_cr4_valid(vcpu, s->cr4);
 }
 
 static int mkvm_set_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s)
 {
 	int seg, irq;
 
-	if (!mkvm_sregs_valid(s))
+	if (!mkvm_sregs_valid(vcpu, s))
 		return -EINVAL;
 	/* The in-kernel APIC checks the base as a WRMSR would (lapic.c). */
 	if (vcpu->apic && mkvm_lapic_set_base(vcpu, s->apic_base, true))
+		return -EINVAL;
+	if (!vcpu->apic && !mkvm_apic_base_valid(vcpu, s->apic_base))
 		return -EINVAL;
 
 	vcpu->efer = s->efer;
@@ -434,6 +434,7 @@ static int mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 		mkvm_ops->flush_tlb(vcpu);
 	mkvm_prepare_interrupts(vcpu);
 
+	vcpu->ran = true;
 	trace_kvm_entry(vcpu);
 	mkvm_ops->run(vcpu);
 	trace_kvm_exit(vcpu, mkvm_ops->isa);
@@ -897,6 +898,12 @@ static noinline long mkvm_vcpu_ioctl_state(struct mkvm_vcpu *vcpu,
 		return mkvm_set_sregs(vcpu, &u.sregs);
 	case KVM_SET_CPUID2:
 		return mkvm_set_cpuid2(vcpu, argp);
+	case KVM_SET_CPUID:
+		return mkvm_set_cpuid(vcpu, argp);
+	case KVM_ENABLE_CAP:
+		return mkvm_vcpu_enable_cap(vcpu, argp);
+	case KVM_GET_TSC_KHZ:
+		return mkvm_get_tsc_khz(vcpu);
 	case KVM_GET_CPUID2:
 		return mkvm_get_cpuid2(vcpu, argp);
 	case KVM_GET_MSRS:
@@ -1032,6 +1039,7 @@ static void mkvm_vcpu_reset(struct mkvm_vcpu *vcpu)
 	vcpu->msr_apic_base = 0xfee00000ULL | BIT_ULL(11) |
 			      (vcpu->id == 0 ? BIT_ULL(8) : 0);
 	mkvm_mce_reset(vcpu);
+	mkvm_features_vcpu_init(vcpu);
 }
 
 /**
@@ -1078,7 +1086,7 @@ int mkvm_create_vcpu(struct mkvm *vm, unsigned long id)
 
 	mutex_lock(&vm->lock);
 	r = -EINVAL;
-	if (vm->nr_vcpus == MKVM_MAX_VCPUS)
+	if (vm->nr_vcpus == MKVM_MAX_VCPUS || !mkvm_vcpu_id_allowed(vm, id))
 		goto err_unlock;
 	r = -EEXIST;
 	for (i = 0; i < vm->nr_vcpus; i++)

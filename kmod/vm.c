@@ -150,7 +150,7 @@ static int mkvm_vm_enable_cap(struct mkvm *vm, const struct kvm_enable_cap *cap)
 	case KVM_CAP_SPLIT_IRQCHIP:
 		return mkvm_enable_split_irqchip(vm, cap->args[0]);
 	default:
-		return -EINVAL;
+		return mkvm_features_vm_enable_cap(vm, cap);
 	}
 }
 
@@ -300,6 +300,7 @@ int mkvm_create_vm(unsigned long type)
 	refcount_set(&vm->users, 1);
 	mkvm_eventfd_init(vm);
 	mkvm_kvmclock_init_vm(vm);
+	mkvm_features_vm_init(vm);
 	r = init_srcu_struct(&vm->srcu);
 	if (r)
 		goto err_free_slots;

@@ -406,8 +406,9 @@ static void svm_init_intercepts(struct vmcb_control *c)
 	 * inside the CPU, never exiting (CVE-2015-8104, CVE-2015-5307);
 	 * intercepting them and re-injecting keeps the host in control.
 	 * #MC: a machine check belongs to the host's handler.
+	 * #UD: VMCALL, Intel's hypercall, may need rewriting (pv.c).
 	 */
-	c->intercepts[VMCB_ICPT_EXC] = BIT(1) | BIT(17) | BIT(18);
+	c->intercepts[VMCB_ICPT_EXC] = BIT(1) | BIT(6) | BIT(17) | BIT(18);
 
 	c->intercepts[VMCB_ICPT_MISC1] =
 		INTERCEPT_INTR | INTERCEPT_NMI | INTERCEPT_SMI |	/* host's */
@@ -1147,6 +1148,26 @@ static int svm_handle_mc(struct mkvm_vcpu *vcpu)
 	return 1;
 }
 
+/* #UD in the guest: the core rewrites VMCALL or reflects it (pv.c). */
+static int svm_handle_ud_excp(struct mkvm_vcpu *vcpu)
+{
+	return mkvm_handle_ud(vcpu);
+}
+
+/* VMMCALL (0F 01 D9): a hypercall (pv.c). */
+static int svm_handle_vmmcall(struct mkvm_vcpu *vcpu)
+{
+	svm_set_insn_len(vcpu, 3);
+	return mkvm_emulate_hypercall(vcpu);
+}
+
+/* MONITOR (0F 01 C8), MWAIT (0F 01 C9): NOPs or #UD (features.c). */
+static int svm_handle_monitor_mwait(struct mkvm_vcpu *vcpu)
+{
+	svm_set_insn_len(vcpu, 3);
+	return mkvm_emulate_monitor_mwait(vcpu);
+}
+
 static int svm_handle_cpuid(struct mkvm_vcpu *vcpu)
 {
 	svm_set_insn_len(vcpu, 2);	/* 0F A2 */
@@ -1394,6 +1415,7 @@ static int (*const svm_exit_handlers[])(struct mkvm_vcpu *vcpu) = {
 	[SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR7]	= svm_handle_dr,
 	[SVM_EXIT_WRITE_DR0 ... SVM_EXIT_WRITE_DR7]	= svm_handle_dr,
 	[SVM_EXIT_DB]					= svm_handle_db,
+	[SVM_EXIT_UD]					= svm_handle_ud_excp,
 	[SVM_EXIT_AC]					= svm_handle_ac,
 	[SVM_EXIT_MC]					= svm_handle_mc,
 	[SVM_EXIT_INTR]					= svm_handle_host_event,
@@ -1410,15 +1432,15 @@ static int (*const svm_exit_handlers[])(struct mkvm_vcpu *vcpu) = {
 	[SVM_EXIT_MSR]					= svm_handle_msr,
 	[SVM_EXIT_SHUTDOWN]				= svm_handle_shutdown,
 	[SVM_EXIT_VMRUN]				= svm_handle_ud,
-	[SVM_EXIT_VMMCALL]				= svm_handle_ud,
+	[SVM_EXIT_VMMCALL]				= svm_handle_vmmcall,
 	[SVM_EXIT_VMLOAD]				= svm_handle_ud,
 	[SVM_EXIT_VMSAVE]				= svm_handle_ud,
 	[SVM_EXIT_STGI]					= svm_handle_ud,
 	[SVM_EXIT_CLGI]					= svm_handle_ud,
 	[SVM_EXIT_SKINIT]				= svm_handle_ud,
 	[SVM_EXIT_WBINVD]				= svm_handle_skip,
-	[SVM_EXIT_MONITOR]				= svm_handle_ud,
-	[SVM_EXIT_MWAIT]				= svm_handle_ud,
+	[SVM_EXIT_MONITOR]				= svm_handle_monitor_mwait,
+	[SVM_EXIT_MWAIT]				= svm_handle_monitor_mwait,
 	[SVM_EXIT_XSETBV]				= svm_handle_ud,
 	[SVM_EXIT_RDPRU]				= svm_handle_ud,
 	[SVM_EXIT_NPF]					= svm_handle_npf,
@@ -1477,6 +1499,9 @@ static bool svm_tdp_writable(u64 pte)
 const struct mkvm_x86_ops svm_ops = {
 	.name			= "svm",
 	.isa			= KVM_ISA_SVM,
+	.hypercall_insn		= { 0x0f, 0x01, 0xd9 },	/* VMMCALL */
+	.other_hypercall_insn	= { 0x0f, 0x01, 0xc1 },	/* VMCALL */
+	.reset_microcode_version = 0x01000065,	/* KVM's for AMD guests */
 	.probe			= svm_probe,
 	.global_init		= svm_global_init,
 	.global_exit		= svm_global_exit,

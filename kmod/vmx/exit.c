@@ -57,12 +57,6 @@ static void vmx_inject_gp(struct mkvm_vcpu *vcpu)
 /* ------------------------------------------------------------------ */
 
 /*
- * Reason 0: an exception in the exception bitmap, or an NMI. The NMI was
- * already handed to the host in run() (it must happen with interrupts
- * still off); #AC, the only exception we intercept, goes back to the
- * guest (see the exception bitmap in vmx.c).
- */
-/*
  * A machine check struck while the guest ran (an #MC exit), or during the
  * entry itself (exit reason 41, SDM Vol.3 27.8): it is the host's. Run
  * the host's #MC handler as if the exception had arrived here; the guest
@@ -74,6 +68,12 @@ static int vmx_host_machine_check(void)
 	return 1;
 }
 
+/*
+ * Reason 0: an exception in the exception bitmap, or an NMI. The NMI was
+ * already handed to the host in run() (it must happen with interrupts
+ * still off); #AC goes back to the guest, #UD to the core, #MC to the
+ * host (see the exception bitmap in vmx.c).
+ */
 static int vmx_handle_exception_nmi(struct mkvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
@@ -85,6 +85,9 @@ static int vmx_handle_exception_nmi(struct mkvm_vcpu *vcpu)
 		return 1;
 	if (type == VMX_INTR_TYPE_HW_EXCEPTION && vector == X86_TRAP_MC)
 		return vmx_host_machine_check();
+	/* #UD: the core rewrites VMMCALL or reflects it (pv.c). */
+	if (type == VMX_INTR_TYPE_HW_EXCEPTION && vector == X86_TRAP_UD)
+		return mkvm_handle_ud(vcpu);
 	if (type == VMX_INTR_TYPE_HW_EXCEPTION && vector == X86_TRAP_AC) {
 		mkvm_queue_exception(vcpu, X86_TRAP_AC, true,
 				     vmcs_read(VMCS_EXIT_INTR_ERROR_CODE));
@@ -115,6 +118,20 @@ static int vmx_handle_intr_window(struct mkvm_vcpu *vcpu)
 {
 	vmx_set_proc_bits(to_vmx(vcpu), PROC_INTR_WINDOW_EXITING, false);
 	return mkvm_handle_irq_window(vcpu);
+}
+
+/* Reason 18: VMCALL, the hypercall (pv.c); it always exits (26.1.2). */
+static int vmx_handle_vmcall(struct mkvm_vcpu *vcpu)
+{
+	vmx_set_insn_len(vcpu);
+	return mkvm_emulate_hypercall(vcpu);
+}
+
+/* Reasons 36, 39: MWAIT, MONITOR: NOPs or #UD (features.c). */
+static int vmx_handle_monitor_mwait(struct mkvm_vcpu *vcpu)
+{
+	vmx_set_insn_len(vcpu);
+	return mkvm_emulate_monitor_mwait(vcpu);
 }
 
 /* Reason 10: CPUID always exits in VMX non-root operation (26.1.2). */
@@ -372,7 +389,7 @@ static int (*const vmx_exit_handlers[VMX_EXIT_MAX])(struct mkvm_vcpu *) = {
 	[VMX_EXIT_INVD]		= vmx_handle_nop,
 	[VMX_EXIT_RDPMC]		= vmx_handle_rdpmc,
 	[VMX_EXIT_RSM]		= vmx_handle_ud,
-	[VMX_EXIT_VMCALL]		= vmx_handle_ud,
+	[VMX_EXIT_VMCALL]		= vmx_handle_vmcall,
 	[VMX_EXIT_VMCLEAR]		= vmx_handle_ud,
 	[VMX_EXIT_VMLAUNCH]		= vmx_handle_ud,
 	[VMX_EXIT_VMPTRLD]		= vmx_handle_ud,
@@ -387,8 +404,8 @@ static int (*const vmx_exit_handlers[VMX_EXIT_MAX])(struct mkvm_vcpu *) = {
 	[VMX_EXIT_IO_INSTRUCTION]	= vmx_handle_io,
 	[VMX_EXIT_RDMSR]		= vmx_handle_rdmsr,
 	[VMX_EXIT_WRMSR]		= vmx_handle_wrmsr,
-	[VMX_EXIT_MWAIT]		= vmx_handle_ud,
-	[VMX_EXIT_MONITOR]		= vmx_handle_ud,
+	[VMX_EXIT_MWAIT]		= vmx_handle_monitor_mwait,
+	[VMX_EXIT_MONITOR]		= vmx_handle_monitor_mwait,
 	[VMX_EXIT_PAUSE]		= vmx_handle_pause,
 	[VMX_EXIT_EPT_VIOLATION]	= vmx_handle_ept_violation,
 	[VMX_EXIT_EPT_MISCONFIG]	= vmx_handle_ept_misconfig,

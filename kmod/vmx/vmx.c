@@ -770,11 +770,13 @@ static void vmx_setup_exec_controls(struct vcpu_vmx *vmx)
 	 * Exceptions stay in the guest, except #AC: a guest could make #AC
 	 * delivery raise #AC forever without the CPU ever taking an
 	 * interrupt (CVE-2015-5307). Exiting on it lets the host breathe;
-	 * exit.c reflects it back. And #MC: a machine check belongs to the
+	 * exit.c reflects it back. #UD: VMMCALL, AMD's hypercall, may
+	 * need rewriting (pv.c). And #MC: a machine check belongs to the
 	 * host, whatever ran when it struck; with its bit clear it would go
 	 * through the guest's IDT (SDM Vol.3 26.2, "exception bitmap").
 	 */
-	vmcs_write(VMCS_EXCEPTION_BITMAP, BIT(X86_TRAP_AC) | BIT(X86_TRAP_MC));
+	vmcs_write(VMCS_EXCEPTION_BITMAP,
+		   BIT(X86_TRAP_AC) | BIT(X86_TRAP_UD) | BIT(X86_TRAP_MC));
 	vmcs_write(VMCS_PF_ERROR_CODE_MASK, 0);
 	vmcs_write(VMCS_PF_ERROR_CODE_MATCH, 0);
 	vmcs_write(VMCS_CR3_TARGET_COUNT, 0);
@@ -1333,6 +1335,9 @@ static void vmx_get_exit_info(struct mkvm_vcpu *vcpu, u32 *reason, u64 *info1,
 const struct mkvm_x86_ops vmx_ops = {
 	.name		= "vmx",
 	.isa		= KVM_ISA_VMX,
+	.hypercall_insn	= { 0x0f, 0x01, 0xc1 },	/* VMCALL */
+	.other_hypercall_insn = { 0x0f, 0x01, 0xd9 },	/* VMMCALL */
+	.reset_microcode_version = 0x100000000ULL,	/* KVM's for Intel guests */
 	.probe		= vmx_probe,
 	.global_init	= vmx_global_init,
 	.global_exit	= vmx_global_exit,

@@ -1,0 +1,391 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * minikvm: small features a VMM can query or switch, and their MSRs.
+ *
+ *  - KVM_ENABLE_CAP on the VM: KVM_CAP_MAX_VCPU_ID (the vCPU id limit),
+ *    KVM_CAP_MSR_PLATFORM_INFO (may the guest read MSR_PLATFORM_INFO),
+ *    KVM_CAP_DISABLE_QUIRKS2 (turn off KVM's historical behaviours that
+ *    minikvm has too); KVM_ENABLE_CAP on a vCPU.
+ *  - MSR_PLATFORM_INFO and MSR_MISC_FEATURES_ENABLES: CPUID faulting.
+ *  - MSR_IA32_UCODE_REV, the one "feature MSR" (KVM_GET_MSR_FEATURE_INDEX_LIST,
+ *    KVM_GET_MSRS on /dev/kvm): what a VMM may tell the guest.
+ *  - MSR_IA32_MISC_ENABLE's MWAIT bit, and MONITOR/MWAIT themselves.
+ *  - KVM_GET_TSC_KHZ.
+ *
+ * Each follows KVM's ABI (Documentation/virt/kvm/api.rst in Linux).
+ */
+#define pr_fmt(fmt) "minikvm: " fmt
+
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <asm/msr.h>
+#include <asm/msr-index.h>
+#include <asm/tsc.h>
+
+#include "minikvm.h"
+
+/* ------------------------------------------------------------------ */
+/* Set-up of a VM and a vCPU                                           */
+/* ------------------------------------------------------------------ */
+
+void mkvm_features_vm_init(struct mkvm *vm)
+{
+	vm->platform_info_readable = true;	/* KVM's default */
+	/* Each vCPU's TSC starts at 0 now, all of them in step (msr.c). */
+	vm->initial_tsc_offset = -rdtsc();
+}
+
+void mkvm_features_vcpu_init(struct mkvm_vcpu *vcpu)
+{
+	vcpu->msr_tsc_offset = vcpu->vm->initial_tsc_offset;
+	/* minikvm can fault CPUID (below): say so, as KVM does. */
+	vcpu->msr_platform_info = MSR_PLATFORM_INFO_CPUID_FAULT;
+	/* KVM's value for this vendor until the VMM sets one. */
+	vcpu->microcode_version = mkvm_ops->reset_microcode_version;
+}
+
+/* ------------------------------------------------------------------ */
+/* KVM_ENABLE_CAP                                                      */
+/* ------------------------------------------------------------------ */
+
+/*
+ * KVM_CAP_MAX_VCPU_ID: ids of later vCPUs stay below @max. It can be
+ * fixed once: setting the value it already has is fine, any other fails,
+ * and the first KVM_CREATE_VCPU fixes it at the default (KVM's rules).
+ */
+static int mkvm_enable_max_vcpu_id(struct mkvm *vm, u64 max)
+{
+	int r = -EINVAL;
+
+	if (max > MKVM_MAX_VCPUS)
+		return -EINVAL;
+	mutex_lock(&vm->lock);
+	if (vm->max_vcpu_ids == max || !vm->max_vcpu_ids) {
+		vm->max_vcpu_ids = max;
+		r = 0;
+	}
+	mutex_unlock(&vm->lock);
+	return r;
+}
+
+/**
+ * mkvm_vcpu_id_allowed() - may KVM_CREATE_VCPU use @id? Under vm->lock.
+ *
+ * The first vCPU fixes the limit at its default if the VMM did not.
+ */
+bool mkvm_vcpu_id_allowed(struct mkvm *vm, unsigned long id)
+{
+	lockdep_assert_held(&vm->lock);
+	if (!vm->max_vcpu_ids)
+		vm->max_vcpu_ids = MKVM_MAX_VCPUS;
+	return id < vm->max_vcpu_ids;
+}
+
+/*
+ * KVM_CAP_DISABLE_QUIRKS2: the quirks minikvm has, i.e. the ones it can
+ * turn off (KVM_CHECK_EXTENSION reports this mask):
+ *  MISC_ENABLE_NO_MWAIT   MISC_ENABLE.MWAIT (bit 18) does not change
+ *                         CPUID.1:ECX.MONITOR; without the quirk it does.
+ *  FIX_HYPERCALL_INSN     the other vendor's hypercall instruction is
+ *                         rewritten into this CPU's (pv.c); without the
+ *                         quirk it is #UD, as on the CPU.
+ *  MWAIT_NEVER_UD_FAULTS  MONITOR/MWAIT are NOPs even when CPUID does not
+ *                         offer them; without the quirk they are #UD then.
+ */
+#define MKVM_VALID_QUIRKS (KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT | \
+			   KVM_X86_QUIRK_FIX_HYPERCALL_INSN | \
+			   KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS)
+
+u64 mkvm_valid_quirks(void)
+{
+	return MKVM_VALID_QUIRKS;
+}
+
+bool mkvm_has_quirk(struct mkvm *vm, u64 quirk)
+{
+	return !(READ_ONCE(vm->disabled_quirks) & quirk);
+}
+
+/* KVM_ENABLE_CAP on the VM, for the capabilities of this file. */
+int mkvm_features_vm_enable_cap(struct mkvm *vm,
+				const struct kvm_enable_cap *cap)
+{
+	switch (cap->cap) {
+	case KVM_CAP_MAX_VCPU_ID:
+		return mkvm_enable_max_vcpu_id(vm, cap->args[0]);
+	case KVM_CAP_MSR_PLATFORM_INFO:
+		WRITE_ONCE(vm->platform_info_readable, !!cap->args[0]);
+		return 0;
+	case KVM_CAP_DISABLE_QUIRKS2:
+		/* The whole set is replaced, as in KVM. */
+		if (cap->args[0] & ~MKVM_VALID_QUIRKS)
+			return -EINVAL;
+		WRITE_ONCE(vm->disabled_quirks, cap->args[0]);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* KVM_ENABLE_CAP on a vCPU fd. */
+int mkvm_vcpu_enable_cap(struct mkvm_vcpu *vcpu,
+			 struct kvm_enable_cap __user *argp)
+{
+	struct kvm_enable_cap cap;
+
+	if (copy_from_user(&cap, argp, sizeof(cap)))
+		return -EFAULT;
+	if (cap.flags)
+		return -EINVAL;
+	switch (cap.cap) {
+	case KVM_CAP_ENFORCE_PV_FEATURE_CPUID:
+		vcpu->pv_enforce = !!cap.args[0];
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/*
+ * KVM_GET_TSC_KHZ on a vCPU: the rate of the guest's TSC. minikvm does not
+ * scale it (no KVM_CAP_TSC_CONTROL): it is the host's, as the host kernel
+ * measured it, or 0 if it could not, as KVM answers then.
+ */
+long mkvm_get_tsc_khz(struct mkvm_vcpu *vcpu)
+{
+	return tsc_khz;
+}
+
+/* ------------------------------------------------------------------ */
+/* CPUID faulting, microcode revision                                  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * CPUID faulting (Intel's "Virtualization Technology FlexMigration"
+ * application note; Linux's arch_prctl(ARCH_SET_CPUID)): with bit 0 of
+ * MSR_MISC_FEATURES_ENABLES set, CPUID at CPL > 0 raises #GP(0), so a
+ * kernel can trap and emulate it for its processes. MSR_PLATFORM_INFO
+ * bit 31 says the CPU can; minikvm can on both vendors, since CPUID
+ * always exits.
+ */
+bool mkvm_cpuid_faults(struct mkvm_vcpu *vcpu)
+{
+	return (vcpu->msr_misc_features & MSR_MISC_FEATURES_ENABLES_CPUID_FAULT) &&
+	       mkvm_ops->get_cpl(vcpu) > 0;
+}
+
+/**
+ * mkvm_feature_get_msr() - the MSRs of this file (msr.c asks first).
+ * Return: 0, -EPERM (the guest may not), -ENOENT (not ours).
+ */
+int mkvm_feature_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data,
+			 bool host)
+{
+	switch (index) {
+	case MSR_PLATFORM_INFO:
+		/* KVM_CAP_MSR_PLATFORM_INFO off: the guest's RDMSR is #GP. */
+		if (!host && !READ_ONCE(vcpu->vm->platform_info_readable))
+			return -EPERM;
+		*data = vcpu->msr_platform_info;
+		return 0;
+	case MSR_MISC_FEATURES_ENABLES:
+		*data = vcpu->msr_misc_features;
+		return 0;
+	case MSR_IA32_UCODE_REV:
+		*data = vcpu->microcode_version;
+		return 0;
+	default:
+		return -ENOENT;
+	}
+}
+
+/**
+ * mkvm_feature_set_msr() - write one of the MSRs of this file.
+ * Return: 0, -EPERM, -EINVAL (a value the CPU would refuse), -ENOENT.
+ */
+int mkvm_feature_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data,
+			 bool host)
+{
+	switch (index) {
+	case MSR_PLATFORM_INFO:
+		/*
+		 * Read-only for the guest. The VMM describes the CPU with it,
+		 * but may not take CPUID faulting away while it is on.
+		 */
+		if (!host)
+			return -EPERM;
+		if (!(data & MSR_PLATFORM_INFO_CPUID_FAULT) &&
+		    (vcpu->msr_misc_features &
+		     MSR_MISC_FEATURES_ENABLES_CPUID_FAULT))
+			return -EINVAL;
+		vcpu->msr_platform_info = data;
+		return 0;
+	case MSR_MISC_FEATURES_ENABLES:
+		/* Only CPUID faulting, and only if PLATFORM_INFO offers it. */
+		if (data & ~MSR_MISC_FEATURES_ENABLES_CPUID_FAULT)
+			return -EINVAL;
+		if (data && !(vcpu->msr_platform_info &
+			      MSR_PLATFORM_INFO_CPUID_FAULT))
+			return -EINVAL;
+		vcpu->msr_misc_features = data;
+		return 0;
+	case MSR_IA32_UCODE_REV:
+		/* A guest's write (the microcode loader's) changes nothing. */
+		if (host)
+			vcpu->microcode_version = data;
+		return 0;
+	default:
+		return -ENOENT;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Feature MSRs: KVM_GET_MSR_FEATURE_INDEX_LIST, KVM_GET_MSRS on /dev/kvm */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Feature MSRs describe the host's CPU to a VMM choosing a guest model.
+ * minikvm lists only those whose value it then honours as a vCPU MSR:
+ * MSR_IA32_UCODE_REV (the host's microcode revision; the VMM may give it
+ * to the guest with KVM_SET_MSRS). No ARCH_CAPABILITIES, DECFG or VMX
+ * capability MSRs: minikvm does not offer them to guests.
+ */
+static const u32 mkvm_feature_msrs[] = {
+	MSR_IA32_UCODE_REV,
+};
+
+int mkvm_get_msr_feature_index_list(struct kvm_msr_list __user *ul)
+{
+	struct kvm_msr_list l;
+	u32 n = ARRAY_SIZE(mkvm_feature_msrs);
+
+	if (copy_from_user(&l, ul, sizeof(l)))
+		return -EFAULT;
+	if (put_user(n, &ul->nmsrs))
+		return -EFAULT;
+	if (l.nmsrs < n)
+		return -E2BIG;
+	if (copy_to_user(ul->indices, mkvm_feature_msrs,
+			 sizeof(mkvm_feature_msrs)))
+		return -EFAULT;
+	return 0;
+}
+
+static int mkvm_get_feature_msr(u32 index, u64 *data)
+{
+	switch (index) {
+	case MSR_IA32_UCODE_REV:
+		/* A CPU (or emulator) without the MSR: revision 0. */
+		if (rdmsrl_safe(MSR_IA32_UCODE_REV, data))
+			*data = 0;
+		return 0;
+	default:
+		return -ENOENT;
+	}
+}
+
+#define MKVM_MAX_FEATURE_MSRS	256	/* per call, as KVM_GET_MSRS on a vCPU */
+
+/*
+ * KVM_GET_MSRS on /dev/kvm: the values of feature MSRs. Returns how many
+ * were read; it stops at the first index that is not a feature MSR.
+ */
+int mkvm_get_feature_msrs(struct kvm_msrs __user *um)
+{
+	struct kvm_msr_entry *e;
+	struct kvm_msrs m;
+	size_t size;
+	int i, r;
+
+	if (copy_from_user(&m, um, sizeof(m)))
+		return -EFAULT;
+	if (m.nmsrs >= MKVM_MAX_FEATURE_MSRS)
+		return -E2BIG;
+	size = m.nmsrs * sizeof(*e);
+	e = memdup_user(um->entries, size);
+	if (IS_ERR(e))
+		return PTR_ERR(e);
+	for (i = 0; i < m.nmsrs; i++)
+		if (mkvm_get_feature_msr(e[i].index, &e[i].data))
+			break;
+	r = i;
+	if (copy_to_user(um->entries, e, size))
+		r = -EFAULT;
+	kfree(e);
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* MONITOR/MWAIT and MISC_ENABLE.MWAIT                                 */
+/* ------------------------------------------------------------------ */
+
+#define MKVM_CPUID1_ECX_SSE3	BIT(0)
+#define MKVM_CPUID1_ECX_MWAIT	BIT(3)
+
+/*
+ * Bits of a CPUID table that follow vCPU state, as KVM keeps them: with
+ * the MISC_ENABLE_NO_MWAIT quirk off, CPUID.1:ECX.MONITOR reads as
+ * MISC_ENABLE bit 18 (ENABLE MONITOR FSM, SDM Vol.4 Table 2-2). Applied
+ * to every table set (so that a VMM setting the same table again after
+ * KVM_RUN compares equal) and when the MSR changes.
+ */
+void mkvm_cpuid_runtime_update(struct mkvm_vcpu *vcpu,
+			       struct kvm_cpuid_entry2 *e, int n)
+{
+	int i;
+
+	if (mkvm_has_quirk(vcpu->vm, KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT))
+		return;
+	for (i = 0; i < n; i++) {
+		if (e[i].function != 1)
+			continue;
+		if (vcpu->msr_misc_enable & MSR_IA32_MISC_ENABLE_MWAIT)
+			e[i].ecx |= MKVM_CPUID1_ECX_MWAIT;
+		else
+			e[i].ecx &= ~MKVM_CPUID1_ECX_MWAIT;
+	}
+}
+
+/*
+ * MSR_IA32_MISC_ENABLE. Bit 18 may only change on a CPU with SSE3 when
+ * it changes CPUID (no quirk); KVM's rule. The other bits are kept.
+ */
+int mkvm_set_misc_enable(struct mkvm_vcpu *vcpu, u64 data, bool host)
+{
+	const struct kvm_cpuid_entry2 *e = mkvm_find_cpuid(vcpu, 1, 0);
+	bool mwait_changes = (vcpu->msr_misc_enable ^ data) &
+			     MSR_IA32_MISC_ENABLE_MWAIT;
+
+	if (mwait_changes &&
+	    !mkvm_has_quirk(vcpu->vm, KVM_X86_QUIRK_MISC_ENABLE_NO_MWAIT)) {
+		if (!e || !(e->ecx & MKVM_CPUID1_ECX_SSE3))
+			return -EINVAL;
+		vcpu->msr_misc_enable = data;
+		mkvm_cpuid_runtime_update(vcpu, vcpu->cpuid, vcpu->nr_cpuid);
+		return 0;
+	}
+	vcpu->msr_misc_enable = data;
+	return 0;
+}
+
+/**
+ * mkvm_emulate_monitor_mwait() - a MONITOR or MWAIT exit (both vendors
+ * intercept them: a guest must not put a host CPU to sleep).
+ *
+ * As KVM: a NOP, which is a correct MWAIT (it may return at any time,
+ * SDM Vol.2 MWAIT) though it makes the guest spin. With the quirk
+ * MWAIT_NEVER_UD_FAULTS off and CPUID.1:ECX.MONITOR clear, #UD as on a
+ * CPU without them. The vendor has set vcpu->exit_insn_len.
+ */
+int mkvm_emulate_monitor_mwait(struct mkvm_vcpu *vcpu)
+{
+	const struct kvm_cpuid_entry2 *e = mkvm_find_cpuid(vcpu, 1, 0);
+
+	if (!mkvm_has_quirk(vcpu->vm, KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS) &&
+	    !(e && (e->ecx & MKVM_CPUID1_ECX_MWAIT))) {
+		mkvm_queue_exception(vcpu, MKVM_UD_VECTOR, false, 0);
+		return 1;
+	}
+	mkvm_skip_insn(vcpu);
+	return 1;
+}
