@@ -197,6 +197,7 @@ struct mkvm {
 	struct mkvm_pit *pit;
 	struct mkvm_irq_routing __rcu *irq_routing;
 	struct hlist_head irq_ack_notifiers;	/* route.c, RCU */
+	struct hlist_head irq_mask_notifiers;	/* route.c, RCU */
 	struct mkvm_io_bus __rcu *buses[MKVM_NR_BUSES];
 	struct mkvm_eventfds eventfds;
 	refcount_t users;	/* the VM fd, each vCPU fd, each stats fd */

@@ -401,7 +401,7 @@ speaker: enabled=0
 sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy
 BOCHSRC
 	# Debian's Bochs has its debugger built in and stops at a prompt: continue, then quit.
-	printf 'c\nquit\n' > "$dir/dbg.rc"
+	printf '%b' "${BOCHS_DBG_RC:-c\nquit\n}" > "$dir/dbg.rc"
 	# The "term" display needs a terminal: script(1) gives it a pseudo-terminal, which
 	# needs a size (0x0 crashes the display) and a terminal type.
 	(cd "$dir" && exec timeout -k 5 "$timeout" script -qfc \

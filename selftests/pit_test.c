@@ -13,7 +13,10 @@
  *   and reading it going down, and reading its status back;
  * - with the in-kernel irqchip, a guest counting counter 0's interrupts
  *   through the PIC at 100 Hz, with and without reinjection, and none in
- *   HPET legacy mode.
+ *   HPET legacy mode;
+ * - and with reinjection, ticks that go on after one was lost without an
+ *   EOI: an edge request erased by re-initialising the PIC, an IOAPIC
+ *   vector changed (masked, then unmasked) while a tick waited in the IRR.
  */
 #include <errno.h>
 #include <signal.h>
@@ -363,6 +366,100 @@ GUEST_ASM(tick_ioapic_guest, 64,
 	"iretq\n\t");
 extern const uint8_t tick_ioapic_handler[];
 
+/*
+ * A tick taken and then lost without an EOI must not silence the PIT
+ * with reinjection on (it holds each tick until the one before is
+ * acknowledged). Linux's boot-time timer check does both of these:
+ *
+ * reinit: the PIC guest above, but with IF=0 it waits until a tick sits
+ * in the master's IRR (OCW3 "read IRR"), then initialises the master
+ * again: ICW1 erases that edge request, which will never see an EOI
+ * (KVM tells its ack notifiers of it). Then it counts NR_TICKS.
+ */
+GUEST_ASM(pic_reinit_guest, 64,
+	"mov $0x11, %al\n\t out %al, $0x20\n\t"
+	"mov $0x20, %al\n\t out %al, $0x21\n\t"
+	"mov $0x04, %al\n\t out %al, $0x21\n\t"
+	"mov $0x01, %al\n\t out %al, $0x21\n\t"
+	"mov $0x11, %al\n\t out %al, $0xa0\n\t"
+	"mov $0x28, %al\n\t out %al, $0xa1\n\t"
+	"mov $0x02, %al\n\t out %al, $0xa1\n\t"
+	"mov $0x01, %al\n\t out %al, $0xa1\n\t"
+	"mov $0xff, %al\n\t out %al, $0xa1\n\t"
+	"mov $0xfe, %al\n\t out %al, $0x21\n\t"
+	"mov $0x34, %al\n\t out %al, $0x43\n\t"
+	"mov $" GSTR(TICK_COUNT) " & 0xff, %al\n\t out %al, $0x40\n\t"
+	"mov $" GSTR(TICK_COUNT) " >> 8, %al\n\t out %al, $0x40\n\t"
+	GUEST_SYNC
+	"1: mov $0x0a, %al\n\t out %al, $0x20\n\t"	/* OCW3: read IRR */
+	"in $0x20, %al\n\t"
+	"test $1, %al\n\t"
+	"jz 1b\n\t"
+	"mov $0x11, %al\n\t out %al, $0x20\n\t"	/* ICW1 again */
+	"mov $0x20, %al\n\t out %al, $0x21\n\t"
+	"mov $0x04, %al\n\t out %al, $0x21\n\t"
+	"mov $0x01, %al\n\t out %al, $0x21\n\t"
+	"mov $0xfe, %al\n\t out %al, $0x21\n\t"
+	"sti\n"
+	"2: hlt\n\t"
+	"cmpq $" GSTR(NR_TICKS) ", " GSTR(GUEST_DATA_GPA) "\n\t"
+	"jb 2b\n\t"
+	"cli\n\t"
+	GUEST_DONE
+	"reinit_handler:\n\t"			/* as tick_handler */
+	"push %rax\n\t"
+	"incq " GSTR(GUEST_DATA_GPA) "\n\t"
+	"mov $0x20, %al\n\t"
+	"out %al, $0x20\n\t"
+	"pop %rax\n\t"
+	"iretq\n\t");
+extern const uint8_t reinit_handler[];
+
+/*
+ * revector: the IOAPIC guest above, but with IF=0 it waits until vector
+ * 0x30 is in the LAPIC's IRR (IRR bits 32-63 at offset 0x210), then
+ * masks pin 0 while moving it to vector 0x31, and unmasks it. The tick
+ * of 0x30 is still taken and EOIed, but no entry carries that vector any
+ * more, so its EOI reaches no ack notifier; unmasking the pin restarts
+ * the PIT's reinjection (KVM's mask notifier). Handlers for both vectors.
+ */
+#define IOAPIC_VECTOR2	0x31
+
+GUEST_ASM(ioapic_revector_guest, 64,
+	"mov $0xff, %al\n\t out %al, $0x21\n\t"
+	"out %al, $0xa1\n\t"
+	"mov $" GSTR(LAPIC_GPA) ", %ebx\n\t"
+	"movl $0x1ff, 0xf0(%rbx)\n\t"
+	"mov $" GSTR(IOAPIC_GPA) ", %ecx\n\t"
+	"movl $0x10, (%rcx)\n\t"
+	"movl $" GSTR(IOAPIC_VECTOR) ", 0x10(%rcx)\n\t"
+	"movl $0x11, (%rcx)\n\t"
+	"movl $0, 0x10(%rcx)\n\t"
+	"mov $0x34, %al\n\t out %al, $0x43\n\t"
+	"mov $" GSTR(TICK_COUNT) " & 0xff, %al\n\t out %al, $0x40\n\t"
+	"mov $" GSTR(TICK_COUNT) " >> 8, %al\n\t out %al, $0x40\n\t"
+	GUEST_SYNC
+	"1: testl $0x10000, 0x210(%rbx)\n\t"	/* IRR bit 0x30 */
+	"jz 1b\n\t"
+	"movl $0x10, (%rcx)\n\t"			/* masked, new vector */
+	"movl $0x10000 + " GSTR(IOAPIC_VECTOR2) ", 0x10(%rcx)\n\t"
+	"movl $0x10, (%rcx)\n\t"			/* unmasked */
+	"movl $" GSTR(IOAPIC_VECTOR2) ", 0x10(%rcx)\n\t"
+	"sti\n"
+	"2: hlt\n\t"
+	"cmpq $" GSTR(NR_TICKS) ", " GSTR(GUEST_DATA_GPA) "\n\t"
+	"jb 2b\n\t"
+	"cli\n\t"
+	GUEST_DONE
+	"revector_handler:\n\t"		/* as tick_ioapic_handler */
+	"push %rbx\n\t"
+	"incq " GSTR(GUEST_DATA_GPA) "\n\t"
+	"mov $" GSTR(LAPIC_GPA) ", %ebx\n\t"
+	"movl $0, 0xb0(%rbx)\n\t"
+	"pop %rbx\n\t"
+	"iretq\n\t");
+extern const uint8_t revector_handler[];
+
 static void on_alarm(int sig)
 {
 	(void)sig;
@@ -402,6 +499,7 @@ FIXTURE_VARIANT(ticks) {
 	int reinject;
 	bool hpet_legacy;
 	bool ioapic;
+	bool lost_tick;		/* pic_reinit_guest, ioapic_revector_guest */
 };
 
 FIXTURE_VARIANT_ADD(ticks, reinject) { .reinject = 1 };
@@ -409,6 +507,10 @@ FIXTURE_VARIANT_ADD(ticks, no_reinject) { .reinject = 0 };
 FIXTURE_VARIANT_ADD(ticks, hpet_legacy) { .reinject = 1, .hpet_legacy = true };
 FIXTURE_VARIANT_ADD(ticks, ioapic_reinject) { .reinject = 1, .ioapic = true };
 FIXTURE_VARIANT_ADD(ticks, ioapic_no_reinject) { .reinject = 0, .ioapic = true };
+FIXTURE_VARIANT_ADD(ticks, pic_reinit) { .reinject = 1, .lost_tick = true };
+FIXTURE_VARIANT_ADD(ticks, ioapic_revector) {
+	.reinject = 1, .ioapic = true, .lost_tick = true,
+};
 
 FIXTURE_SETUP(ticks)
 {
@@ -421,10 +523,20 @@ FIXTURE_SETUP(ticks)
 	vm = vm_create();
 	vm_add_memory(vm, 0, 0, GUEST_MEM_SIZE, 0);
 	vm_init_tables(vm);
-	if (variant->ioapic) {
+	if (variant->ioapic && variant->lost_tick) {
+		vm_load_code(vm, GUEST_CODE(ioapic_revector_guest));
+		vm_set_idt_gate(vm, MODE_LONG64, IOAPIC_VECTOR,
+				guest_code_gpa(vm, revector_handler));
+		vm_set_idt_gate(vm, MODE_LONG64, IOAPIC_VECTOR2,
+				guest_code_gpa(vm, revector_handler));
+	} else if (variant->ioapic) {
 		vm_load_code(vm, GUEST_CODE(tick_ioapic_guest));
 		vm_set_idt_gate(vm, MODE_LONG64, IOAPIC_VECTOR,
 				guest_code_gpa(vm, tick_ioapic_handler));
+	} else if (variant->lost_tick) {
+		vm_load_code(vm, GUEST_CODE(pic_reinit_guest));
+		vm_set_idt_gate(vm, MODE_LONG64, 0x20,
+				guest_code_gpa(vm, reinit_handler));
 	} else {
 		vm_load_code(vm, GUEST_CODE(tick_guest));
 		vm_set_idt_gate(vm, MODE_LONG64, 0x20,

@@ -291,7 +291,8 @@ static u32 ioapic_read_indirect(struct mkvm_ioapic *ioapic)
  * are read-only (datasheet 3.2.4); Remote IRR clears when the entry is
  * made edge-triggered, which Linux relies on to end a level interrupt on
  * an IOAPIC without an EOI register. A level line already high behind a
- * mask or a Remote IRR goes out as soon as the entry allows it.
+ * mask or a Remote IRR goes out as soon as the entry allows it. A change
+ * of the mask bit goes to the mask notifiers (the PIT's reinjection).
  */
 static void ioapic_write_rte(struct mkvm_ioapic *ioapic, u32 pin, bool high,
 			     u32 val)
@@ -309,6 +310,9 @@ static void ioapic_write_rte(struct mkvm_ioapic *ioapic, u32 pin, bool high,
 		e->fields.remote_irr = 0;
 	if (e->fields.vector != old.fields.vector)
 		ioapic_update_vectors(ioapic);
+	if (e->fields.mask != old.fields.mask)
+		mkvm_notify_irq_mask(ioapic->vm, KVM_IRQCHIP_IOAPIC, pin,
+				     e->fields.mask);
 	if (e->fields.trig_mode && (ioapic->regs.irr & BIT(pin)))
 		ioapic_deliver(ioapic, pin);
 }

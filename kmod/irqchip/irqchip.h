@@ -337,6 +337,33 @@ void mkvm_register_irq_ack_notifier(struct mkvm *vm,
 void mkvm_unregister_irq_ack_notifier(struct mkvm *vm,
 				      struct mkvm_irq_ack_notifier *ian);
 
+/*
+ * Mask notifiers: who wants to hear when the guest masks or unmasks the
+ * pin a GSI reaches, at the PIC (IMR, and ICW1, which clears it) or the
+ * IOAPIC (the mask bit of the redirection entry). The PIT's reinjection
+ * needs it: a tick that was taken and then lost without an EOI (an edge
+ * request ICW1 erased, a vector the guest reprogrammed before its EOI)
+ * would hold back every tick after it; when the guest unmasks the pin
+ * again, the PIT starts over (KVM does the same). The GSI is the one an
+ * EOI of the pin reports (mkvm_irq_ack_notifier). @mask_changed runs
+ * under rcu_read_lock() with the chip's spinlock held and interrupts
+ * off: it must not sleep nor raise a line.
+ *
+ *   register: process context. unregister: sleeps, as for ack notifiers.
+ */
+struct mkvm_irq_mask_notifier {
+	struct hlist_node link;
+	u32 gsi;
+	void (*mask_changed)(struct mkvm_irq_mask_notifier *imn, bool masked);
+};
+
+void mkvm_register_irq_mask_notifier(struct mkvm *vm,
+				     struct mkvm_irq_mask_notifier *imn);
+void mkvm_unregister_irq_mask_notifier(struct mkvm *vm,
+				       struct mkvm_irq_mask_notifier *imn);
+/* The guest (un)masked @pin of @chip (0-7 on a PIC); chip lock held. */
+void mkvm_notify_irq_mask(struct mkvm *vm, u32 chip, u32 pin, bool masked);
+
 /* ------------------------------------------------------------------ */
 /* The 8254 PIT (pit.c)                                                */
 /* ------------------------------------------------------------------ */

@@ -164,6 +164,23 @@ static void pic_clear_isr(struct mkvm_pic *pic, struct kvm_pic_state *s,
 }
 
 /*
+ * A new IMR: tell the mask notifiers of each pin whose bit changed (the
+ * PIT restarts its reinjection when IRQ0 is unmasked). Lock held.
+ */
+static void pic_set_imr(struct mkvm_pic *pic, struct kvm_pic_state *s, u8 imr)
+{
+	u8 changed = s->imr ^ imr;
+	u32 chip = pic_index(pic, s) == PIC_SLAVE ? KVM_IRQCHIP_PIC_SLAVE :
+						     KVM_IRQCHIP_PIC_MASTER;
+	int pin;
+
+	s->imr = imr;
+	for (pin = 0; pin < 8; pin++)
+		if (changed & BIT(pin))
+			mkvm_notify_irq_mask(pic->vm, chip, pin, imr & BIT(pin));
+}
+
+/*
  * Recompute both outputs: the slave's INT is an edge on the master's IR2
  * while the slave has a request; the master's INT is the CPU's INTR.
  */
@@ -317,9 +334,16 @@ int mkvm_pic_read_irq(struct mkvm *vm)
  * datasheet does not say ISR clears; KVM keeps it, QEMU clears it. We
  * clear it, as a guest that starts over has no interrupt in service any
  * more, and tell the ack notifiers so that a resampled line re-arms.
+ * The edge requests erased here are told to the ack notifiers as well
+ * (KVM does so too): the PIT took such a tick as delivered, and its
+ * reinjection would otherwise wait for its EOI forever. Linux's
+ * check_timer() re-initialises the PICs with a tick of IRQ0 in IRR (seen
+ * in selftests/l2boot_test's nested boot), after which IRQ0 stayed
+ * silent. The IMR bits that go are unmasks for the mask notifiers.
  */
 static void pic_icw1(struct mkvm_pic *pic, struct kvm_pic_state *s, u8 val)
 {
+	u8 erased = s->irr & ~s->elcr;
 	int pin;
 
 	if (val & (ICW1_SNGL | ICW1_LTIM))
@@ -331,7 +355,9 @@ static void pic_icw1(struct mkvm_pic *pic, struct kvm_pic_state *s, u8 val)
 	for (pin = 0; pin < 8; pin++)
 		if (s->isr & BIT(pin))
 			pic_clear_isr(pic, s, pin);
-	s->imr = 0;
+	/* An erased edge request will see no EOI: it ends here. */
+	pic->acked |= erased << (8 * pic_index(pic, s));
+	pic_set_imr(pic, s, 0);
 	s->priority_add = 0;
 	s->special_mask = 0;
 	s->read_reg_select = 0;
@@ -412,7 +438,7 @@ static void pic_write_data(struct mkvm_pic *pic, struct kvm_pic_state *s,
 		s->init_state = PIC_READY;
 		break;
 	default:		/* OCW1 */
-		s->imr = val;
+		pic_set_imr(pic, s, val);
 		pic_update(pic);
 		break;
 	}

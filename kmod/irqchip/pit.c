@@ -33,7 +33,9 @@
  * a tick comes before it acknowledged the previous one (the PIC would
  * merge the two). With reinjection we hold back each tick until the guest
  * acknowledged the previous one (an ack notifier on GSI 0, irqchip.h) and
- * then deliver the ones that waited, one by one.
+ * then deliver the ones that waited, one by one. A tick no chip took
+ * (IRQ 0 masked everywhere) is dropped, and when the guest unmasks IRQ 0
+ * the count starts over (a mask notifier, irqchip.h).
  *
  * Simplifications, each said where it matters: no BCD counting (the BCD
  * bit is kept and reported); the NULL COUNT status bit always reads 0; a
@@ -91,6 +93,7 @@ struct mkvm_pit {
 	atomic_t pending;		/* ticks not delivered yet */
 	atomic_t irq_ack;		/* 1: the last tick was acknowledged */
 	struct mkvm_irq_ack_notifier ack;
+	struct mkvm_irq_mask_notifier mask;
 };
 
 /* ------------------------------------------------------------------ */
@@ -231,6 +234,29 @@ static void mkvm_pit_acked(struct mkvm_irq_ack_notifier *n)
 	atomic_set(&pit->irq_ack, 1);
 	smp_mb__after_atomic();
 	mkvm_pit_reinject(pit);
+}
+
+/*
+ * The guest unmasked IRQ 0 at the PIC or the IOAPIC: whatever it missed
+ * while it was masked is forgotten, and the tick in flight too. That
+ * tick may never be acknowledged: an edge request ICW1 erased, or an
+ * IOAPIC vector the guest changed before its EOI (whose EOI then names a
+ * vector no entry carries). Without this, reinjection would wait for it
+ * forever and IRQ 0 would stay silent; Linux's boot-time check of the
+ * timer through the IOAPIC (check_timer()) does both. KVM resets its
+ * reinjection the same way (arch/x86/kvm/i8254.c, pit_mask_notifer).
+ * Runs with the chip's lock held: atomics only, no interrupt raised; the
+ * next tick is delivered as usual.
+ */
+static void mkvm_pit_mask_changed(struct mkvm_irq_mask_notifier *n,
+				  bool masked)
+{
+	struct mkvm_pit *pit = container_of(n, struct mkvm_pit, mask);
+
+	if (masked)
+		return;
+	atomic_set(&pit->pending, 0);
+	atomic_set(&pit->irq_ack, 1);
 }
 
 /*
@@ -584,6 +610,8 @@ int mkvm_pit_create(struct mkvm *vm, const struct kvm_pit_config *cfg)
 	pit->timer.function = mkvm_pit_timer_fn;
 	pit->ack.gsi = 0;
 	pit->ack.irq_acked = mkvm_pit_acked;
+	pit->mask.gsi = 0;
+	pit->mask.mask_changed = mkvm_pit_mask_changed;
 	spin_lock_irqsave(&pit->lock, flags);
 	mkvm_pit_reset(pit);
 	spin_unlock_irqrestore(&pit->lock, flags);
@@ -603,6 +631,7 @@ int mkvm_pit_create(struct mkvm *vm, const struct kvm_pit_config *cfg)
 		pit->has_speaker = true;
 	}
 	mkvm_pit_set_reinject(pit, true);
+	mkvm_register_irq_mask_notifier(vm, &pit->mask);
 	smp_store_release(&vm->pit, pit);	/* complete before seen */
 	return 0;
 
@@ -630,6 +659,7 @@ void mkvm_pit_destroy(struct mkvm *vm)
 	if (pit->has_speaker)
 		mkvm_io_bus_unregister(vm, MKVM_PIO_BUS, &pit->speaker);
 	mkvm_pit_set_reinject(pit, false);
+	mkvm_unregister_irq_mask_notifier(vm, &pit->mask);
 	hrtimer_cancel(&pit->timer);
 	vm->pit = NULL;
 	kfree(pit);

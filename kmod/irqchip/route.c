@@ -20,7 +20,9 @@
  * The other direction: when the guest acknowledges (EOI) an interrupt of
  * a PIC or IOAPIC pin, the chip calls mkvm_notify_acked_irq() and this
  * file tells the ack notifiers registered for the GSI of that pin (an
- * irqfd resampler, the PIT's reinjection).
+ * irqfd resampler, the PIT's reinjection). Likewise when the guest masks
+ * or unmasks a pin: mkvm_notify_irq_mask() tells the mask notifiers (the
+ * PIT's reinjection starts over at an unmask).
  *
  * The errnos and status values are those KVM gives for the same input
  * (virt/kvm/irqchip.c, arch/x86/kvm/irq_comm.c, Documentation/virt/kvm/
@@ -38,7 +40,7 @@
 /* At most one route per chip, or one MSI: a GSI has at most this many. */
 #define MKVM_ROUTES_PER_GSI	3
 
-/* Writers of every VM's ack notifier list; readers use RCU. */
+/* Writers of every VM's ack and mask notifier lists; readers use RCU. */
 static DEFINE_SPINLOCK(mkvm_irq_ack_lock);
 
 /* ------------------------------------------------------------------ */
@@ -389,6 +391,60 @@ void mkvm_notify_acked_irq(struct mkvm *vm, u32 chip, u32 pin)
 		hlist_for_each_entry_rcu(ian, &vm->irq_ack_notifiers, link)
 			if (ian->gsi == gsi)
 				ian->irq_acked(ian);
+	rcu_read_unlock();
+}
+
+/* ------------------------------------------------------------------ */
+/* Mask notifiers                                                        */
+/* ------------------------------------------------------------------ */
+
+/**
+ * mkvm_register_irq_mask_notifier() - call @imn->mask_changed whenever
+ * the guest masks or unmasks a chip pin that GSI @imn->gsi reaches.
+ * Process context.
+ */
+void mkvm_register_irq_mask_notifier(struct mkvm *vm,
+				     struct mkvm_irq_mask_notifier *imn)
+{
+	spin_lock(&mkvm_irq_ack_lock);
+	hlist_add_head_rcu(&imn->link, &vm->irq_mask_notifiers);
+	spin_unlock(&mkvm_irq_ack_lock);
+}
+
+/**
+ * mkvm_unregister_irq_mask_notifier() - stop calling @imn; when this
+ * returns no call is running any more. Sleeps.
+ */
+void mkvm_unregister_irq_mask_notifier(struct mkvm *vm,
+				       struct mkvm_irq_mask_notifier *imn)
+{
+	spin_lock(&mkvm_irq_ack_lock);
+	hlist_del_init_rcu(&imn->link);
+	spin_unlock(&mkvm_irq_ack_lock);
+	synchronize_rcu();
+}
+
+/**
+ * mkvm_notify_irq_mask() - the guest masked (@masked) or unmasked @pin
+ * of @chip (0-7 for a PIC, 0-23 for the IOAPIC). The chip calls it with
+ * its lock held, for each pin whose mask bit changed.
+ */
+void mkvm_notify_irq_mask(struct mkvm *vm, u32 chip, u32 pin, bool masked)
+{
+	struct mkvm_irq_mask_notifier *imn;
+	struct mkvm_irq_routing *rt;
+	int gsi = -1;
+
+	if (chip >= KVM_NR_IRQCHIPS || pin >= MKVM_IOAPIC_PINS)
+		return;
+	rcu_read_lock();
+	rt = rcu_dereference(vm->irq_routing);
+	if (rt)
+		gsi = rt->chip_gsi[chip][pin];
+	if (gsi >= 0)
+		hlist_for_each_entry_rcu(imn, &vm->irq_mask_notifiers, link)
+			if (imn->gsi == gsi)
+				imn->mask_changed(imn, masked);
 	rcu_read_unlock();
 }
 

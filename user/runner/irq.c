@@ -88,13 +88,13 @@ int irq__init(struct vm *vm, const struct config *cfg)
 		return -errno;
 	}
 	/*
-	 * The in-kernel PIT only with MINIKVM_RUN_KERNEL_PIT=1: on minikvm its
-	 * ticks do not reach Linux's boot-time timer check through the IOAPIC
-	 * ("IO-APIC + timer doesn't work!", selftests/l2boot_test.c with it),
-	 * while the runner's own PIT raising IRQ 0 with KVM_IRQ_LINE boots on
-	 * minikvm and on kvm_amd alike.
+	 * The in-kernel PIT too, when KVM has one (KVM_CAP_PIT2), as QEMU
+	 * does with its in-kernel irqchip: no timerfd wake-up and no
+	 * KVM_IRQ_LINE pair per tick. MINIKVM_RUN_USER_PIT=1 in the
+	 * environment keeps the runner's own PIT (hw/pit.c) raising IRQ 0
+	 * with KVM_IRQ_LINE instead, to compare the two.
 	 */
-	if (!getenv("MINIKVM_RUN_KERNEL_PIT") ||
+	if (getenv("MINIKVM_RUN_USER_PIT") ||
 	    irq__check_extension(vm, KVM_CAP_PIT2) <= 0)
 		return 0;
 	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
