@@ -217,6 +217,9 @@ long mkvm_check_extension(long ext)
 		return MKVM_MAX_MCE_BANKS;
 	case KVM_CAP_NR_MEMSLOTS:
 		return MKVM_MAX_MEMSLOTS;
+	/* The kvm_run->s register sets KVM_RUN syncs (vcpu.c). */
+	case KVM_CAP_SYNC_REGS:
+		return MKVM_SYNC_REGS_VALID;
 	default:
 		return 0;
 	}

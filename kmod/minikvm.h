@@ -46,6 +46,12 @@
 #define MKVM_PIO_PAGE_OFFSET	1
 #define MKVM_RUN_MMAP_SIZE	(2 * PAGE_SIZE)
 
+/*
+ * KVM_CAP_SYNC_REGS: the register sets KVM_RUN copies through kvm_run->s
+ * (vcpu.c). KVM_SYNC_X86_EVENTS joins once KVM_GET/SET_VCPU_EVENTS exist.
+ */
+#define MKVM_SYNC_REGS_VALID	(KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)
+
 /* Pages of TDP tables a fault may need: one per level below the root. */
 #define MKVM_TDP_CACHE_PAGES	3
 
