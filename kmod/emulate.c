@@ -860,6 +860,8 @@ int mkvm_complete_userspace_io(struct mkvm_vcpu *vcpu)
 		return 1;
 	if (kind == MKVM_PENDING_PIO)
 		return mkvm_complete_pio(vcpu);
+	if (kind == MKVM_PENDING_MSR)
+		return mkvm_complete_user_msr(vcpu);
 	return mkvm_complete_mmio_read(vcpu);
 }
 
