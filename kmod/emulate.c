@@ -386,6 +386,24 @@ fault:
 	return 1;
 }
 
+/*
+ * How many of the @count elements of the last string I/O exit the
+ * instruction still takes. Userspace may change rCX during the exit (with
+ * KVM_SET_REGS): each element of a REP string instruction counts rCX down
+ * by one and the instruction ends at zero (SDM Vol.2 "REP/REPE/REPZ..."),
+ * so a lowered rCX takes fewer elements than the exit carried (the rest of
+ * the data is dropped, as KVM drops it) and a raised one leaves more for
+ * further exits. Never more than the exit carried: the PIO page holds
+ * only that much.
+ */
+static u32 mkvm_string_io_left(struct mkvm_vcpu *vcpu,
+			       const struct mkvm_io *io, u32 count)
+{
+	u64 rcx = vcpu->regs[MKVM_RCX] & mkvm_addr_mask(io->addr_size);
+
+	return io->rep ? min_t(u64, count, rcx) : count;
+}
+
 static int mkvm_complete_pio(struct mkvm_vcpu *vcpu)
 {
 	struct mkvm_io_pending *p = &vcpu->pio;
@@ -395,14 +413,16 @@ static int mkvm_complete_pio(struct mkvm_vcpu *vcpu)
 	if (io->in)
 		trace_kvm_pio(0, io->port, io->size, p->count, vcpu->pio_data);
 	if (io->string) {
-		if (io->in &&
+		u32 count = mkvm_string_io_left(vcpu, io, p->count);
+
+		if (io->in && count &&
 		    mkvm_access_linear(vcpu, mkvm_string_linear(vcpu, io),
-				       vcpu->pio_data, p->count * io->size,
+				       vcpu->pio_data, count * io->size,
 				       true)) {
 			mkvm_queue_exception(vcpu, MKVM_GP_VECTOR, true, 0);
 			return 1;
 		}
-		mkvm_string_io_done(vcpu, io, p->count);
+		mkvm_string_io_done(vcpu, io, count);
 		return 1;
 	}
 	if (io->in) {
@@ -840,6 +860,8 @@ int mkvm_complete_userspace_io(struct mkvm_vcpu *vcpu)
 		return 1;
 	if (kind == MKVM_PENDING_PIO)
 		return mkvm_complete_pio(vcpu);
+	if (kind == MKVM_PENDING_MSR)
+		return mkvm_complete_user_msr(vcpu);
 	return mkvm_complete_mmio_read(vcpu);
 }
 

@@ -230,6 +230,16 @@ long mkvm_check_extension(long ext)
 		return MKVM_MAX_MCE_BANKS;
 	case KVM_CAP_NR_MEMSLOTS:
 		return MKVM_MAX_MEMSLOTS;
+	/*
+	 * Refused guest MSR accesses to the VMM, and the MSR filter
+	 * (msr_user.c).
+	 */
+	case KVM_CAP_X86_USER_SPACE_MSR:
+	case KVM_CAP_X86_MSR_FILTER:
+		return 1;
+	/* The kvm_run->s register sets KVM_RUN syncs (vcpu.c). */
+	case KVM_CAP_SYNC_REGS:
+		return MKVM_SYNC_REGS_VALID;
 	default:
 		return 0;
 	}

@@ -46,6 +46,12 @@
 #define MKVM_PIO_PAGE_OFFSET	1
 #define MKVM_RUN_MMAP_SIZE	(2 * PAGE_SIZE)
 
+/*
+ * KVM_CAP_SYNC_REGS: the register sets KVM_RUN copies through kvm_run->s
+ * (vcpu.c). KVM_SYNC_X86_EVENTS joins once KVM_GET/SET_VCPU_EVENTS exist.
+ */
+#define MKVM_SYNC_REGS_VALID	(KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)
+
 /* Pages of TDP tables a fault may need: one per level below the root. */
 #define MKVM_TDP_CACHE_PAGES	3
 
@@ -211,6 +217,13 @@ struct mkvm {
 	 */
 	unsigned long nr_mmu_pages;
 	bool had_memory;	/* a memslot existed once */
+	/*
+	 * MSR accesses the VMM handles (msr_user.c): which refused ones
+	 * exit to it (KVM_CAP_X86_USER_SPACE_MSR, KVM_MSR_EXIT_REASON_*),
+	 * and the KVM_X86_SET_MSR_FILTER filter, read under @srcu.
+	 */
+	u32 user_space_msr_mask;
+	struct mkvm_msr_filter __rcu *msr_filter;
 	/* kvmclock = host CLOCK_BOOTTIME + this (kvmclock.c) */
 	s64 kvmclock_offset;
 	u64 kvmclock_wall_clock;	/* MSR_KVM_WALL_CLOCK(_NEW) */
@@ -324,6 +337,9 @@ struct mkvm_vcpu {
 		struct mkvm_insn insn;	/* MMIO read: the instruction */
 		u64 gpa;		/* MMIO read: at (ALU, XCHG: write) */
 		unsigned long rip;	/* RIP of the instruction */
+		/* RDMSR/WRMSR the VMM answers: which, and what follows it */
+		bool msr_read;
+		unsigned long msr_next_rip;
 	} pio;
 
 	/*
@@ -333,6 +349,7 @@ struct mkvm_vcpu {
 	 */
 	u64 msr_tsc_offset;
 	u64 msr_pat;
+	u64 msr_power_ctl;	/* MSR_IA32_POWER_CTL: kept, no effect */
 	u64 msr_apic_base;
 	u64 msr_misc_enable;
 	u64 msr_hwcr;		/* AMD HWCR: only McStatusWrEn (mce.c) */
@@ -390,6 +407,7 @@ enum {
 	MKVM_PENDING_NONE,
 	MKVM_PENDING_PIO,
 	MKVM_PENDING_MMIO_READ,
+	MKVM_PENDING_MSR,	/* KVM_EXIT_X86_RDMSR/WRMSR (msr_user.c) */
 };
 
 /* ------------------------------------------------------------------ */
@@ -592,6 +610,16 @@ int mkvm_get_msr_index_list(struct kvm_msr_list __user *ul);
 bool mkvm_apic_base_valid(struct mkvm_vcpu *vcpu, u64 value);
 int mkvm_msrs_ioctl(struct mkvm_vcpu *vcpu, struct kvm_msrs __user *um,
 		    bool set);
+
+/* msr_user.c: MSR accesses the VMM handles, the MSR filter */
+bool mkvm_msr_allowed(struct mkvm_vcpu *vcpu, u32 index, u32 type);
+u32 mkvm_msr_exit_reason(int err);
+int mkvm_msr_refused(struct mkvm_vcpu *vcpu, u32 index, u64 data, bool read,
+		     u32 reason);
+int mkvm_complete_user_msr(struct mkvm_vcpu *vcpu);
+int mkvm_enable_user_space_msr(struct mkvm *vm, u64 mask);
+int mkvm_set_msr_filter(struct mkvm *vm, const void __user *argp);
+void mkvm_free_msr_filter(struct mkvm *vm);
 
 /* mce.c */
 void mkvm_mce_reset(struct mkvm_vcpu *vcpu);

@@ -199,6 +199,10 @@ int mkvm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data, bool host)
 	case MSR_EFER:
 		*data = vcpu->efer;
 		return 0;
+	/* Power management knobs: kept, with no effect, as KVM does. */
+	case MSR_IA32_POWER_CTL:
+		*data = vcpu->msr_power_ctl;
+		return 0;
 	case MSR_IA32_TSC:
 		*data = rdtsc() + vcpu->msr_tsc_offset;
 		return 0;
@@ -276,6 +280,9 @@ int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data, bool host)
 		vcpu->efer = data;
 		mkvm_ops->set_efer(vcpu, data);
 		return 0;
+	case MSR_IA32_POWER_CTL:
+		vcpu->msr_power_ctl = data;
+		return 0;
 	case MSR_IA32_TSC:
 		mkvm_set_tsc(vcpu, data, host);
 		return 0;
@@ -335,15 +342,28 @@ int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data, bool host)
 	}
 }
 
+/*
+ * A guest RDMSR/WRMSR: the filter first (msr_user.c), then the MSR. What
+ * either refuses is #GP, or an exit to the VMM if it asked for that
+ * (mkvm_msr_refused()).
+ */
 int mkvm_emulate_rdmsr(struct mkvm_vcpu *vcpu)
 {
+	u32 index = vcpu->regs[MKVM_RCX];
 	u64 data;
+	int r;
 
 	vcpu->stat.msr_exits++;
-	if (mkvm_get_msr(vcpu, vcpu->regs[MKVM_RCX], &data, false)) {
-		trace_kvm_msr(0, vcpu->regs[MKVM_RCX], 0, true);
-		mkvm_queue_exception(vcpu, MKVM_GP_VECTOR, true, 0);
-		return 1;
+	if (!mkvm_msr_allowed(vcpu, index, KVM_MSR_FILTER_READ)) {
+		trace_kvm_msr(0, index, 0, true);
+		return mkvm_msr_refused(vcpu, index, 0, true,
+					KVM_MSR_EXIT_REASON_FILTER);
+	}
+	r = mkvm_get_msr(vcpu, index, &data, false);
+	if (r) {
+		trace_kvm_msr(0, index, 0, true);
+		return mkvm_msr_refused(vcpu, index, 0, true,
+					mkvm_msr_exit_reason(r));
 	}
 	trace_kvm_msr(0, vcpu->regs[MKVM_RCX], data, false);
 	vcpu->regs[MKVM_RAX] = (u32)data;
@@ -356,12 +376,20 @@ int mkvm_emulate_wrmsr(struct mkvm_vcpu *vcpu)
 {
 	u64 data = (u32)vcpu->regs[MKVM_RAX] |
 		   ((u64)(u32)vcpu->regs[MKVM_RDX] << 32);
+	u32 index = vcpu->regs[MKVM_RCX];
+	int r;
 
 	vcpu->stat.msr_exits++;
-	if (mkvm_set_msr(vcpu, vcpu->regs[MKVM_RCX], data, false)) {
-		trace_kvm_msr(1, vcpu->regs[MKVM_RCX], data, true);
-		mkvm_queue_exception(vcpu, MKVM_GP_VECTOR, true, 0);
-		return 1;
+	if (!mkvm_msr_allowed(vcpu, index, KVM_MSR_FILTER_WRITE)) {
+		trace_kvm_msr(1, index, data, true);
+		return mkvm_msr_refused(vcpu, index, data, false,
+					KVM_MSR_EXIT_REASON_FILTER);
+	}
+	r = mkvm_set_msr(vcpu, index, data, false);
+	if (r) {
+		trace_kvm_msr(1, index, data, true);
+		return mkvm_msr_refused(vcpu, index, data, false,
+					mkvm_msr_exit_reason(r));
 	}
 	trace_kvm_msr(1, vcpu->regs[MKVM_RCX], data, false);
 	mkvm_skip_insn(vcpu);

@@ -641,13 +641,69 @@ static int mkvm_vcpu_wait_runnable(struct mkvm_vcpu *vcpu, int *idx)
 	}
 }
 
+/*
+ * KVM_CAP_SYNC_REGS (api.rst, "kvm_valid_regs"): the VMM may hand the
+ * registers in and take them out through kvm_run->s instead of separate
+ * KVM_SET/GET_(S)REGS calls around each KVM_RUN. kvm_dirty_regs names the
+ * sets to load before the run (we clear each bit once it is loaded);
+ * kvm_valid_regs the sets to store at every return from KVM_RUN. Bits we
+ * do not support are -EINVAL, in either word.
+ *
+ * The kvm_run page is shared with userspace, which may write it while we
+ * read: each set is copied to the stack first, then checked and loaded,
+ * like a KVM_SET_REGS/KVM_SET_SREGS argument. Not inlined, so the run
+ * path carries the stack for kvm_sregs only when a set is dirty.
+ */
+static noinline int mkvm_sync_regs_load(struct mkvm_vcpu *vcpu, u64 dirty)
+{
+	struct kvm_run *run = vcpu->run;
+	union {
+		struct kvm_regs regs;
+		struct kvm_sregs sregs;
+	} u;
+
+	if (dirty & KVM_SYNC_X86_REGS) {
+		memcpy(&u.regs, &run->s.regs.regs, sizeof(u.regs));
+		mkvm_set_regs(vcpu, &u.regs);
+		run->kvm_dirty_regs &= ~KVM_SYNC_X86_REGS;
+	}
+	if (dirty & KVM_SYNC_X86_SREGS) {
+		memcpy(&u.sregs, &run->s.regs.sregs, sizeof(u.sregs));
+		if (mkvm_set_sregs(vcpu, &u.sregs))
+			return -EINVAL;
+		run->kvm_dirty_regs &= ~KVM_SYNC_X86_SREGS;
+	}
+	return 0;
+}
+
+static noinline void mkvm_sync_regs_store(struct mkvm_vcpu *vcpu, u64 valid)
+{
+	struct kvm_run *run = vcpu->run;
+
+	if (valid & KVM_SYNC_X86_REGS)
+		mkvm_get_regs(vcpu, &run->s.regs.regs);
+	if (valid & KVM_SYNC_X86_SREGS)
+		mkvm_get_sregs(vcpu, &run->s.regs.sregs);
+}
+
 static int mkvm_vcpu_run_loop(struct mkvm_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
+	u64 dirty = READ_ONCE(run->kvm_dirty_regs);
 	int r, idx;
 
 	run->flags = 0;
 	idx = srcu_read_lock(&vcpu->vm->srcu);
+	if (unlikely((READ_ONCE(run->kvm_valid_regs) | dirty) &
+		     ~(u64)MKVM_SYNC_REGS_VALID)) {
+		r = -EINVAL;
+		goto out;
+	}
+	if (unlikely(dirty)) {
+		r = mkvm_sync_regs_load(vcpu, dirty);
+		if (r)
+			goto out;
+	}
 	/*
 	 * With the APIC in userspace, the VMM owns the TPR's value between
 	 * two KVM_RUNs: it may have changed kvm_run->cr8 (QEMU writes its
@@ -740,6 +796,10 @@ static int mkvm_vcpu_run_loop(struct mkvm_vcpu *vcpu)
 	}
 	fpu_swap_kvm_fpstate(vcpu->fpu, false);
 out:
+	/* Whatever the result, as KVM: the sets the VMM asked to see. */
+	if (unlikely(READ_ONCE(run->kvm_valid_regs) & MKVM_SYNC_REGS_VALID))
+		mkvm_sync_regs_store(vcpu, READ_ONCE(run->kvm_valid_regs) &
+					   MKVM_SYNC_REGS_VALID);
 	mkvm_post_run(vcpu);
 	srcu_read_unlock(&vcpu->vm->srcu, idx);
 	trace_kvm_userspace_exit(run->exit_reason, r);

@@ -35,6 +35,7 @@ static void mkvm_destroy_vm(struct mkvm *vm)
 	mkvm_ops->vm_destroy(vm);
 	mkvm_tdp_destroy(vm);
 	mkvm_free_memslots(vm);
+	mkvm_free_msr_filter(vm);
 	cleanup_srcu_struct(&vm->srcu);
 	kfree(vm);
 	mmdrop(mm);
@@ -147,6 +148,9 @@ static int mkvm_vm_enable_cap(struct mkvm *vm, const struct kvm_enable_cap *cap)
 	if (cap->flags)
 		return -EINVAL;
 	switch (cap->cap) {
+	/* Which refused guest MSR accesses exit to the VMM (msr_user.c). */
+	case KVM_CAP_X86_USER_SPACE_MSR:
+		return mkvm_enable_user_space_msr(vm, cap->args[0]);
 	case KVM_CAP_SPLIT_IRQCHIP:
 		return mkvm_enable_split_irqchip(vm, cap->args[0]);
 	default:
@@ -256,6 +260,8 @@ static long mkvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 		return mkvm_check_extension(arg);
 	case KVM_GET_STATS_FD:
 		return mkvm_get_stats_fd(vm, NULL);
+	case KVM_X86_SET_MSR_FILTER:
+		return mkvm_set_msr_filter(vm, argp);
 	default:
 		return -ENOTTY;
 	}
