@@ -193,6 +193,14 @@ long mkvm_check_extension(long ext)
 	case KVM_CAP_IRQFD_RESAMPLE:
 	/* KVM_SET/GET_NR_MMU_PAGES (vm.c). */
 	case KVM_CAP_MMU_SHADOW_CACHE_CONTROL:
+	/*
+	 * KVM_NMI, KVM_GET/SET_VCPU_EVENTS with the interrupt shadow, and
+	 * KVM_GET/SET_DEBUGREGS (events.c).
+	 */
+	case KVM_CAP_USER_NMI:
+	case KVM_CAP_VCPU_EVENTS:
+	case KVM_CAP_INTR_SHADOW:
+	case KVM_CAP_DEBUGREGS:
 		return 1;
 	/*
 	 * KVM_SET_GSI_ROUTING exists and validates its argument, but answers
