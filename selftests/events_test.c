@@ -7,7 +7,7 @@
  * pending or blocked until the handler's IRET, an STI/MOV SS shadow. A VMM saves
  * and restores them with KVM_GET/SET_VCPU_EVENTS; KVM_NMI raises an NMI. The cases:
  *
- *   caps             KVM_CAP_USER_NMI, VCPU_EVENTS, INTR_SHADOW, DEBUGREGS
+ *   caps             KVM_CAP_USER_NMI, VCPU_EVENTS, DEBUGREGS; not INTR_SHADOW
  *   nmi              KVM_NMI: the guest's NMI handler runs before the next
  *                    instruction, once
  *   nmi_blocked      an NMI raised while the handler of another runs waits for
@@ -244,7 +244,8 @@ TEST(caps)
 	TEST_REQUIRE_KVM();
 	EXPECT_EQ(1, kvm_check_cap(KVM_CAP_USER_NMI));
 	EXPECT_EQ(1, kvm_check_cap(KVM_CAP_VCPU_EVENTS));
-	EXPECT_EQ(1, kvm_check_cap(KVM_CAP_INTR_SHADOW));
+	/* api.rst names it, but kvm.ko never reports it: VALID_SHADOW says it. */
+	EXPECT_EQ(0, kvm_check_cap(KVM_CAP_INTR_SHADOW));
 	EXPECT_EQ(1, kvm_check_cap(KVM_CAP_DEBUGREGS));
 }
 
@@ -484,7 +485,7 @@ TEST(shadow)
 	struct vcpu *vcpu;
 	struct ucall uc;
 
-	TEST_REQUIRE_CAP(KVM_CAP_INTR_SHADOW);
+	TEST_REQUIRE_CAP(KVM_CAP_VCPU_EVENTS);
 	vcpu = events_vcpu(nmi_entry, nmi_count_handler);
 	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
 	get_events(vcpu, &ev);
