@@ -59,10 +59,18 @@ void mkvm_vcpu_queue_nmi(struct mkvm_vcpu *vcpu)
 	mkvm_vcpu_kick(vcpu);
 }
 
-/* Would a halted vCPU have an NMI to take? (vcpu.c's wait loop) */
+static void mkvm_process_nmi(struct mkvm_vcpu *vcpu);
+
+/*
+ * Does a halted vCPU have an NMI to take (vcpu.c's wait loop, its own
+ * thread)? Not one that a running NMI handler blocks: a CPU in HLT inside
+ * its NMI handler stays halted until that handler's IRET could run.
+ */
 bool mkvm_nmi_waiting(struct mkvm_vcpu *vcpu)
 {
-	return atomic_read(&vcpu->nmi_queued) || vcpu->nmi_pending;
+	if (atomic_read(&vcpu->nmi_queued))
+		mkvm_process_nmi(vcpu);
+	return vcpu->nmi_pending && !mkvm_ops->get_nmi_mask(vcpu);
 }
 
 /*

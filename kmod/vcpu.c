@@ -605,8 +605,10 @@ static bool mkvm_vcpu_should_wake(struct mkvm_vcpu *vcpu)
 		return true;
 	if (vcpu->mp_state != KVM_MP_STATE_HALTED)
 		return false;
+	/* A new NMI: mkvm_vcpu_wait_runnable() decides whether it wakes us. */
 	return atomic_read(&vcpu->apic->timer_pending) ||
-	       mkvm_vcpu_has_interrupt(vcpu) || mkvm_nmi_waiting(vcpu);
+	       mkvm_vcpu_has_interrupt(vcpu) ||
+	       atomic_read(&vcpu->nmi_queued);
 }
 
 /**
