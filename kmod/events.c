@@ -187,7 +187,7 @@ static int mkvm_vcpu_events_valid(struct mkvm_vcpu *vcpu,
 		if ((ev->smi.smm || ev->smi.pending) &&
 		    vcpu->mp_state == KVM_MP_STATE_INIT_RECEIVED)
 			return -EINVAL;
-		/* minikvm has no SMM (no KVM_CAP_X86_SMM): it cannot enter one. */
+		/* No SMM here (no KVM_CAP_X86_SMM): none to enter. */
 		if (ev->smi.smm || ev->smi.pending)
 			return -EINVAL;
 	}
