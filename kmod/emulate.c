@@ -211,6 +211,12 @@ void mkvm_queue_exception(struct mkvm_vcpu *vcpu, u8 vector, bool has_error,
 {
 	struct mkvm_pending_event *e = &vcpu->event;
 
+	/* An NMI on its way in waits for the exception (events.c). */
+	if (e->pending && e->is_nmi) {
+		if (vcpu->nmi_pending < 2)
+			vcpu->nmi_pending++;
+		e->pending = false;
+	}
 	if (e->pending && !e->is_irq && e->vector != MKVM_DF_VECTOR) {
 		vector = MKVM_DF_VECTOR;
 		has_error = true;

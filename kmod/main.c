@@ -203,6 +203,14 @@ long mkvm_check_extension(long ext)
 	case KVM_CAP_ENFORCE_PV_FEATURE_CPUID:
 	/* KVM_GET_TSC_KHZ on a vCPU: the host's rate (features.c). */
 	case KVM_CAP_GET_TSC_KHZ:
+	/*
+	 * KVM_NMI, KVM_GET/SET_VCPU_EVENTS, KVM_GET/SET_DEBUGREGS (events.c).
+	 * The interrupt shadow (KVM_VCPUEVENT_VALID_SHADOW) works too, but
+	 * KVM_CAP_INTR_SHADOW stays 0: KVM documents it and never reports it.
+	 */
+	case KVM_CAP_USER_NMI:
+	case KVM_CAP_VCPU_EVENTS:
+	case KVM_CAP_DEBUGREGS:
 		return 1;
 	/* The quirks minikvm has and can turn off (features.c). */
 	case KVM_CAP_DISABLE_QUIRKS2:

@@ -269,6 +269,7 @@ enum mkvm_vcpu_mode {
 struct mkvm_pending_event {
 	bool pending;
 	bool is_irq;		/* external interrupt rather than exception */
+	bool is_nmi;		/* NMI (vector 2) rather than exception */
 	bool has_error;
 	u8 vector;
 	u32 error;
@@ -312,6 +313,15 @@ struct mkvm_vcpu {
 	struct mkvm_pending_event event;
 	/* KVM_INTERRUPT: vector waiting for the guest to accept it, or -1. */
 	int queued_irq;
+	/*
+	 * NMIs (events.c): nmi_queued counts those raised since the vCPU
+	 * last looked (KVM_NMI, an NMI IPI from another vCPU: any thread);
+	 * nmi_pending those it has accepted but not yet delivered (its own
+	 * thread only). A real CPU latches at most one NMI while another is
+	 * being handled, so nmi_pending is at most 2, as in KVM.
+	 */
+	atomic_t nmi_queued;
+	u8 nmi_pending;
 
 	/*
 	 * With an in-kernel irqchip: this vCPU's local APIC, its
@@ -515,6 +525,26 @@ struct mkvm_x86_ops {
 	bool (*interrupt_allowed)(struct mkvm_vcpu *vcpu);
 	void (*enable_irq_window)(struct mkvm_vcpu *vcpu);
 
+	/*
+	 * NMIs and the rest of KVM_GET/SET_VCPU_EVENTS (events.c).
+	 * nmi_allowed: the guest would take an NMI now (not blocked by an
+	 * NMI handler still running, nor an STI/MOV SS shadow, no event
+	 * being delivered). enable_nmi_window: exit as soon as it would
+	 * (SVM: IRET intercept, single step; VMX: NMI-window exiting, SDM
+	 * 26.7.6). get/set_nmi_mask: "blocked until the next IRET".
+	 * get/set_interrupt_shadow: KVM_X86_SHADOW_INT_MOV_SS/STI.
+	 */
+	bool (*nmi_allowed)(struct mkvm_vcpu *vcpu);
+	void (*enable_nmi_window)(struct mkvm_vcpu *vcpu);
+	bool (*get_nmi_mask)(struct mkvm_vcpu *vcpu);
+	void (*set_nmi_mask)(struct mkvm_vcpu *vcpu, bool masked);
+	u32 (*get_interrupt_shadow)(struct mkvm_vcpu *vcpu);
+	void (*set_interrupt_shadow)(struct mkvm_vcpu *vcpu, u32 shadow);
+	/* KVM_GET/SET_DEBUGREGS: the guest's DR0-3, DR6, DR7 (checked). */
+	void (*get_debugregs)(struct mkvm_vcpu *vcpu, struct kvm_debugregs *d);
+	void (*set_debugregs)(struct mkvm_vcpu *vcpu,
+			      const struct kvm_debugregs *d);
+
 	/* Flush this vCPU's guest-physical TLB entries at the next entry. */
 	void (*flush_tlb)(struct mkvm_vcpu *vcpu);
 	/* Make a TDP leaf or table entry pointing at @pa. */
@@ -600,6 +630,14 @@ int mkvm_handle_irq_window(struct mkvm_vcpu *vcpu);
 void mkvm_vcpu_on_spin(struct mkvm_vcpu *vcpu);
 void mkvm_queue_exception(struct mkvm_vcpu *vcpu, u8 vector,
 			  bool has_error, u32 error);
+
+/* events.c: NMIs, KVM_GET/SET_VCPU_EVENTS, KVM_GET/SET_DEBUGREGS */
+void mkvm_vcpu_queue_nmi(struct mkvm_vcpu *vcpu);
+bool mkvm_nmi_waiting(struct mkvm_vcpu *vcpu);
+void mkvm_prepare_nmi(struct mkvm_vcpu *vcpu);
+void mkvm_events_reset(struct mkvm_vcpu *vcpu);
+long mkvm_events_ioctl(struct mkvm_vcpu *vcpu, unsigned int ioctl,
+		       void __user *argp);
 
 /* msr.c */
 int mkvm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data, bool host);

@@ -132,7 +132,7 @@ static void mkvm_set_regs(struct mkvm_vcpu *vcpu, const struct kvm_regs *r)
 	/* Bit 1 of RFLAGS always reads as 1 (SDM Vol.1 3.4.3). */
 	vcpu->rflags = r->rflags | MKVM_RFLAGS_FIXED;
 	/* As in KVM, new registers drop a queued exception. */
-	if (!vcpu->event.is_irq)
+	if (!vcpu->event.is_irq && !vcpu->event.is_nmi)
 		vcpu->event.pending = false;
 }
 
@@ -326,6 +326,8 @@ static void mkvm_prepare_interrupts(struct mkvm_vcpu *vcpu)
 
 	if (!mkvm_ops->interrupt_allowed)
 		return;
+	/* NMIs first: they outrank interrupts (events.c). */
+	mkvm_prepare_nmi(vcpu);
 	if (vcpu->apic) {
 		mkvm_prepare_irqchip_interrupts(vcpu);
 		/* Split irqchip: the VMM asks when its PIC may inject. */
@@ -541,6 +543,7 @@ static void mkvm_vcpu_init_state(struct mkvm_vcpu *vcpu)
 	vcpu->rflags = MKVM_RFLAGS_FIXED;
 	vcpu->event.pending = false;
 	vcpu->queued_irq = -1;
+	mkvm_events_reset(vcpu);
 }
 
 /* After a SIPI: CS = vector << 8, base vector << 12 (SDM Vol.3 8.4.4.1). */
@@ -603,8 +606,10 @@ static bool mkvm_vcpu_should_wake(struct mkvm_vcpu *vcpu)
 		return true;
 	if (vcpu->mp_state != KVM_MP_STATE_HALTED)
 		return false;
+	/* A new NMI: mkvm_vcpu_wait_runnable() decides whether it wakes us. */
 	return atomic_read(&vcpu->apic->timer_pending) ||
-	       mkvm_vcpu_has_interrupt(vcpu);
+	       mkvm_vcpu_has_interrupt(vcpu) ||
+	       atomic_read(&vcpu->nmi_queued);
 }
 
 /**
@@ -624,7 +629,8 @@ static int mkvm_vcpu_wait_runnable(struct mkvm_vcpu *vcpu, int *idx)
 		mkvm_accept_events(vcpu);
 		mkvm_lapic_sync(vcpu);
 		if (vcpu->mp_state == KVM_MP_STATE_HALTED &&
-		    mkvm_vcpu_has_interrupt(vcpu)) {
+		    (mkvm_vcpu_has_interrupt(vcpu) ||
+		     mkvm_nmi_waiting(vcpu))) {
 			vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
 			vcpu->stat.halt_wakeups++;
 		}
@@ -989,6 +995,12 @@ static noinline long mkvm_vcpu_ioctl_state(struct mkvm_vcpu *vcpu,
 	case KVM_X86_SETUP_MCE:
 	case KVM_X86_SET_MCE:
 		return mkvm_mce_ioctl(vcpu, ioctl, argp);
+	case KVM_NMI:
+	case KVM_GET_VCPU_EVENTS:
+	case KVM_SET_VCPU_EVENTS:
+	case KVM_GET_DEBUGREGS:
+	case KVM_SET_DEBUGREGS:
+		return mkvm_events_ioctl(vcpu, ioctl, argp);
 	case KVM_GET_FPU:
 		mkvm_get_fpu(vcpu, &u.fpu);
 		return copy_to_user(argp, &u.fpu, sizeof(u.fpu)) ? -EFAULT : 0;

@@ -224,7 +224,7 @@ static void apic_eoi(struct mkvm_lapic *apic)
  *
  * Any thread, any context: only atomic bit operations here, then a kick.
  * Return: 1 if the message was taken, 0 if dropped (APIC disabled, or a
- * delivery mode this model does not carry: SMI, NMI, ExtINT messages).
+ * delivery mode this model does not carry: SMI, ExtINT messages).
  */
 int mkvm_lapic_accept_irq(struct mkvm_vcpu *target,
 			  const struct mkvm_lapic_irq *irq)
@@ -251,6 +251,13 @@ int mkvm_lapic_accept_irq(struct mkvm_vcpu *target,
 		clear_bit(MKVM_APIC_SIPI, &apic->pending_events);
 		set_bit(MKVM_APIC_INIT, &apic->pending_events);
 		break;
+	case APIC_DM_NMI:
+		/*
+		 * The vector is ignored (10.6.1); a software-disabled APIC
+		 * still takes NMIs (10.4.7.2). events.c queues it and kicks.
+		 */
+		mkvm_vcpu_queue_nmi(target);
+		return 1;
 	case APIC_DM_STARTUP:
 		WRITE_ONCE(apic->sipi_vector, v);
 		smp_wmb();	/* the vector before the bit (vcpu.c reads) */

@@ -847,10 +847,15 @@ static void svm_inject_event(struct mkvm_vcpu *vcpu, struct vmcb *vmcb)
 	u64 inj;
 
 	vmcb->control.event_inj = 0;
+	svm_nmi_before_entry(vcpu, vmcb);
 	if (!e->pending)
 		return;
 	if (e->is_irq) {
 		svm_post_virq(to_svm(vcpu), e->vector);
+		return;
+	}
+	if (e->is_nmi) {
+		svm_inject_nmi(vcpu, vmcb);	/* events.c */
 		return;
 	}
 	e->pending = false;
@@ -899,7 +904,11 @@ static void svm_requeue_event(struct mkvm_vcpu *vcpu, struct vmcb *vmcb)
 			.has_error = !!(info & SVM_EVTINJ_EV),
 			.error = info >> SVM_EVTINJ_ERR_SHIFT };
 		break;
-	default:	/* NMI (we never inject one), INTn */
+	case SVM_EVTINJ_TYPE_NMI:	/* goes in again, still masking */
+		vcpu->event = (struct mkvm_pending_event){
+			.pending = true, .is_nmi = true, .vector = vector };
+		break;
+	default:	/* INTn */
 		break;
 	}
 }
@@ -957,6 +966,7 @@ static void svm_save_vmcb(struct mkvm_vcpu *vcpu, struct vmcb *vmcb)
 	vmcb->control.tlb_control = TLB_CONTROL_DO_NOTHING;
 	svm_collect_virq(vcpu, vmcb);
 	svm_requeue_event(vcpu, vmcb);
+	svm_nmi_after_exit(vcpu, vmcb);
 }
 
 /*
@@ -1131,6 +1141,9 @@ static int svm_handle_rdpmc(struct mkvm_vcpu *vcpu)
 /* #DB and #AC were only intercepted to break loops: deliver them. */
 static int svm_handle_db(struct mkvm_vcpu *vcpu)
 {
+	/* Unless it was minikvm's own step to an NMI window (events.c). */
+	if (svm_nmi_step_done(vcpu))
+		return 1;
 	mkvm_queue_exception(vcpu, 1, false, 0);
 	return 1;
 }
@@ -1425,6 +1438,7 @@ static int (*const svm_exit_handlers[])(struct mkvm_vcpu *vcpu) = {
 	[SVM_EXIT_RDPMC]				= svm_handle_rdpmc,
 	[SVM_EXIT_CPUID]				= svm_handle_cpuid,
 	[SVM_EXIT_RSM]					= svm_handle_ud,
+	[SVM_EXIT_IRET]					= svm_handle_iret,
 	[SVM_EXIT_INVD]					= svm_handle_skip,
 	[SVM_EXIT_HLT]					= svm_handle_hlt,
 	[SVM_EXIT_INVLPGA]				= svm_handle_ud,
@@ -1529,6 +1543,14 @@ const struct mkvm_x86_ops svm_ops = {
 	.get_exit_info		= svm_get_exit_info,
 	.interrupt_allowed	= svm_interrupt_allowed,
 	.enable_irq_window	= svm_enable_irq_window,
+	.nmi_allowed		= svm_nmi_allowed,
+	.enable_nmi_window	= svm_enable_nmi_window,
+	.get_nmi_mask		= svm_get_nmi_mask,
+	.set_nmi_mask		= svm_set_nmi_mask,
+	.get_interrupt_shadow	= svm_get_interrupt_shadow,
+	.set_interrupt_shadow	= svm_set_interrupt_shadow,
+	.get_debugregs		= svm_get_debugregs,
+	.set_debugregs		= svm_set_debugregs,
 	.flush_tlb		= svm_flush_tlb,
 	.tdp_pte		= svm_tdp_pte,
 	.tdp_present		= svm_tdp_present,

@@ -55,6 +55,17 @@ struct vcpu_svm {
 	u32 pkru;
 	/* vcpu->event (an interrupt) went in as V_IRQ at this VMRUN. */
 	bool virq_posted;
+	/*
+	 * NMI blocking, which the VMCB does not keep (events.c): an NMI
+	 * handler runs; its IRET exited at iret_rip but has not run yet;
+	 * the guest steps one instruction towards an NMI window, and
+	 * whether RFLAGS.TF was the guest's own then.
+	 */
+	bool nmi_masked;
+	bool awaiting_iret;
+	bool nmi_singlestep;
+	bool singlestep_guest_tf;
+	u64 iret_rip;
 };
 
 static inline struct vcpu_svm *to_svm(struct mkvm_vcpu *vcpu)
@@ -67,6 +78,21 @@ u64 svm_tdp_pte(phys_addr_t pa, bool leaf, bool write, bool exec);
 bool svm_tdp_present(u64 pte);
 phys_addr_t svm_npt_root(struct mkvm *vm, phys_addr_t root);
 void svm_set_tdp_root(struct mkvm_vcpu *vcpu, phys_addr_t root);
+
+/* events.c: NMIs, interrupt shadow, debug registers */
+bool svm_get_nmi_mask(struct mkvm_vcpu *vcpu);
+void svm_set_nmi_mask(struct mkvm_vcpu *vcpu, bool masked);
+bool svm_nmi_allowed(struct mkvm_vcpu *vcpu);
+void svm_enable_nmi_window(struct mkvm_vcpu *vcpu);
+void svm_inject_nmi(struct mkvm_vcpu *vcpu, struct vmcb *vmcb);
+void svm_nmi_before_entry(struct mkvm_vcpu *vcpu, struct vmcb *vmcb);
+void svm_nmi_after_exit(struct mkvm_vcpu *vcpu, struct vmcb *vmcb);
+int svm_handle_iret(struct mkvm_vcpu *vcpu);
+bool svm_nmi_step_done(struct mkvm_vcpu *vcpu);
+u32 svm_get_interrupt_shadow(struct mkvm_vcpu *vcpu);
+void svm_set_interrupt_shadow(struct mkvm_vcpu *vcpu, u32 shadow);
+void svm_get_debugregs(struct mkvm_vcpu *vcpu, struct kvm_debugregs *d);
+void svm_set_debugregs(struct mkvm_vcpu *vcpu, const struct kvm_debugregs *d);
 
 /* vmenter.S: the world switch. */
 void __svm_vcpu_run(unsigned long *regs, u64 vmcb_pa, u64 host_save_pa);

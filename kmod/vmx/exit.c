@@ -383,6 +383,7 @@ static int (*const vmx_exit_handlers[VMX_EXIT_MAX])(struct mkvm_vcpu *) = {
 	[VMX_EXIT_EXTERNAL_INTR]	= vmx_handle_external_intr,
 	[VMX_EXIT_TRIPLE_FAULT]	= vmx_handle_triple_fault,
 	[VMX_EXIT_INTR_WINDOW]	= vmx_handle_intr_window,
+	[VMX_EXIT_NMI_WINDOW]	= vmx_handle_nmi_window,
 	[VMX_EXIT_CPUID]		= vmx_handle_cpuid,
 	[VMX_EXIT_GETSEC]		= vmx_handle_ud,
 	[VMX_EXIT_HLT]		= vmx_handle_hlt,

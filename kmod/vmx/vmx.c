@@ -202,7 +202,8 @@ static int vmx_setup_controls(u64 basic)
 
 	ret = vmx_adjust_controls(tru ? MSR_IA32_VMX_TRUE_PINBASED_CTLS :
 				  MSR_IA32_VMX_PINBASED_CTLS,
-				  PIN_EXTINT_EXITING | PIN_NMI_EXITING, 0,
+				  PIN_EXTINT_EXITING | PIN_NMI_EXITING |
+				  PIN_VIRTUAL_NMIS, 0,
 				  &vmx_cfg.pin, NULL, "pin-based");
 	if (ret)
 		return ret;
@@ -226,6 +227,11 @@ static int vmx_setup_controls(u64 basic)
 		return ret;
 	if (!(vmx_cfg.proc_may & PROC_INTR_WINDOW_EXITING)) {
 		pr_err("VMX lacks interrupt-window exiting\n");
+		return -ENODEV;
+	}
+	/* Guest NMIs (events.c): virtual NMIs above, and their window. */
+	if (!(vmx_cfg.proc_may & PROC_NMI_WINDOW_EXITING)) {
+		pr_err("VMX lacks NMI-window exiting\n");
 		return -ENODEV;
 	}
 
@@ -1150,6 +1156,10 @@ static void vmx_inject_event(struct mkvm_vcpu *vcpu)
 
 	if (!ev->pending)
 		return;
+	if (ev->is_nmi) {
+		vmx_inject_nmi(vcpu);	/* events.c */
+		return;
+	}
 	if (ev->is_irq) {
 		/*
 		 * Injecting an interrupt the guest blocks is a VM-entry failure
@@ -1196,10 +1206,17 @@ static void vmx_requeue_event(struct mkvm_vcpu *vcpu)
 		return;
 	if (type == VMX_INTR_TYPE_EXT_INTR) {
 		ev->is_irq = true;
+		ev->is_nmi = false;
+		ev->has_error = false;
+	} else if (type == VMX_INTR_TYPE_NMI) {
+		/* Not delivered: its handler never ran (vmx_inject_nmi()). */
+		ev->is_irq = false;
+		ev->is_nmi = true;
 		ev->has_error = false;
 	} else if (type == VMX_INTR_TYPE_HW_EXCEPTION && !ev->pending) {
 		/* (an interrupt still waiting for its window keeps its slot) */
 		ev->is_irq = false;
+		ev->is_nmi = false;
 		ev->has_error = info & VMX_INTR_INFO_DELIVER_CODE;
 		ev->error = ev->has_error ?
 			    vmcs_read(VMCS_IDT_VECTORING_ERROR_CODE) : 0;
@@ -1248,6 +1265,7 @@ static void vmx_record_exit(struct mkvm_vcpu *vcpu)
 		     VMX_INTR_INFO_TYPE_SHIFT) == VMX_INTR_TYPE_NMI)
 			vmx_raise_host_nmi();
 	}
+	vmx_recover_nmi_blocking(vcpu);
 }
 
 /* VMLAUNCH/VMRESUME did not even start: VMfailInvalid or VMfailValid. */
@@ -1368,6 +1386,14 @@ const struct mkvm_x86_ops vmx_ops = {
 	.get_exit_info	= vmx_get_exit_info,
 	.interrupt_allowed = vmx_interrupt_allowed,
 	.enable_irq_window = vmx_enable_irq_window,
+	.nmi_allowed = vmx_nmi_allowed,
+	.enable_nmi_window = vmx_enable_nmi_window,
+	.get_nmi_mask = vmx_get_nmi_mask,
+	.set_nmi_mask = vmx_set_nmi_mask,
+	.get_interrupt_shadow = vmx_get_interrupt_shadow,
+	.set_interrupt_shadow = vmx_set_interrupt_shadow,
+	.get_debugregs = vmx_get_debugregs,
+	.set_debugregs = vmx_set_debugregs,
 
 	.flush_tlb	= vmx_flush_tlb,
 	.tdp_pte	= vmx_tdp_pte,

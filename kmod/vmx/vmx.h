@@ -267,6 +267,19 @@ asmlinkage int vmx_vmenter(unsigned long *regs, unsigned int launched);
 void vmx_vmexit(void);	/* HOST_RIP: not a function, never call it */
 
 /* state.c */
+/* events.c: NMIs, interrupt shadow, debug registers */
+bool vmx_get_nmi_mask(struct mkvm_vcpu *vcpu);
+void vmx_set_nmi_mask(struct mkvm_vcpu *vcpu, bool masked);
+bool vmx_nmi_allowed(struct mkvm_vcpu *vcpu);
+void vmx_enable_nmi_window(struct mkvm_vcpu *vcpu);
+int vmx_handle_nmi_window(struct mkvm_vcpu *vcpu);
+void vmx_inject_nmi(struct mkvm_vcpu *vcpu);
+void vmx_recover_nmi_blocking(struct mkvm_vcpu *vcpu);
+u32 vmx_get_interrupt_shadow(struct mkvm_vcpu *vcpu);
+void vmx_set_interrupt_shadow(struct mkvm_vcpu *vcpu, u32 shadow);
+void vmx_get_debugregs(struct mkvm_vcpu *vcpu, struct kvm_debugregs *d);
+void vmx_set_debugregs(struct mkvm_vcpu *vcpu, const struct kvm_debugregs *d);
+
 void vmx_reset_guest(struct mkvm_vcpu *vcpu);
 bool vmx_is_64bit_mode(struct mkvm_vcpu *vcpu);
 u64 vmx_cr0_hw(u64 cr0);
