@@ -912,6 +912,9 @@ int mkvm_emulate_cpuid(struct mkvm_vcpu *vcpu)
 	bool used_max = false;
 
 	vcpu->stat.cpuid_exits++;
+	/* OSXSAVE and the XSAVE sizes follow CR4 and XCR0 (cpuid.c). */
+	if (fn == 1 || fn == 0xd)
+		mkvm_cpuid_update_runtime(vcpu);
 	e = mkvm_find_cpuid(vcpu, fn, idx);
 	if (!e) {
 		max = mkvm_find_cpuid(vcpu, fn & 0x80000000, 0);
