@@ -45,7 +45,7 @@ static const u32 leaf1_ecx_avx = F(12) | F(28) | F(29);
 static const u32 leaf7_ebx_avx = F(5);
 #define CPUID_1_ECX_XSAVE	BIT(26)
 #define CPUID_1_ECX_OSXSAVE	BIT(27)
-/* Leaf 0DH sub-leaf 1 EAX: XSAVEOPT, XSAVEC, XGETBV with ECX = 1. Not XSAVES. */
+/* Leaf 0DH sub-leaf 1 EAX: XSAVEOPT, XSAVEC, XGETBV1 (no XSAVES). */
 static const u32 leafd1_eax = F(0) | F(1) | F(2);
 #define CPUID_D1_EAX_XSAVEC	BIT(1)
 #define CPUID_D1_EAX_XSAVES	BIT(3)
