@@ -13,6 +13,8 @@
 
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <asm/cpufeature.h>
+#include <asm/fpu/types.h>
 #include <asm/kvm_para.h>
 #include <asm/processor.h>
 
@@ -22,10 +24,13 @@
 
 /*
  * Features we pass through from the host (MCE and MCA: the machine-check
- * registers of mce.c). Everything else is hidden: the
- * guest must not see VMX/SVM (no nesting), XSAVE/AVX (we do not manage
- * XCR0 for it), MONITOR/MWAIT, PCID/INVPCID, TSC-deadline (a VMM turns
- * it on when KVM_CAP_TSC_DEADLINE_TIMER says the LAPIC has it), RDTSCP (TSC_AUX is not switched), performance counters.
+ * registers of mce.c; XSAVE and the AVX family: the guest's XCR0 and
+ * state are switched, xsave.c). Everything else is hidden: the
+ * guest must not see VMX/SVM (no nesting), MONITOR/MWAIT, PCID/INVPCID,
+ * TSC-deadline (a VMM turns it on when KVM_CAP_TSC_DEADLINE_TIMER says
+ * the LAPIC has it), RDTSCP (TSC_AUX is not switched), performance
+ * counters, AVX-512, PKU. OSXSAVE (leaf 1 ECX 27) is not a feature but
+ * the guest's CR4.OSXSAVE, filled in at run time (see below).
  * Bit numbers: SDM Vol.2 CPUID, Tables 3-10/3-11; APM Vol.3 E.4.
  */
 #define F(bit)	BIT(bit)
@@ -35,9 +40,48 @@ static const u32 leaf1_edx = F(0) | F(1) | F(2) | F(3) | F(4) | F(5) |
 static const u32 leaf1_ecx = F(0) | F(1) | F(9) | F(13) | F(19) |
 	F(20) | F(22) | F(23) | F(25) | F(30);	/* SSE3..RDRAND */
 static const u32 leaf7_ebx = F(0) | F(3) | F(8) | F(9);	/* FSGSBASE, BMI */
+/* Need XCR0.AVX: FMA, AVX, F16C (leaf 1 ECX); AVX2 (leaf 7 EBX). */
+static const u32 leaf1_ecx_avx = F(12) | F(28) | F(29);
+static const u32 leaf7_ebx_avx = F(5);
+#define CPUID_1_ECX_XSAVE	BIT(26)
+#define CPUID_1_ECX_OSXSAVE	BIT(27)
+/* Leaf 0DH sub-leaf 1 EAX: XSAVEOPT, XSAVEC, XGETBV1 (no XSAVES). */
+static const u32 leafd1_eax = F(0) | F(1) | F(2);
+#define CPUID_D1_EAX_XSAVEC	BIT(1)
+#define CPUID_D1_EAX_XSAVES	BIT(3)
 static const u32 ext1_edx = F(11) | F(20) | F(29);	/* SYSCALL, NX, LM */
 static const u32 ext1_ecx = F(0) | F(5) | F(8);	/* LAHF, LZCNT, PREFETCHW */
 #undef F
+
+/*
+ * Leaf 0DH, the XSAVE leaf (SDM Vol.2 CPUID, Vol.1 13.2), limited to the
+ * components a guest may enable (xsave.c). Sub-leaf 0: EDX:EAX the XCR0
+ * bits, ECX the area size for all of them, EBX the size for the XCR0 in
+ * force (rewritten at run time, below). Sub-leaf 1: instruction variants,
+ * EBX the compacted size, ECX:EDX the IA32_XSS bits (none). Sub-leaf i:
+ * component i's size, offset and alignment, as the host's.
+ */
+static void mkvm_xsave_leaf(struct kvm_cpuid_entry2 *x)
+{
+	u64 xcr0 = mkvm_supported_xcr0;
+
+	switch (x->index) {
+	case 0:
+		x->eax &= (u32)xcr0;
+		x->edx &= xcr0 >> 32;
+		x->ebx = x->ecx = mkvm_xstate_size(xcr0, false);
+		break;
+	case 1:
+		x->eax &= leafd1_eax;
+		x->ebx = x->eax & CPUID_D1_EAX_XSAVEC ?
+			 mkvm_xstate_size(xcr0, true) : 0;
+		x->ecx = x->edx = 0;
+		break;
+	default:
+		x->edx = 0;	/* reserved */
+		break;
+	}
+}
 
 static void mkvm_add_leaf(struct kvm_cpuid_entry2 *e, int *n, u32 fn,
 			  u32 idx, bool indexed)
@@ -52,7 +96,7 @@ static void mkvm_add_leaf(struct kvm_cpuid_entry2 *e, int *n, u32 fn,
 
 	switch (fn) {
 	case 0:
-		x->eax = min_t(u32, x->eax, 7);
+		x->eax = min_t(u32, x->eax, 0xd);
 		break;
 	case 1:
 		/* EBX[31:24] is the host's APIC id: the guest's is its own. */
@@ -61,7 +105,10 @@ static void mkvm_add_leaf(struct kvm_cpuid_entry2 *e, int *n, u32 fn,
 		 * Not the "hypervisor present" bit (ECX 31) either: as with
 		 * KVM, the VMM sets it in KVM_SET_CPUID2 if it wants it.
 		 */
-		x->ecx &= leaf1_ecx;
+		x->ecx &= leaf1_ecx |
+			  (mkvm_supported_xcr0 ? CPUID_1_ECX_XSAVE : 0) |
+			  (mkvm_supported_xcr0 & XFEATURE_MASK_YMM ?
+			   leaf1_ecx_avx : 0);
 		x->edx &= leaf1_edx;
 		/*
 		 * x2APIC is the in-kernel LAPIC's (lapic.c), whatever the host
@@ -71,10 +118,15 @@ static void mkvm_add_leaf(struct kvm_cpuid_entry2 *e, int *n, u32 fn,
 		break;
 	case 7:
 		x->eax = 0;
-		x->ebx &= leaf7_ebx;
+		x->ebx &= leaf7_ebx |
+			  (mkvm_supported_xcr0 & XFEATURE_MASK_YMM ?
+			   leaf7_ebx_avx : 0);
 		/* TSC_ADJUST: emulated whatever the host has (msr.c). */
 		x->ebx |= BIT(1);
 		x->ecx = x->edx = 0;
+		break;
+	case 0xd:
+		mkvm_xsave_leaf(x);
 		break;
 	case 0x80000000:
 		x->eax = min_t(u32, x->eax, 0x80000008);
@@ -134,6 +186,13 @@ static int mkvm_build_supported(struct kvm_cpuid_entry2 *e)
 	mkvm_add_leaf(e, &n, 1, 0, false);
 	if (max >= 7)
 		mkvm_add_leaf(e, &n, 7, 0, true);
+	if (max >= 0xd && mkvm_supported_xcr0) {
+		mkvm_add_leaf(e, &n, 0xd, 0, true);
+		mkvm_add_leaf(e, &n, 0xd, 1, true);
+		for (i = 2; i < 64; i++)
+			if (mkvm_supported_xcr0 & BIT_ULL(i))
+				mkvm_add_leaf(e, &n, 0xd, i, true);
+	}
 	for (i = 0; i < ARRAY_SIZE(ext); i++)
 		if (ext[i] <= max_ext)
 			mkvm_add_leaf(e, &n, ext[i], 0, false);
@@ -172,6 +231,74 @@ out:
 	return r;
 }
 
+/* The entry for @fn/@idx in the table @e of @n entries; NULL if none. */
+static struct kvm_cpuid_entry2 *mkvm_cpuid_entry(struct kvm_cpuid_entry2 *e,
+						 int n, u32 fn, u32 idx)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (e[i].function == fn &&
+		    (!(e[i].flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) ||
+		     e[i].index == idx))
+			return &e[i];
+	return NULL;
+}
+
+/*
+ * The XCR0 bits the guest may set (xsave.c): those its leaf 0DH lists,
+ * as far as the host backs them (KVM's guest_supported_xcr0). Without
+ * the leaf, x87 only.
+ */
+static void mkvm_cpuid_set_xcr0_mask(struct mkvm_vcpu *vcpu)
+{
+	const struct kvm_cpuid_entry2 *e = mkvm_find_cpuid(vcpu, 0xd, 0);
+
+	vcpu->guest_supported_xcr0 = e ?
+		(((u64)e->edx << 32 | e->eax) & mkvm_supported_xcr0) : 0;
+}
+
+/*
+ * The entries of the table @t that follow the vCPU's XSAVE state (the
+ * MWAIT bit, which follows MISC_ENABLE, is features.c's).
+ *
+ * On a real CPU, CPUID.1:ECX.OSXSAVE[27] reads as CR4.OSXSAVE, and
+ * CPUID.(0DH,0):EBX (and (0DH,1):EBX with XSAVEC) is the size of an
+ * XSAVE area for the XCR0 in force (SDM Vol.2 CPUID). KVM rewrites these
+ * entries of the table whenever CR4 or XCR0 change. An SVM guest writes
+ * CR4 here without an exit, so minikvm brings them up to date where the
+ * table is read instead: the guest's CPUID and KVM_GET_CPUID2 (and after
+ * KVM_SET_CPUID2, as KVM). The same values, seen from both sides.
+ */
+static void mkvm_cpuid_xsave_update(struct mkvm_vcpu *vcpu,
+				    struct kvm_cpuid_entry2 *t, int n)
+{
+	struct kvm_cpuid_entry2 *e;
+
+	e = mkvm_cpuid_entry(t, n, 1, 0);
+	if (e && boot_cpu_has(X86_FEATURE_XSAVE)) {
+		if (mkvm_ops->get_cr(vcpu, 4) & X86_CR4_OSXSAVE)
+			e->ecx |= CPUID_1_ECX_OSXSAVE;
+		else
+			e->ecx &= ~CPUID_1_ECX_OSXSAVE;
+	}
+	e = mkvm_cpuid_entry(t, n, 0xd, 0);
+	if (e)
+		e->ebx = mkvm_xstate_size(vcpu->xcr0, false);
+	e = mkvm_cpuid_entry(t, n, 0xd, 1);
+	if (e && (e->eax & (CPUID_D1_EAX_XSAVEC | CPUID_D1_EAX_XSAVES)))
+		e->ebx = mkvm_xstate_size(vcpu->xcr0, true);
+}
+
+/**
+ * mkvm_cpuid_update_runtime() - bring the vCPU's own table up to date.
+ * @vcpu: the vCPU; its thread, or an ioctl holding its mutex
+ */
+void mkvm_cpuid_update_runtime(struct mkvm_vcpu *vcpu)
+{
+	mkvm_cpuid_xsave_update(vcpu, vcpu->cpuid, vcpu->nr_cpuid);
+}
+
 /*
  * Once the vCPU has run, its CPU model is fixed: the guest may already
  * have acted on what CPUID told it (MAXPHYADDR, features it switched on),
@@ -204,17 +331,24 @@ static bool mkvm_cpuid_same(struct mkvm_vcpu *vcpu,
 static int mkvm_install_cpuid(struct mkvm_vcpu *vcpu,
 			      struct kvm_cpuid_entry2 *e, int n)
 {
-	/* Bits that follow vCPU state, as the guest would read them. */
-	mkvm_cpuid_runtime_update(vcpu, e, n);
+	/*
+	 * Bits that follow vCPU state, as the guest would read them, in the
+	 * new table and (for the comparison) in the current one.
+	 */
+	mkvm_cpuid_mwait_update(vcpu, e, n);
+	mkvm_cpuid_xsave_update(vcpu, e, n);
 	if (vcpu->ran) {
-		bool same = mkvm_cpuid_same(vcpu, e, n);
+		bool same;
 
+		mkvm_cpuid_update_runtime(vcpu);
+		same = mkvm_cpuid_same(vcpu, e, n);
 		kfree(e);
 		return same ? 0 : -EINVAL;
 	}
 	kfree(vcpu->cpuid);
 	vcpu->cpuid = e;
 	vcpu->nr_cpuid = n;
+	mkvm_cpuid_set_xcr0_mask(vcpu);
 	return 0;
 }
 
@@ -284,6 +418,7 @@ int mkvm_get_cpuid2(struct mkvm_vcpu *vcpu, struct kvm_cpuid2 __user *uc)
 		return -EFAULT;
 	if (c.nent < vcpu->nr_cpuid)
 		return -E2BIG;
+	mkvm_cpuid_update_runtime(vcpu);
 	c.nent = vcpu->nr_cpuid;
 	if (copy_to_user(uc, &c, sizeof(c)) ||
 	    copy_to_user(uc->entries, vcpu->cpuid,

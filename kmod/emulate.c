@@ -945,6 +945,9 @@ int mkvm_emulate_cpuid(struct mkvm_vcpu *vcpu)
 		mkvm_queue_exception(vcpu, MKVM_GP_VECTOR, true, 0);
 		return 1;
 	}
+	/* OSXSAVE and the XSAVE sizes follow CR4 and XCR0 (cpuid.c). */
+	if (fn == 1 || fn == 0xd)
+		mkvm_cpuid_update_runtime(vcpu);
 	e = mkvm_find_cpuid(vcpu, fn, idx);
 	if (!e) {
 		max = mkvm_find_cpuid(vcpu, fn & 0x80000000, 0);

@@ -329,7 +329,7 @@ int mkvm_get_feature_msrs(struct kvm_msrs __user *um)
  * to every table set (so that a VMM setting the same table again after
  * KVM_RUN compares equal) and when the MSR changes.
  */
-void mkvm_cpuid_runtime_update(struct mkvm_vcpu *vcpu,
+void mkvm_cpuid_mwait_update(struct mkvm_vcpu *vcpu,
 			       struct kvm_cpuid_entry2 *e, int n)
 {
 	int i;
@@ -361,7 +361,7 @@ int mkvm_set_misc_enable(struct mkvm_vcpu *vcpu, u64 data, bool host)
 		if (!e || !(e->ecx & MKVM_CPUID1_ECX_SSE3))
 			return -EINVAL;
 		vcpu->msr_misc_enable = data;
-		mkvm_cpuid_runtime_update(vcpu, vcpu->cpuid, vcpu->nr_cpuid);
+		mkvm_cpuid_mwait_update(vcpu, vcpu->cpuid, vcpu->nr_cpuid);
 		return 0;
 	}
 	vcpu->msr_misc_enable = data;

@@ -17,6 +17,7 @@
 #include <linux/module.h>
 #include <linux/percpu.h>
 #include <linux/reboot.h>
+#include <asm/cpufeature.h>
 
 #include "minikvm.h"
 
@@ -248,6 +249,17 @@ long mkvm_check_extension(long ext)
 	/* The kvm_run->s register sets KVM_RUN syncs (vcpu.c). */
 	case KVM_CAP_SYNC_REGS:
 		return MKVM_SYNC_REGS_VALID;
+	/*
+	 * The FPU state as an XSAVE image, and XCR0 (xsave.c). As in KVM,
+	 * KVM_GET/SET_XSAVE work on any host (x87 and SSE at least); XCRs
+	 * exist only where the host has XSAVE.
+	 */
+	case KVM_CAP_XSAVE:
+		return 1;
+	case KVM_CAP_XCRS:
+		return boot_cpu_has(X86_FEATURE_XSAVE);
+	case KVM_CAP_XSAVE2:
+		return mkvm_xsave2_size();
 	default:
 		return 0;
 	}
@@ -330,6 +342,7 @@ static int __init mkvm_init(void)
 	r = mkvm_pick_backend();
 	if (r)
 		return r;
+	mkvm_xsave_init();
 
 	r = mkvm_ops->global_init();
 	if (r)

@@ -294,7 +294,11 @@ struct mkvm_vcpu {
 	int nr_tdp_cache;
 	struct mutex mutex;	/* one ioctl at a time on this vCPU */
 	struct preempt_notifier pn;
-	struct fpu_guest *fpu;	/* guest FPU/XSAVE state */
+	struct fpu_guest *fpu;	/* guest FPU/XSAVE state (xsave.c) */
+	u64 xcr0;		/* the guest's XCR0 (xsave.c) */
+	/* XCR0 bits its CPUID table offers and the host backs (cpuid.c). */
+	u64 guest_supported_xcr0;
+	bool xcr0_loaded;	/* the CPU holds the guest's XCR0 now */
 	unsigned long requests;
 	int mode;		/* enum mkvm_vcpu_mode, read by kicks */
 
@@ -694,7 +698,7 @@ int mkvm_feature_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data,
 			 bool host);
 int mkvm_get_msr_feature_index_list(struct kvm_msr_list __user *ul);
 int mkvm_get_feature_msrs(struct kvm_msrs __user *um);
-void mkvm_cpuid_runtime_update(struct mkvm_vcpu *vcpu,
+void mkvm_cpuid_mwait_update(struct mkvm_vcpu *vcpu,
 			       struct kvm_cpuid_entry2 *e, int n);
 int mkvm_set_misc_enable(struct mkvm_vcpu *vcpu, u64 data, bool host);
 int mkvm_emulate_monitor_mwait(struct mkvm_vcpu *vcpu);
@@ -707,8 +711,22 @@ int mkvm_handle_ud(struct mkvm_vcpu *vcpu);
 /* stats.c: KVM_GET_STATS_FD on a VM fd (@vcpu NULL) or a vCPU fd. */
 int mkvm_get_stats_fd(struct mkvm *vm, struct mkvm_vcpu *vcpu);
 
+/* xsave.c */
+extern u64 mkvm_host_xcr0;
+extern u64 mkvm_supported_xcr0;
+void mkvm_xsave_init(void);
+u32 mkvm_xstate_size(u64 xfeatures, bool compacted);
+int mkvm_set_xcr(struct mkvm_vcpu *vcpu, u32 index, u64 xcr0);
+int mkvm_emulate_xsetbv(struct mkvm_vcpu *vcpu);
+void mkvm_xcr0_load_guest(struct mkvm_vcpu *vcpu);
+void mkvm_xcr0_load_host(struct mkvm_vcpu *vcpu);
+long mkvm_xsave_ioctl(struct mkvm_vcpu *vcpu, unsigned int ioctl,
+		      void __user *argp);
+int mkvm_xsave2_size(void);
+
 /* cpuid.c */
 int mkvm_get_supported_cpuid(struct kvm_cpuid2 __user *ucpuid);
+void mkvm_cpuid_update_runtime(struct mkvm_vcpu *vcpu);
 int mkvm_set_cpuid2(struct mkvm_vcpu *vcpu, struct kvm_cpuid2 __user *uc);
 int mkvm_get_cpuid2(struct mkvm_vcpu *vcpu, struct kvm_cpuid2 __user *uc);
 int mkvm_guest_maxphyaddr(struct mkvm_vcpu *vcpu);

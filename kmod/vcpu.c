@@ -438,7 +438,14 @@ static int mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 
 	vcpu->ran = true;
 	trace_kvm_entry(vcpu);
+	/*
+	 * The guest's XCR0 only for the world switch itself (xsave.c): after
+	 * any FPU reload above, which needs the host's, and back before
+	 * interrupts are on again.
+	 */
+	mkvm_xcr0_load_guest(vcpu);
 	mkvm_ops->run(vcpu);
+	mkvm_xcr0_load_host(vcpu);
 	trace_kvm_exit(vcpu, mkvm_ops->isa);
 
 	WRITE_ONCE(vcpu->mode, MKVM_OUTSIDE_GUEST);
@@ -817,42 +824,6 @@ out:
 /* ------------------------------------------------------------------ */
 
 /*
- * KVM_GET/SET_FPU: the legacy FXSAVE image of the guest's FPU/SSE state,
- * kept by the kernel's FPU code in vcpu->fpu between KVM_RUNs.
- */
-static void mkvm_get_fpu(struct mkvm_vcpu *vcpu, struct kvm_fpu *f)
-{
-	struct fxregs_state *fx = &vcpu->fpu->fpstate->regs.fxsave;
-
-	memset(f, 0, sizeof(*f));
-	memcpy(f->fpr, fx->st_space, sizeof(f->fpr));
-	f->fcw = fx->cwd;
-	f->fsw = fx->swd;
-	f->ftwx = fx->twd;
-	f->last_opcode = fx->fop;
-	f->last_ip = fx->rip;
-	f->last_dp = fx->rdp;
-	memcpy(f->xmm, fx->xmm_space, sizeof(f->xmm));
-	f->mxcsr = fx->mxcsr;
-}
-
-static void mkvm_set_fpu(struct mkvm_vcpu *vcpu, const struct kvm_fpu *f)
-{
-	struct fxregs_state *fx = &vcpu->fpu->fpstate->regs.fxsave;
-
-	memcpy(fx->st_space, f->fpr, sizeof(f->fpr));
-	fx->cwd = f->fcw;
-	fx->swd = f->fsw;
-	fx->twd = f->ftwx;
-	fx->fop = f->last_opcode;
-	fx->rip = f->last_ip;
-	fx->rdp = f->last_dp;
-	memcpy(fx->xmm_space, f->xmm, sizeof(f->xmm));
-	/* Reserved MXCSR bits would make the restore fault (SDM Vol.1 10.2.3). */
-	fx->mxcsr = f->mxcsr & 0xffff;
-}
-
-/*
  * KVM_GET/SET_MP_STATE. Without an in-kernel APIC a vCPU is always
  * runnable (KVM ABI). With one, the states are those of the run loop:
  * RUNNABLE, HALTED, INIT_RECEIVED and UNINITIALIZED (both: waiting for a
@@ -942,7 +913,6 @@ static noinline long mkvm_vcpu_ioctl_state(struct mkvm_vcpu *vcpu,
 	union {
 		struct kvm_regs regs;
 		struct kvm_sregs sregs;
-		struct kvm_fpu fpu;
 	} u;
 
 	switch (ioctl) {
@@ -1002,13 +972,13 @@ static noinline long mkvm_vcpu_ioctl_state(struct mkvm_vcpu *vcpu,
 	case KVM_SET_DEBUGREGS:
 		return mkvm_events_ioctl(vcpu, ioctl, argp);
 	case KVM_GET_FPU:
-		mkvm_get_fpu(vcpu, &u.fpu);
-		return copy_to_user(argp, &u.fpu, sizeof(u.fpu)) ? -EFAULT : 0;
 	case KVM_SET_FPU:
-		if (copy_from_user(&u.fpu, argp, sizeof(u.fpu)))
-			return -EFAULT;
-		mkvm_set_fpu(vcpu, &u.fpu);
-		return 0;
+	case KVM_GET_XSAVE:
+	case KVM_SET_XSAVE:
+	case KVM_GET_XSAVE2:
+	case KVM_GET_XCRS:
+	case KVM_SET_XCRS:
+		return mkvm_xsave_ioctl(vcpu, ioctl, argp);
 	default:
 		return -ENOTTY;
 	}
@@ -1112,6 +1082,7 @@ static void mkvm_vcpu_reset(struct mkvm_vcpu *vcpu)
 			      (vcpu->id == 0 ? BIT_ULL(8) : 0);
 	mkvm_mce_reset(vcpu);
 	mkvm_features_vcpu_init(vcpu);
+	vcpu->xcr0 = XFEATURE_MASK_FP;	/* x87 only (SDM Vol.1 13.3) */
 }
 
 /**

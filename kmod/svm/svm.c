@@ -424,7 +424,7 @@ static void svm_init_intercepts(struct vmcb_control *c)
 		INTERCEPT2_VMMCALL | INTERCEPT2_VMLOAD | INTERCEPT2_VMSAVE |
 		INTERCEPT2_STGI | INTERCEPT2_CLGI | INTERCEPT2_SKINIT |
 		INTERCEPT2_WBINVD | INTERCEPT2_MONITOR | INTERCEPT2_MWAIT |
-		INTERCEPT2_XSETBV |	/* XCR0 is the host's */
+		INTERCEPT2_XSETBV |	/* XCR0: switched by minikvm (xsave.c) */
 		INTERCEPT2_RDPRU;
 
 	c->iopm_base_pa = page_to_phys(svm_iopm);
@@ -1187,6 +1187,12 @@ static int svm_handle_cpuid(struct mkvm_vcpu *vcpu)
 	return mkvm_emulate_cpuid(vcpu);
 }
 
+static int svm_handle_xsetbv(struct mkvm_vcpu *vcpu)
+{
+	svm_set_insn_len(vcpu, 3);	/* 0F 01 D1 */
+	return mkvm_emulate_xsetbv(vcpu);
+}
+
 static int svm_handle_hlt(struct mkvm_vcpu *vcpu)
 {
 	svm_set_insn_len(vcpu, 1);	/* F4 */
@@ -1455,7 +1461,7 @@ static int (*const svm_exit_handlers[])(struct mkvm_vcpu *vcpu) = {
 	[SVM_EXIT_WBINVD]				= svm_handle_skip,
 	[SVM_EXIT_MONITOR]				= svm_handle_monitor_mwait,
 	[SVM_EXIT_MWAIT]				= svm_handle_monitor_mwait,
-	[SVM_EXIT_XSETBV]				= svm_handle_ud,
+	[SVM_EXIT_XSETBV]				= svm_handle_xsetbv,
 	[SVM_EXIT_RDPRU]				= svm_handle_ud,
 	[SVM_EXIT_NPF]					= svm_handle_npf,
 };

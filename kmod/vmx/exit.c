@@ -141,6 +141,12 @@ static int vmx_handle_cpuid(struct mkvm_vcpu *vcpu)
 	return mkvm_emulate_cpuid(vcpu);
 }
 
+static int vmx_handle_xsetbv(struct mkvm_vcpu *vcpu)
+{
+	vmx_set_insn_len(vcpu);
+	return mkvm_emulate_xsetbv(vcpu);
+}
+
 static int vmx_handle_hlt(struct mkvm_vcpu *vcpu)
 {
 	vmx_set_insn_len(vcpu);
@@ -413,13 +419,8 @@ static int (*const vmx_exit_handlers[VMX_EXIT_MAX])(struct mkvm_vcpu *) = {
 	[VMX_EXIT_INVEPT]		= vmx_handle_ud,
 	[VMX_EXIT_INVVPID]		= vmx_handle_ud,
 	[VMX_EXIT_WBINVD]		= vmx_handle_nop,
-	/*
-	 * XSETBV always exits (26.1.2), but only once the guest has set
-	 * CR4.OSXSAVE, which minikvm refuses (XSAVE is hidden from CPUID
-	 * and XCR0 is not switched): a CPU without XSAVE raises #UD, so do
-	 * the same should it ever get here, as svm.c does.
-	 */
-	[VMX_EXIT_XSETBV]		= vmx_handle_ud,
+	/* XSETBV always exits (26.1.2): the guest's XCR0 (xsave.c). */
+	[VMX_EXIT_XSETBV]		= vmx_handle_xsetbv,
 	[VMX_EXIT_VMFUNC]		= vmx_handle_ud,
 };
 

@@ -321,15 +321,15 @@ static int vmx_setup_ept_vpid(void)
 /*
  * CR4 bits a guest may set (others: #GP): those that VMX allows
  * (CR4_FIXED1) and that belong to features the guest's CPUID can offer
- * (cpuid.c). Left out: VMXE/SMXE (no nested virtualization), OSXSAVE
- * (XCR0 is not switched), PCIDE, SMEP, SMAP, UMIP, PKE, CET and newer
- * ones (hidden from CPUID).
+ * (cpuid.c), OSXSAVE included (XCR0 is switched, xsave.c). Left out:
+ * VMXE/SMXE (no nested virtualization), PCIDE, SMEP, SMAP, UMIP, PKE,
+ * CET and newer ones (hidden from CPUID).
  */
 #define VMX_CR4_GUEST_BITS						\
 	(X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE |	\
 	 X86_CR4_PSE | X86_CR4_PAE | X86_CR4_MCE | X86_CR4_PGE |	\
 	 X86_CR4_PCE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT |		\
-	 X86_CR4_FSGSBASE)
+	 X86_CR4_FSGSBASE | X86_CR4_OSXSAVE)
 
 static int vmx_probe(void)
 {
