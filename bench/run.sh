@@ -211,7 +211,7 @@ metrics_svm=(
 	"slab_per_vcpu|slab per vCPU|m|0.25"
 	"l2_boot_user_to_marker|L2 Linux boot to marker: minikvm-run --irqchip=user with noapic nolapic (1 vCPU)|T|1|opt"
 	"l2_boot_kpic_to_marker|L2 Linux boot to marker: --irqchip=kernel with noapic nolapic (1 vCPU)|T|1|opt"
-	"l2_boot_to_marker|L2 Linux boot to marker: minikvm-run --irqchip=kernel (1 vCPU, LAPIC+IOAPIC)|T|1"
+	"l2_boot_to_marker|L2 Linux boot to marker: minikvm-run --irqchip=kernel (1 vCPU with LAPIC+IOAPIC)|T|1"
 	"l2_boot_smp4_to_marker|L2 Linux boot to marker: minikvm-run --irqchip=kernel --cpus 4|T|1|opt"
 	"qemu_boot_to_marker|QEMU 7.2 L2 boot to marker|T|1"
 	"migrate_total_time|QEMU live migration: total time (QEMU's figure)|g|1|opt"
