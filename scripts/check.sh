@@ -132,7 +132,9 @@ rig svm-minikvm-6.1  --vendor svm --kver 6.1  --module minikvm.ko "${l2[@]}" "${
 # a "stack guard page was hit" panic in 2 of 14 in a third), never on minikvm
 # in those runs: the kvm_amd rig boots it with --irqchip=user only. (Since
 # minikvm-run takes KVM's PIT too, the same: L2BOOT_RUNS=4 of kernel,smp4 on
-# kvm_amd, 2026-12-02, had the 4th 1-vCPU boot stuck at one RIP with IF=0.)
+# kvm_amd, 2026-12-02: the 4th 1-vCPU boot stuck at one RIP with IF=0; of the
+# 4-vCPU boots the 3rd printed "stack guard page was hit", the 4th got stuck.
+# minikvm booted all 12 of kernel,smp4,sigterm x4 in the same rig.)
 rig svm-kvm-6.1      --vendor svm --kver 6.1  --ref "${l2[@]}" "${up[@]}" --timeout 900 \
 	--env L2BOOT_VARIANTS=user
 rig svm-minikvm-6.12 --vendor svm --kver 6.12 --module "build/k-$v612/minikvm.ko"

@@ -220,7 +220,7 @@ static int run_l2(const FIXTURE_VARIANT(l2) *var, struct l2_seen *seen, bool *st
 		if (r < 0 && errno != EINTR)
 			break;
 		if (r <= 0) {
-			/* A sign of life of the rig's kernel (slow, or stuck?). */
+			/* The rig's kernel is alive (slow, or stuck?). */
 			if (++waited % 30 == 0 && waited < SILENCE_S) {
 				printf("# L2 silent for %d s\n", waited);
 				fflush(stdout);

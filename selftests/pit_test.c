@@ -499,7 +499,7 @@ FIXTURE_VARIANT(ticks) {
 	int reinject;
 	bool hpet_legacy;
 	bool ioapic;
-	bool lost_tick;		/* pic_reinit_guest, ioapic_revector_guest */
+	bool lost_tick;		/* pic_reinit/ioapic_revector_guest */
 };
 
 FIXTURE_VARIANT_ADD(ticks, reinject) { .reinject = 1 };

@@ -177,7 +177,8 @@ static void pic_set_imr(struct mkvm_pic *pic, struct kvm_pic_state *s, u8 imr)
 	s->imr = imr;
 	for (pin = 0; pin < 8; pin++)
 		if (changed & BIT(pin))
-			mkvm_notify_irq_mask(pic->vm, chip, pin, imr & BIT(pin));
+			mkvm_notify_irq_mask(pic->vm, chip, pin,
+					     imr & BIT(pin));
 }
 
 /*
