@@ -144,7 +144,14 @@ GUEST_ASM(xs_guest, 64,
 	"xs_store: mov $" GSTR(YMM_OUT_GPA) ", %rsi\n\t"
 	YMM16(G_STORE_YMM, "%rsi")
 	"jmp 9f\n"
-	"xs_spin: cmpq $0, " GSTR(SPIN_FLAG_GPA) "\n\t"
+	/*
+	 * CPUID in the loop: an exit each round. Bochs holds the host's own
+	 * interrupts back while a guest runs with IF=0 and does not exit, so
+	 * without it the timer signal never comes (on kvm_intel too).
+	 */
+	"xs_spin: xor %eax, %eax\n\t"
+	"cpuid\n\t"
+	"cmpq $0, " GSTR(SPIN_FLAG_GPA) "\n\t"
 	"je xs_spin\n"
 	"9:\n\t"
 	"mov %r15, %rdi\n\t"
