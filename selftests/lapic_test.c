@@ -491,8 +491,12 @@ TEST(ipi)
 	EXPECT_EQ(KVM_EXIT_INTR, ap->run->exit_reason);
 	ASSERT_EQ(0, ioctl(ap->fd, KVM_GET_MP_STATE, &mp));
 	EXPECT_EQ(KVM_MP_STATE_HALTED, mp.mp_state);
-	/* It slept in HLT between IPIs (the first may come before its HLT). */
-	EXPECT_LE(NR_IPIS - 1, vcpu_stat(ap, "halt_exits"));
+	/*
+	 * It slept in HLT between IPIs: for most of them. The BSP sends the
+	 * next one as soon as it sees the count move, and that IPI may come
+	 * before the AP is back in HLT (kvm_amd: 47 halts for 50 IPIs once).
+	 */
+	EXPECT_LE(NR_IPIS / 2, vcpu_stat(ap, "halt_exits"));
 	vm_free(vm);
 }
 
