@@ -132,8 +132,7 @@ void mkvm_events_reset(struct mkvm_vcpu *vcpu)
  * injected then). An interrupt given with KVM_INTERRUPT and a userspace
  * irqchip is "injected" too: KVM queues it as such at once.
  */
-static void mkvm_get_vcpu_events(struct mkvm_vcpu *vcpu,
-				 struct kvm_vcpu_events *ev)
+void mkvm_get_vcpu_events(struct mkvm_vcpu *vcpu, struct kvm_vcpu_events *ev)
 {
 	const struct mkvm_pending_event *e = &vcpu->event;
 
@@ -215,8 +214,7 @@ static void mkvm_set_event_irq(struct mkvm_vcpu *vcpu, u8 vector)
 		vcpu->queued_irq = vector;
 }
 
-static int mkvm_set_vcpu_events(struct mkvm_vcpu *vcpu,
-				struct kvm_vcpu_events *ev)
+int mkvm_set_vcpu_events(struct mkvm_vcpu *vcpu, struct kvm_vcpu_events *ev)
 {
 	int r = mkvm_vcpu_events_valid(vcpu, ev);
 

@@ -50,7 +50,8 @@
  * KVM_CAP_SYNC_REGS: the register sets KVM_RUN copies through kvm_run->s
  * (vcpu.c). KVM_SYNC_X86_EVENTS joins once KVM_GET/SET_VCPU_EVENTS exist.
  */
-#define MKVM_SYNC_REGS_VALID	(KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)
+#define MKVM_SYNC_REGS_VALID	(KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | \
+				 KVM_SYNC_X86_EVENTS)
 
 /* Pages of TDP tables a fault may need: one per level below the root. */
 #define MKVM_TDP_CACHE_PAGES	3
@@ -640,6 +641,8 @@ void mkvm_vcpu_queue_nmi(struct mkvm_vcpu *vcpu);
 bool mkvm_nmi_waiting(struct mkvm_vcpu *vcpu);
 void mkvm_prepare_nmi(struct mkvm_vcpu *vcpu);
 void mkvm_events_reset(struct mkvm_vcpu *vcpu);
+void mkvm_get_vcpu_events(struct mkvm_vcpu *vcpu, struct kvm_vcpu_events *ev);
+int mkvm_set_vcpu_events(struct mkvm_vcpu *vcpu, struct kvm_vcpu_events *ev);
 long mkvm_events_ioctl(struct mkvm_vcpu *vcpu, unsigned int ioctl,
 		       void __user *argp);
 

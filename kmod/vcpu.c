@@ -673,6 +673,7 @@ static noinline int mkvm_sync_regs_load(struct mkvm_vcpu *vcpu, u64 dirty)
 	union {
 		struct kvm_regs regs;
 		struct kvm_sregs sregs;
+		struct kvm_vcpu_events events;
 	} u;
 
 	if (dirty & KVM_SYNC_X86_REGS) {
@@ -686,6 +687,12 @@ static noinline int mkvm_sync_regs_load(struct mkvm_vcpu *vcpu, u64 dirty)
 			return -EINVAL;
 		run->kvm_dirty_regs &= ~KVM_SYNC_X86_SREGS;
 	}
+	if (dirty & KVM_SYNC_X86_EVENTS) {
+		memcpy(&u.events, &run->s.regs.events, sizeof(u.events));
+		if (mkvm_set_vcpu_events(vcpu, &u.events))
+			return -EINVAL;
+		run->kvm_dirty_regs &= ~KVM_SYNC_X86_EVENTS;
+	}
 	return 0;
 }
 
@@ -697,6 +704,8 @@ static noinline void mkvm_sync_regs_store(struct mkvm_vcpu *vcpu, u64 valid)
 		mkvm_get_regs(vcpu, &run->s.regs.regs);
 	if (valid & KVM_SYNC_X86_SREGS)
 		mkvm_get_sregs(vcpu, &run->s.regs.sregs);
+	if (valid & KVM_SYNC_X86_EVENTS)
+		mkvm_get_vcpu_events(vcpu, &run->s.regs.events);
 }
 
 static int mkvm_vcpu_run_loop(struct mkvm_vcpu *vcpu)
@@ -913,6 +922,7 @@ static noinline long mkvm_vcpu_ioctl_state(struct mkvm_vcpu *vcpu,
 	union {
 		struct kvm_regs regs;
 		struct kvm_sregs sregs;
+		struct kvm_vcpu_events events;
 	} u;
 
 	switch (ioctl) {
