@@ -260,6 +260,14 @@ long mkvm_check_extension(long ext)
 		return boot_cpu_has(X86_FEATURE_XSAVE);
 	case KVM_CAP_XSAVE2:
 		return mkvm_xsave2_size();
+	/*
+	 * Coalesced MMIO: the answer is the page of the vCPU mmap that holds
+	 * the ring; coalesced PIO shares it (irqchip/coalesced.c).
+	 */
+	case KVM_CAP_COALESCED_MMIO:
+		return KVM_COALESCED_MMIO_PAGE_OFFSET;
+	case KVM_CAP_COALESCED_PIO:
+		return 1;
 	default:
 		return 0;
 	}

@@ -44,7 +44,7 @@
  * I/O exits (kvm_run.io.data_offset points there), as in KVM.
  */
 #define MKVM_PIO_PAGE_OFFSET	1
-#define MKVM_RUN_MMAP_SIZE	(2 * PAGE_SIZE)
+#define MKVM_RUN_MMAP_SIZE	((KVM_COALESCED_MMIO_PAGE_OFFSET + 1) * PAGE_SIZE)
 
 /*
  * KVM_CAP_SYNC_REGS: the register sets KVM_RUN copies through kvm_run->s
@@ -207,6 +207,10 @@ struct mkvm {
 	struct hlist_head irq_mask_notifiers;	/* route.c, RCU */
 	struct mkvm_io_bus __rcu *buses[MKVM_NR_BUSES];
 	struct mkvm_eventfds eventfds;
+	/* Coalesced MMIO/PIO (irqchip/coalesced.c): the ring and its zones. */
+	struct kvm_coalesced_mmio_ring *coalesced_ring;
+	spinlock_t coalesced_lock;		/* writers of the ring */
+	struct list_head coalesced_zones;	/* under vm->lock */
 	refcount_t users;	/* the VM fd, each vCPU fd, each stats fd */
 	struct mm_struct *mm;
 	u64 tss_addr;

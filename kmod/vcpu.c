@@ -1024,19 +1024,22 @@ static long mkvm_vcpu_ioctl(struct file *filp, unsigned int ioctl,
 	return r;
 }
 
-/* mmap of the vCPU fd: page 0 is struct kvm_run, page 1 the PIO data. */
+/*
+ * mmap of the vCPU fd: page 0 is struct kvm_run, page 1 the PIO data,
+ * page 2 the VM's coalesced MMIO ring (the same page for every vCPU).
+ */
 static vm_fault_t mkvm_vcpu_fault(struct vm_fault *vmf)
 {
 	struct mkvm_vcpu *vcpu = vmf->vma->vm_file->private_data;
-	void *addr;
 
 	if (vmf->pgoff == 0)
-		addr = vcpu->run;
+		vmf->page = virt_to_page(vcpu->run);
 	else if (vmf->pgoff == MKVM_PIO_PAGE_OFFSET)
-		addr = vcpu->pio_data;
+		vmf->page = virt_to_page(vcpu->pio_data);
+	else if (vmf->pgoff == KVM_COALESCED_MMIO_PAGE_OFFSET)
+		vmf->page = mkvm_coalesced_page(vcpu->vm);
 	else
 		return VM_FAULT_SIGBUS;
-	vmf->page = virt_to_page(addr);
 	get_page(vmf->page);
 	return 0;
 }

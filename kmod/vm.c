@@ -228,6 +228,9 @@ static long mkvm_vm_ioctl(struct file *filp, unsigned int ioctl,
 			return -EFAULT;
 		return mkvm_irqfd(vm, &args);
 	}
+	case KVM_REGISTER_COALESCED_MMIO:
+	case KVM_UNREGISTER_COALESCED_MMIO:
+		return mkvm_coalesced_ioctl(vm, ioctl, argp);
 	case KVM_IOEVENTFD: {
 		struct kvm_ioeventfd args;
 
@@ -307,9 +310,12 @@ int mkvm_create_vm(unsigned long type)
 	mkvm_eventfd_init(vm);
 	mkvm_kvmclock_init_vm(vm);
 	mkvm_features_vm_init(vm);
-	r = init_srcu_struct(&vm->srcu);
+	r = mkvm_coalesced_init(vm);
 	if (r)
 		goto err_free_slots;
+	r = init_srcu_struct(&vm->srcu);
+	if (r)
+		goto err_free_ring;
 	r = mkvm_tdp_init(vm);
 	if (r)
 		goto err_cleanup_srcu;
@@ -333,6 +339,8 @@ err_tdp_destroy:
 	mkvm_tdp_destroy(vm);
 err_cleanup_srcu:
 	cleanup_srcu_struct(&vm->srcu);
+err_free_ring:
+	mkvm_coalesced_free(vm);
 err_free_slots:
 	kfree(slots);
 err_free_vm:

@@ -138,6 +138,7 @@ void mkvm_irqchip_destroy(struct mkvm *vm)
 	mutex_unlock(&vm->lock);
 	mkvm_free_irq_routing(vm);
 	mkvm_io_bus_free_all(vm);
+	mkvm_coalesced_free(vm);
 }
 
 /* ------------------------------------------------------------------ */

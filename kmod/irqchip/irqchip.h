@@ -397,6 +397,18 @@ int mkvm_ioeventfd(struct mkvm *vm, const struct kvm_ioeventfd *args);
 void mkvm_eventfd_release(struct mkvm *vm);
 
 /* ------------------------------------------------------------------ */
+/* Coalesced MMIO and PIO (coalesced.c)                                */
+/* ------------------------------------------------------------------ */
+
+int mkvm_coalesced_init(struct mkvm *vm);
+void mkvm_coalesced_free(struct mkvm *vm);
+/* The ring page, mapped by each vCPU fd at KVM_COALESCED_MMIO_PAGE_OFFSET. */
+struct page *mkvm_coalesced_page(struct mkvm *vm);
+/* KVM_REGISTER_COALESCED_MMIO, KVM_UNREGISTER_COALESCED_MMIO. */
+long mkvm_coalesced_ioctl(struct mkvm *vm, unsigned int ioctl,
+			  void __user *argp);
+
+/* ------------------------------------------------------------------ */
 /* The VM's irqchip as a whole (irqchip.c)                             */
 /* ------------------------------------------------------------------ */
 
