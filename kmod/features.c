@@ -256,19 +256,8 @@ static const u32 mkvm_feature_msrs[] = {
 
 int mkvm_get_msr_feature_index_list(struct kvm_msr_list __user *ul)
 {
-	struct kvm_msr_list l;
-	u32 n = ARRAY_SIZE(mkvm_feature_msrs);
-
-	if (copy_from_user(&l, ul, sizeof(l)))
-		return -EFAULT;
-	if (put_user(n, &ul->nmsrs))
-		return -EFAULT;
-	if (l.nmsrs < n)
-		return -E2BIG;
-	if (copy_to_user(ul->indices, mkvm_feature_msrs,
-			 sizeof(mkvm_feature_msrs)))
-		return -EFAULT;
-	return 0;
+	return mkvm_copy_msr_list(ul, mkvm_feature_msrs,
+				  ARRAY_SIZE(mkvm_feature_msrs));
 }
 
 static int mkvm_get_feature_msr(u32 index, u64 *data)

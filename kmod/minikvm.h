@@ -656,6 +656,8 @@ int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data, bool host);
 int mkvm_emulate_rdmsr(struct mkvm_vcpu *vcpu);
 int mkvm_emulate_wrmsr(struct mkvm_vcpu *vcpu);
 int mkvm_get_msr_index_list(struct kvm_msr_list __user *ul);
+int mkvm_copy_msr_list(struct kvm_msr_list __user *ul, const u32 *list,
+		       u32 n);
 bool mkvm_apic_base_valid(struct mkvm_vcpu *vcpu, u64 value);
 int mkvm_msrs_ioctl(struct mkvm_vcpu *vcpu, struct kvm_msrs __user *um,
 		    bool set);

@@ -397,14 +397,15 @@ int mkvm_emulate_wrmsr(struct mkvm_vcpu *vcpu)
 }
 
 /**
- * mkvm_get_msr_index_list() - KVM_GET_MSR_INDEX_LIST on /dev/kvm.
+ * mkvm_copy_msr_list() - answer a KVM_GET_MSR_INDEX_LIST-style call with
+ * the @n indexes of @list.
  *
  * Return: 0; or -E2BIG with nmsrs set to the number needed, as KVM.
  */
-int mkvm_get_msr_index_list(struct kvm_msr_list __user *ul)
+int mkvm_copy_msr_list(struct kvm_msr_list __user *ul, const u32 *list,
+		       u32 n)
 {
 	struct kvm_msr_list l;
-	u32 n = ARRAY_SIZE(mkvm_msr_list);
 
 	if (copy_from_user(&l, ul, sizeof(l)))
 		return -EFAULT;
@@ -412,9 +413,15 @@ int mkvm_get_msr_index_list(struct kvm_msr_list __user *ul)
 		return -EFAULT;
 	if (l.nmsrs < n)
 		return -E2BIG;
-	if (copy_to_user(ul->indices, mkvm_msr_list, sizeof(mkvm_msr_list)))
+	if (copy_to_user(ul->indices, list, n * sizeof(*list)))
 		return -EFAULT;
 	return 0;
+}
+
+/* KVM_GET_MSR_INDEX_LIST on /dev/kvm: the MSRs KVM_GET/SET_MSRS know. */
+int mkvm_get_msr_index_list(struct kvm_msr_list __user *ul)
+{
+	return mkvm_copy_msr_list(ul, mkvm_msr_list, ARRAY_SIZE(mkvm_msr_list));
 }
 
 #define MKVM_MAX_MSR_ENTRIES	256

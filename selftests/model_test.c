@@ -75,7 +75,7 @@ TEST(cpuid_after_run)
 	c->nent++;
 	ASSERT_EQ(0, set_cpuid2(vcpu, c));
 
-	op_run(_metadata, vcpu, OP_CPUID, 0, 1, &uc);	/* the vCPU has run */
+	do_op(_metadata, vcpu, OP_CPUID, 0, 1, &uc);	/* the vCPU has run */
 	EXPECT_EQ(0, uc.args[0]);
 
 	EXPECT_EQ(0, set_cpuid2(vcpu, c)) TH_LOG("the same table again");
@@ -96,9 +96,9 @@ TEST(cpuid_after_run)
 	e->padding[0] = 0;
 
 	/* The guest still sees the table it had. */
-	op_run(_metadata, vcpu, OP_CPUID, 0, 1, &uc);
+	do_op(_metadata, vcpu, OP_CPUID, 0, 1, &uc);
 	EXPECT_EQ(e->ecx, uc.args[1]);
-	op_run(_metadata, vcpu, OP_STOP, 0, 0, &uc);
+	do_op(_metadata, vcpu, OP_STOP, 0, 0, &uc);
 	free(c);
 	vm_free(vcpu->vm);
 }
@@ -117,12 +117,12 @@ TEST(legacy_set_cpuid_after_run)
 	TEST_REQUIRE_KVM();
 	vcpu = op_vcpu();
 	ASSERT_EQ(0, ioctl(vcpu->fd, KVM_SET_CPUID, &c));
-	op_run(_metadata, vcpu, OP_CPUID, 0, 0, &uc);
+	do_op(_metadata, vcpu, OP_CPUID, 0, 0, &uc);
 	EXPECT_EQ(0, ioctl(vcpu->fd, KVM_SET_CPUID, &c));
 	c.e[0].eax = 2;
 	EXPECT_EQ(-1, ioctl(vcpu->fd, KVM_SET_CPUID, &c));
 	EXPECT_EQ(EINVAL, errno);
-	op_run(_metadata, vcpu, OP_STOP, 0, 0, &uc);
+	do_op(_metadata, vcpu, OP_STOP, 0, 0, &uc);
 	vm_free(vcpu->vm);
 }
 
@@ -383,17 +383,17 @@ TEST(platform_info)
 	vcpu_set_msr(vcpu, MSR_PLATFORM_INFO, pi | 0xff00);
 
 	/* Readable by the guest by default, and with the capability on. */
-	op_run(_metadata, vcpu, OP_RDMSR, MSR_PLATFORM_INFO, 0, &uc);
+	do_op(_metadata, vcpu, OP_RDMSR, MSR_PLATFORM_INFO, 0, &uc);
 	EXPECT_EQ(0, uc.args[0]);
 	EXPECT_EQ(pi | 0xff00, uc.args[1]);
 	ASSERT_EQ(0, enable_vm_cap(vcpu->vm, KVM_CAP_MSR_PLATFORM_INFO, 0));
-	op_run(_metadata, vcpu, OP_RDMSR, MSR_PLATFORM_INFO, 0, &uc);
+	do_op(_metadata, vcpu, OP_RDMSR, MSR_PLATFORM_INFO, 0, &uc);
 	EXPECT_EQ(GP_VECTOR, uc.args[0]) TH_LOG("read with the capability off");
 	ASSERT_EQ(0, enable_vm_cap(vcpu->vm, KVM_CAP_MSR_PLATFORM_INFO, 1));
-	op_run(_metadata, vcpu, OP_RDMSR, MSR_PLATFORM_INFO, 0, &uc);
+	do_op(_metadata, vcpu, OP_RDMSR, MSR_PLATFORM_INFO, 0, &uc);
 	EXPECT_EQ(0, uc.args[0]);
 	/* Never writable by the guest. */
-	op_run(_metadata, vcpu, OP_WRMSR, MSR_PLATFORM_INFO, pi, &uc);
+	do_op(_metadata, vcpu, OP_WRMSR, MSR_PLATFORM_INFO, pi, &uc);
 	EXPECT_EQ(GP_VECTOR, uc.args[0]);
 
 	/* CPUID faulting: only bit 0, and not taken away while on. */
@@ -406,9 +406,9 @@ TEST(platform_info)
 	/* At CPL 0, CPUID does not fault. */
 	vcpu_set_msr(vcpu, MSR_PLATFORM_INFO, pi);
 	vcpu_set_msr(vcpu, MSR_MISC_FEATURES, 1);
-	op_run(_metadata, vcpu, OP_CPUID, 0, 0, &uc);
+	do_op(_metadata, vcpu, OP_CPUID, 0, 0, &uc);
 	EXPECT_EQ(0, uc.args[0]);
-	op_run(_metadata, vcpu, OP_STOP, 0, 0, &uc);
+	do_op(_metadata, vcpu, OP_STOP, 0, 0, &uc);
 	vm_free(vcpu->vm);
 }
 
@@ -465,11 +465,11 @@ TEST(ucode_rev)
 	EXPECT_EQ(host_virt() == HOST_VIRT_SVM ? 0x01000065ULL : 0x100000000ULL,
 		  vcpu_get_msr(vcpu, MSR_IA32_UCODE_REV)) TH_LOG("reset");
 	vcpu_set_msr(vcpu, MSR_IA32_UCODE_REV, 0x1234500000000ULL);
-	op_run(_metadata, vcpu, OP_WRMSR, MSR_IA32_UCODE_REV, 0, &uc);
+	do_op(_metadata, vcpu, OP_WRMSR, MSR_IA32_UCODE_REV, 0, &uc);
 	EXPECT_EQ(0, uc.args[0]) TH_LOG("the guest may write");
-	op_run(_metadata, vcpu, OP_RDMSR, MSR_IA32_UCODE_REV, 0, &uc);
+	do_op(_metadata, vcpu, OP_RDMSR, MSR_IA32_UCODE_REV, 0, &uc);
 	EXPECT_EQ(0x1234500000000ULL, uc.args[1]) TH_LOG("but changes nothing");
-	op_run(_metadata, vcpu, OP_STOP, 0, 0, &uc);
+	do_op(_metadata, vcpu, OP_STOP, 0, 0, &uc);
 	vm_free(vcpu->vm);
 }
 
@@ -505,25 +505,25 @@ TEST(tsc_adjust)
 	EXPECT_TRUE(NEAR(tsc, 0)) TH_LOG("TSC %#lx", (unsigned long)tsc);
 
 	/* The guest writes the TSC: TSC_ADJUST moves with it. */
-	op_run(_metadata, vcpu, OP_WRMSR, MSR_IA32_TSC, 4 * GIGA, &uc);
+	do_op(_metadata, vcpu, OP_WRMSR, MSR_IA32_TSC, 4 * GIGA, &uc);
 	EXPECT_EQ(0, uc.args[0]);
 	EXPECT_TRUE(NEAR(vcpu_get_msr(vcpu, MSR_IA32_TSC_ADJUST), 4 * GIGA));
 	/* The guest writes TSC_ADJUST: the TSC moves by the difference. */
-	op_run(_metadata, vcpu, OP_WRMSR, MSR_IA32_TSC_ADJUST, 6 * GIGA, &uc);
+	do_op(_metadata, vcpu, OP_WRMSR, MSR_IA32_TSC_ADJUST, 6 * GIGA, &uc);
 	EXPECT_EQ(6 * GIGA, vcpu_get_msr(vcpu, MSR_IA32_TSC_ADJUST));
 	EXPECT_TRUE(NEAR(vcpu_get_msr(vcpu, MSR_IA32_TSC), 6 * GIGA));
 
 	/* The host writes the TSC: TSC_ADJUST stays. */
 	vcpu_set_msr(vcpu, MSR_IA32_TSC, 64 * GIGA);
 	EXPECT_EQ(6 * GIGA, vcpu_get_msr(vcpu, MSR_IA32_TSC_ADJUST));
-	op_run(_metadata, vcpu, OP_RDMSR, MSR_IA32_TSC, 0, &uc);
+	do_op(_metadata, vcpu, OP_RDMSR, MSR_IA32_TSC, 0, &uc);
 	EXPECT_TRUE(NEAR(uc.args[1], 64 * GIGA));
 	/* The host writes TSC_ADJUST: the TSC stays. */
 	vcpu_set_msr(vcpu, MSR_IA32_TSC_ADJUST, 123 * GIGA);
 	EXPECT_TRUE(NEAR(vcpu_get_msr(vcpu, MSR_IA32_TSC), 64 * GIGA));
-	op_run(_metadata, vcpu, OP_RDMSR, MSR_IA32_TSC_ADJUST, 0, &uc);
+	do_op(_metadata, vcpu, OP_RDMSR, MSR_IA32_TSC_ADJUST, 0, &uc);
 	EXPECT_EQ(123 * GIGA, uc.args[1]);
-	op_run(_metadata, vcpu, OP_STOP, 0, 0, &uc);
+	do_op(_metadata, vcpu, OP_STOP, 0, 0, &uc);
 	free(c);
 	vm_free(vcpu->vm);
 }
@@ -553,7 +553,7 @@ TEST(tsc_khz)
 	rate = ioctl(vcpu->fd, KVM_GET_TSC_KHZ);
 	ASSERT_LT(0, rate);
 	vcpu_set_msr(vcpu, MSR_KVM_SYSTEM_TIME_NEW, GUEST_FREE_GPA | 1);
-	op_run(_metadata, vcpu, OP_CPUID, 0, 0, &uc);	/* an entry writes it */
+	do_op(_metadata, vcpu, OP_CPUID, 0, 0, &uc);	/* an entry writes it */
 	pvti = gpa_to_hva(vcpu->vm, GUEST_FREE_GPA);
 	memcpy(&mul, pvti + 24, sizeof(mul));		/* tsc_to_system_mul */
 	shift = (int8_t)pvti[28];			/* tsc_shift */
@@ -562,7 +562,7 @@ TEST(tsc_khz)
 						       1.0 / (1 << -shift));
 	EXPECT_LT(khz, rate * 1.01) TH_LOG("kvmclock: %.0f kHz, told %ld", khz, rate);
 	EXPECT_GT(khz, rate * 0.99) TH_LOG("kvmclock: %.0f kHz, told %ld", khz, rate);
-	op_run(_metadata, vcpu, OP_STOP, 0, 0, &uc);
+	do_op(_metadata, vcpu, OP_STOP, 0, 0, &uc);
 	free(c);
 	vm_free(vcpu->vm);
 }

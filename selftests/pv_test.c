@@ -93,12 +93,12 @@ TEST(hypercalls)
 	vcpu = op_vcpu();
 	vcpu_set_cpuid(vcpu, c);
 	for (i = 0; i < ARRAY_SIZE(calls); i++) {
-		op_run(_metadata, vcpu, native_hypercall(), 0, calls[i].nr, &uc);
+		do_op(_metadata, vcpu, native_hypercall(), 0, calls[i].nr, &uc);
 		EXPECT_EQ(0, uc.args[0]) TH_LOG("hypercall %lu", (unsigned long)calls[i].nr);
 		EXPECT_EQ(calls[i].ret, uc.args[1])
 			TH_LOG("hypercall %lu", (unsigned long)calls[i].nr);
 	}
-	op_run(_metadata, vcpu, OP_STOP, 0, 0, &uc);
+	do_op(_metadata, vcpu, OP_STOP, 0, 0, &uc);
 	free(c);
 	vm_free(vcpu->vm);
 }
@@ -127,16 +127,16 @@ TEST(enforce_pv_cpuid)
 			cpuid_entry(c, 0x40000001)->eax = cases[i].features;
 		vcpu_set_cpuid(vcpu, c);
 		ASSERT_EQ(0, enforce_pv(vcpu));
-		op_run(_metadata, vcpu, OP_RDMSR, MSR_KVM_WALL_CLOCK_NEW, 0, &uc);
+		do_op(_metadata, vcpu, OP_RDMSR, MSR_KVM_WALL_CLOCK_NEW, 0, &uc);
 		EXPECT_EQ(cases[i].clock2 ? 0 : GP_VECTOR, uc.args[0]) TH_LOG("case %u", i);
-		op_run(_metadata, vcpu, OP_WRMSR, MSR_KVM_SYSTEM_TIME_NEW, 0, &uc);
+		do_op(_metadata, vcpu, OP_WRMSR, MSR_KVM_SYSTEM_TIME_NEW, 0, &uc);
 		EXPECT_EQ(cases[i].clock2 ? 0 : GP_VECTOR, uc.args[0]) TH_LOG("case %u", i);
-		op_run(_metadata, vcpu, native_hypercall(), 0, KVM_HC_SCHED_YIELD, &uc);
+		do_op(_metadata, vcpu, native_hypercall(), 0, KVM_HC_SCHED_YIELD, &uc);
 		EXPECT_EQ(cases[i].yield ? 0 : -KVM_ENOSYS, uc.args[1]) TH_LOG("case %u", i);
 		/* A feature-less call is not affected. */
-		op_run(_metadata, vcpu, native_hypercall(), 0, KVM_HC_VAPIC_POLL_IRQ, &uc);
+		do_op(_metadata, vcpu, native_hypercall(), 0, KVM_HC_VAPIC_POLL_IRQ, &uc);
 		EXPECT_EQ(0, uc.args[1]) TH_LOG("case %u", i);
-		op_run(_metadata, vcpu, OP_STOP, 0, 0, &uc);
+		do_op(_metadata, vcpu, OP_STOP, 0, 0, &uc);
 		free(c);
 		vm_free(vcpu->vm);
 	}
@@ -167,7 +167,7 @@ TEST(fix_hypercall_insn)
 
 		if (quirk_off)
 			ASSERT_EQ(0, disable_quirks(vcpu->vm, QUIRK_FIX_HYPERCALL_INSN));
-		op_run(_metadata, vcpu, other_hypercall(), 0, KVM_HC_VAPIC_POLL_IRQ, &uc);
+		do_op(_metadata, vcpu, other_hypercall(), 0, KVM_HC_VAPIC_POLL_IRQ, &uc);
 		if (quirk_off) {
 			EXPECT_EQ(UD_VECTOR, uc.args[0]);
 			EXPECT_EQ(0, memcmp(other_insn(vcpu), other, 3));
@@ -176,7 +176,7 @@ TEST(fix_hypercall_insn)
 			EXPECT_EQ(0, uc.args[1]) TH_LOG("the hypercall ran");
 			EXPECT_EQ(0, memcmp(other_insn(vcpu), native, 3)) TH_LOG("rewritten");
 		}
-		op_run(_metadata, vcpu, OP_STOP, 0, 0, &uc);
+		do_op(_metadata, vcpu, OP_STOP, 0, 0, &uc);
 		vm_free(vcpu->vm);
 	}
 }
@@ -187,9 +187,9 @@ static void expect_monitor_mwait(struct __test_metadata *_metadata, struct vcpu 
 {
 	struct ucall uc;
 
-	op_run(_metadata, vcpu, OP_MONITOR, GUEST_DATA_GPA, 0, &uc);
+	do_op(_metadata, vcpu, OP_MONITOR, GUEST_DATA_GPA, 0, &uc);
 	EXPECT_EQ(vector, uc.args[0]) TH_LOG("MONITOR, %s", what);
-	op_run(_metadata, vcpu, OP_MWAIT, 0, 0, &uc);
+	do_op(_metadata, vcpu, OP_MWAIT, 0, 0, &uc);
 	EXPECT_EQ(vector, uc.args[0]) TH_LOG("MWAIT, %s", what);
 }
 
@@ -213,18 +213,18 @@ TEST(monitor_mwait)
 				    QUIRK_MISC_ENABLE_NO_MWAIT));
 	vcpu_set_msr(vcpu, MSR_IA32_MISC_ENABLE,
 		     vcpu_get_msr(vcpu, MSR_IA32_MISC_ENABLE) | MISC_ENABLE_MWAIT);
-	op_run(_metadata, vcpu, OP_CPUID, 0, 1, &uc);
+	do_op(_metadata, vcpu, OP_CPUID, 0, 1, &uc);
 	EXPECT_NE(0, uc.args[1] & CPUID1_ECX_MWAIT) TH_LOG("MONITOR in CPUID");
 	expect_monitor_mwait(_metadata, vcpu, 0, "MISC_ENABLE.MWAIT set");
 	vcpu_set_msr(vcpu, MSR_IA32_MISC_ENABLE,
 		     vcpu_get_msr(vcpu, MSR_IA32_MISC_ENABLE) & ~MISC_ENABLE_MWAIT);
-	op_run(_metadata, vcpu, OP_CPUID, 0, 1, &uc);
+	do_op(_metadata, vcpu, OP_CPUID, 0, 1, &uc);
 	EXPECT_EQ(0, uc.args[1] & CPUID1_ECX_MWAIT) TH_LOG("no MONITOR in CPUID");
 	expect_monitor_mwait(_metadata, vcpu, UD_VECTOR, "MISC_ENABLE.MWAIT clear");
 
 	/* Setting the (unchanged) CPUID again is fine, after KVM_RUN too. */
 	EXPECT_EQ(0, ioctl(vcpu->fd, KVM_SET_CPUID2, c));
-	op_run(_metadata, vcpu, OP_STOP, 0, 0, &uc);
+	do_op(_metadata, vcpu, OP_STOP, 0, 0, &uc);
 	free(c);
 	vm_free(vcpu->vm);
 }

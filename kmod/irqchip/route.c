@@ -342,6 +342,27 @@ int mkvm_set_irq(struct mkvm *vm, int src, u32 gsi, int level)
 /* Ack notifiers                                                         */
 /* ------------------------------------------------------------------ */
 
+/*
+ * Both kinds of notifier live on RCU lists: the chips walk them under
+ * rcu_read_lock() at every EOI or mask change, and the rare writers
+ * (the PIT, irqfd resamplers) take mkvm_irq_ack_lock.
+ */
+static void mkvm_notifier_add(struct hlist_head *list, struct hlist_node *node)
+{
+	spin_lock(&mkvm_irq_ack_lock);
+	hlist_add_head_rcu(node, list);
+	spin_unlock(&mkvm_irq_ack_lock);
+}
+
+/* Off the list; on return no walker still sees @node. Sleeps. */
+static void mkvm_notifier_del(struct hlist_node *node)
+{
+	spin_lock(&mkvm_irq_ack_lock);
+	hlist_del_init_rcu(node);
+	spin_unlock(&mkvm_irq_ack_lock);
+	synchronize_rcu();
+}
+
 /**
  * mkvm_register_irq_ack_notifier() - call @ian->irq_acked at every EOI
  * of an interrupt that came through GSI @ian->gsi. Process context.
@@ -349,9 +370,7 @@ int mkvm_set_irq(struct mkvm *vm, int src, u32 gsi, int level)
 void mkvm_register_irq_ack_notifier(struct mkvm *vm,
 				    struct mkvm_irq_ack_notifier *ian)
 {
-	spin_lock(&mkvm_irq_ack_lock);
-	hlist_add_head_rcu(&ian->link, &vm->irq_ack_notifiers);
-	spin_unlock(&mkvm_irq_ack_lock);
+	mkvm_notifier_add(&vm->irq_ack_notifiers, &ian->link);
 }
 
 /**
@@ -361,10 +380,7 @@ void mkvm_register_irq_ack_notifier(struct mkvm *vm,
 void mkvm_unregister_irq_ack_notifier(struct mkvm *vm,
 				      struct mkvm_irq_ack_notifier *ian)
 {
-	spin_lock(&mkvm_irq_ack_lock);
-	hlist_del_init_rcu(&ian->link);
-	spin_unlock(&mkvm_irq_ack_lock);
-	synchronize_rcu();
+	mkvm_notifier_del(&ian->link);
 }
 
 /**
@@ -406,9 +422,7 @@ void mkvm_notify_acked_irq(struct mkvm *vm, u32 chip, u32 pin)
 void mkvm_register_irq_mask_notifier(struct mkvm *vm,
 				     struct mkvm_irq_mask_notifier *imn)
 {
-	spin_lock(&mkvm_irq_ack_lock);
-	hlist_add_head_rcu(&imn->link, &vm->irq_mask_notifiers);
-	spin_unlock(&mkvm_irq_ack_lock);
+	mkvm_notifier_add(&vm->irq_mask_notifiers, &imn->link);
 }
 
 /**
@@ -418,10 +432,7 @@ void mkvm_register_irq_mask_notifier(struct mkvm *vm,
 void mkvm_unregister_irq_mask_notifier(struct mkvm *vm,
 				       struct mkvm_irq_mask_notifier *imn)
 {
-	spin_lock(&mkvm_irq_ack_lock);
-	hlist_del_init_rcu(&imn->link);
-	spin_unlock(&mkvm_irq_ack_lock);
-	synchronize_rcu();
+	mkvm_notifier_del(&imn->link);
 }
 
 /**

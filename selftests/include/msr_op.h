@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * msr_op.h: the host side of the "one MSR operation at a time" protocol that
- * msr_test and mce_test share. Their guest loops on a ucall ("what next?"),
- * takes the operation from RBX (enum msr_guest_op), the MSR from RCX and a
- * value from EDX:EAX, runs RDMSR or WRMSR (or stops), and reports the result
- * in a second ucall. Include after kselftest_harness.h.
+ * msr_op.h: the host side of the "one operation at a time" protocol that
+ * msr_test and mce_test share, and op_guest.h (model_test, pv_test) extends
+ * with more operations. Their guest loops on a ucall ("what next?"), takes the
+ * operation from RBX (enum msr_guest_op), the MSR (or other argument) from RCX
+ * and a value from EDX:EAX, runs RDMSR or WRMSR (or stops), and reports the
+ * result in a second ucall. Include after kselftest_harness.h.
  */
 #ifndef SELFTESTS_MSR_OP_H
 #define SELFTESTS_MSR_OP_H

@@ -17,12 +17,13 @@
 #ifndef SELFTESTS_OP_GUEST_H
 #define SELFTESTS_OP_GUEST_H
 
+#include "msr_op.h"
 #include "vm.h"
 #include "x86.h"
 
+/* OP_RDMSR, OP_WRMSR and OP_STOP come from msr_op.h, and do_op() runs one. */
 enum op {
-	OP_RDMSR, OP_WRMSR, OP_STOP, OP_CPUID, OP_MONITOR, OP_MWAIT,
-	OP_VMCALL, OP_VMMCALL,
+	OP_CPUID = OP_STOP + 1, OP_MONITOR, OP_MWAIT, OP_VMCALL, OP_VMMCALL,
 };
 
 GUEST_ASM(op_guest, 64,
@@ -100,26 +101,6 @@ static inline struct vcpu *op_vcpu(void)
 	vm_set_idt_gate(vcpu->vm, MODE_LONG64, UD_VECTOR,
 			guest_code_gpa(vcpu->vm, op_guest_ud));
 	return vcpu;
-}
-
-/* Let the guest execute one operation; its report is in @uc. */
-static inline void op_run(struct __test_metadata *_metadata, struct vcpu *vcpu,
-			  int op, uint64_t rcx, uint64_t value, struct ucall *uc)
-{
-	struct kvm_regs regs;
-
-	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, uc));	/* "what next?" */
-	vcpu_get_regs(vcpu, &regs);
-	regs.rbx = op;
-	regs.rcx = rcx;
-	regs.rax = (uint32_t)value;
-	regs.rdx = value >> 32;
-	vcpu_set_regs(vcpu, &regs);
-	if (op == OP_STOP) {
-		ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, uc));
-		return;
-	}
-	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, uc));	/* the result */
 }
 
 /* The supported CPUID without the entries of leaf @fn (0: keep all). */
