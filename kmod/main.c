@@ -18,6 +18,7 @@
 #include <linux/percpu.h>
 #include <linux/reboot.h>
 #include <asm/cpufeature.h>
+#include <asm/reboot.h>
 
 #include "minikvm.h"
 
@@ -59,6 +60,20 @@ static void mkvm_cpu_disable(void *unused)
 	this_cpu_write(mkvm_cpu_on, false);
 }
 
+/*
+ * An emergency restart or a crash dump (kdump) stops the machine without
+ * the reboot notifier below, and a CPU still in VMX operation ignores
+ * INIT (SDM Vol.3 24.8), one with GIF = 0 too (APM Vol.2 15.17): the
+ * next kernel or the firmware would never get the other CPUs back. So
+ * the kernel calls one registered callback on every CPU, from NMI
+ * context, to leave. It is ours while the extension is on.
+ */
+static void mkvm_emergency_disable(void)
+{
+	WRITE_ONCE(mkvm_rebooting, true);
+	mkvm_cpu_disable(NULL);
+}
+
 /**
  * mkvm_hardware_get() - make sure the extension is on everywhere.
  *
@@ -79,6 +94,8 @@ int mkvm_hardware_get(void)
 			on_each_cpu(mkvm_cpu_disable, NULL, 1);
 			mkvm_hw_users = 0;
 			r = -EBUSY;
+		} else {
+			cpu_emergency_register_virt_callback(mkvm_emergency_disable);
 		}
 	}
 	mutex_unlock(&mkvm_hw_lock);
@@ -91,8 +108,10 @@ void mkvm_hardware_put(void)
 {
 	cpus_read_lock();
 	mutex_lock(&mkvm_hw_lock);
-	if (--mkvm_hw_users == 0)
+	if (--mkvm_hw_users == 0) {
+		cpu_emergency_unregister_virt_callback(mkvm_emergency_disable);
 		on_each_cpu(mkvm_cpu_disable, NULL, 1);
+	}
 	mutex_unlock(&mkvm_hw_lock);
 	cpus_read_unlock();
 }

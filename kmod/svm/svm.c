@@ -284,6 +284,12 @@ static void svm_cpu_disable(void)
 	/* Only undo what we did: SVME may belong to someone else. */
 	if (!sd->enabled)
 		return;
+	/*
+	 * GIF is 1 here, except in an emergency (main.c) that stopped this
+	 * CPU between CLGI and STGI: set it, or INIT and NMIs stay blocked
+	 * after SVM is off (APM Vol.2 15.17).
+	 */
+	svm_stgi();
 	wrmsrl(MSR_VM_HSAVE_PA, 0);
 	rdmsrl(MSR_EFER, efer);
 	wrmsrl(MSR_EFER, efer & ~EFER_SVME);

@@ -82,10 +82,13 @@ SYM_FUNC_START(vmx_vmenter)
 	/* CF or ZF set: there is no usable current VMCS; don't enter. */
 	jbe	.Lvmfail
 
-	/* @launched decides VMLAUNCH or VMRESUME; keep the answer in ZF. */
-	test	%esi, %esi
+	/*
+	 * @launched decides VMLAUNCH or VMRESUME; keep the answer in CF
+	 * (bit 0 of @launched), which neither MOV nor VERW below changes.
+	 */
+	bt	$0, %esi
 
-	/* Load the guest's GPRs from @regs; MOV leaves RFLAGS (ZF) alone. */
+	/* Load the guest's GPRs from @regs; MOV leaves RFLAGS (CF) alone. */
 	mov	%rdi, %rax		/* RAX = @regs, loaded last */
 	mov	RCX(%rax), %rcx
 	mov	RDX(%rax), %rdx
@@ -103,8 +106,16 @@ SYM_FUNC_START(vmx_vmenter)
 	mov	R15(%rax), %r15
 	mov	RAX(%rax), %rax		/* guest RAX: @regs is gone now */
 
-	/* ZF=1: @launched was 0, the VMCS is clear: VMLAUNCH. */
-	jz	.Lvmlaunch
+	/*
+	 * Flush CPU-internal buffers (VERW) so that the guest cannot sample
+	 * host data left in them, if the kernel decided this CPU needs it
+	 * (MDS-class mitigations; patched in at module load). VERW changes
+	 * ZF only, hence CF above.
+	 */
+	VM_CLEAR_CPU_BUFFERS
+
+	/* CF=0: @launched was 0, the VMCS is clear: VMLAUNCH. */
+	jnc	.Lvmlaunch
 
 	/*
 	 * Success means no return here: execution continues at vmx_vmexit
@@ -182,6 +193,13 @@ SYM_INNER_LABEL(vmx_vmexit, SYM_L_GLOBAL)
 	 * if this CPU needs that (the kernel decides, by alternatives).
 	 */
 	FILL_RETURN_BUFFER %rcx, RSB_CLEAR_LOOPS, X86_FEATURE_RSB_VMEXIT
+
+	/*
+	 * Likewise the branch history the guest left (BHI): a loop of
+	 * branches overwrites it, on CPUs the kernel marked as needing it
+	 * at VM exits. It may use RAX and RCX, which hold nothing now.
+	 */
+	CLEAR_BRANCH_HISTORY_VMEXIT
 
 	mov	%ebx, %eax		/* the return value */
 	pop	%rbx			/* the host's callee-saved registers */

@@ -35,6 +35,7 @@
 #include <linux/slab.h>
 #include <linux/smp.h>
 #include <linux/spinlock.h>
+#include <linux/static_key.h>
 #include <asm/apic.h>
 #include <asm/debugreg.h>
 #include <asm/desc.h>
@@ -331,6 +332,38 @@ static int vmx_setup_ept_vpid(void)
 	 X86_CR4_PCE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT |		\
 	 X86_CR4_FSGSBASE | X86_CR4_OSXSAVE)
 
+/*
+ * L1 Terminal Fault: on affected Intel CPUs a guest can read host data
+ * that sits in the L1 data cache through a not-present entry of its own
+ * page tables. The kernel knows whether this CPU has the bug and whether
+ * its mitigation is on (the l1tf= parameter); a hypervisor below us may
+ * say that the flush is its job (ARCH_CAPABILITIES bit 3). Otherwise L1D
+ * is emptied with the FLUSH_CMD MSR right before every entry. KVM flushes
+ * only after exits that ran other host code (its "cond" mode); minikvm
+ * flushes always: simpler, and never less safe. Without the MSR (older
+ * microcode) KVM fills L1D by software; minikvm does not, and says so.
+ */
+static DEFINE_STATIC_KEY_FALSE(vmx_l1d_flush);
+
+static void vmx_setup_l1d_flush(void)
+{
+	u64 caps = 0;
+
+	if (!boot_cpu_has_bug(X86_BUG_L1TF) ||
+	    l1tf_mitigation == L1TF_MITIGATION_OFF)
+		return;
+	if (boot_cpu_has(X86_FEATURE_ARCH_CAPABILITIES))
+		rdmsrl(MSR_IA32_ARCH_CAPABILITIES, caps);
+	if (caps & ARCH_CAP_SKIP_VMENTRY_L1DFLUSH)
+		return;
+	if (!boot_cpu_has(X86_FEATURE_FLUSH_L1D)) {
+		pr_info("L1TF: this CPU has no FLUSH_CMD MSR; L1D is not flushed before VM entries\n");
+		return;
+	}
+	static_branch_enable(&vmx_l1d_flush);
+	pr_info("L1TF: L1D flushed before every VM entry\n");
+}
+
 static int vmx_probe(void)
 {
 	u64 basic, fc;
@@ -378,6 +411,7 @@ static int vmx_probe(void)
 	rdmsrl(MSR_IA32_VMX_CR4_FIXED0, vmx_cfg.cr4_fixed0);
 	rdmsrl(MSR_IA32_VMX_CR4_FIXED1, vmx_cfg.cr4_fixed1);
 	vmx_cfg.cr4_guest_ok = vmx_cfg.cr4_fixed1 & VMX_CR4_GUEST_BITS;
+	vmx_setup_l1d_flush();
 
 	pr_info("VMX revision %#x: EPT, unrestricted guest%s\n",
 		vmx_cfg.revision_id,
@@ -1313,6 +1347,8 @@ static void vmx_run(struct mkvm_vcpu *vcpu)
 
 	if (native_read_cr2() != vcpu->cr2)
 		native_write_cr2(vcpu->cr2);
+	if (static_branch_unlikely(&vmx_l1d_flush))
+		native_wrmsrl(MSR_IA32_FLUSH_CMD, L1D_FLUSH);
 	ret = vmx_vmenter(vcpu->regs, vmx->launched);
 	vcpu->cr2 = native_read_cr2();
 
