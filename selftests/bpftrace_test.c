@@ -36,6 +36,8 @@
  * its maps.
  */
 #define BPFTRACE_LIMIT_S	300
+/* Seconds it may take to print its maps after SIGINT (a second or two here). */
+#define BPFTRACE_EXIT_S		60
 
 /* The one-liners, character for character as Documentation/tracing.rst prints them. */
 #define EXITS_BY_REASON \
@@ -126,10 +128,20 @@ static bool trace_guest(struct __test_metadata *_metadata, const char *prog, int
 	EXPECT_EQ(0, status);
 
 	kill(c.pid, SIGINT);
-	deadline = now_s() + BPFTRACE_LIMIT_S;
+	deadline = now_s() + BPFTRACE_EXIT_S;
 	while ((r = child_read_line(&c, line, sizeof(line), deadline)) == 1)
 		if (used < sizeof(text))
 			used += snprintf(text + used, sizeof(text) - used, "%s\n", line);
+	if (r == 0) {
+		/* Still there: where it waits, for the report. */
+		char path[64];
+
+		TH_LOG("bpftrace still running %d s after SIGINT", BPFTRACE_EXIT_S);
+		snprintf(path, sizeof(path), "/proc/%d/stack", (int)c.pid);
+		print_file(path, "bpftrace-stack");
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)c.pid);
+		print_file(path, "bpftrace-status");
+	}
 	status = child_stop(&c, r == 0 ? now_s() : deadline, &killed);
 	print_text(text, "bpftrace");
 	print_file("/tmp/bpftrace.err", "bpftrace-stderr");
