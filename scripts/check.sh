@@ -153,9 +153,10 @@ rig_pair vmx-minikvm-6.1 "--vendor vmx --kver 6.1 --module minikvm.ko ${l2[*]} $
 # stat record/report/live, selftests/perf_test.c) and bpftrace (the one-liners of
 # Documentation/tracing.rst, selftests/bpftrace_test.c) count the exits of a known
 # guest exactly, on minikvm and on kvm_amd. Rigs of their own: bpftrace brings
-# about 200 MB of libraries (LLVM, clang) into the initramfs. About 60 s of wall
-# time each here (2026-12-02).
-tools=(--tools --test perf --test bpftrace)
+# about 200 MB of libraries (LLVM, clang) into the initramfs. About 50-80 s of
+# wall time each here (2026-12-02); one kvm_amd run on a machine busy with other
+# emulators hit the 300 s default limit, hence 600.
+tools=(--tools --test perf --test bpftrace --timeout 600)
 rig svm-minikvm-tools --vendor svm --kver 6.1 --module minikvm.ko "${tools[@]}"
 rig svm-kvm-tools     --vendor svm --kver 6.1 --ref "${tools[@]}"
 
