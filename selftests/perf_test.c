@@ -41,7 +41,10 @@
 
 #define PERF		"/usr/bin/perf"
 #define PERF_DATA	"/tmp/perf_test.data"
-/* Rig seconds a perf command may take: under Bochs the report took about ... */
+/*
+ * Rig seconds one perf command may take: each took a second or two of the SVM
+ * rig's time; Bochs is some times slower.
+ */
 #define PERF_LIMIT_S	300
 
 static char text[1 << 17];
