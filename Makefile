@@ -27,6 +27,8 @@
 #                        SMP=n            vCPUs of the QEMU machine     [2; 1 with QEMU=1]
 #                        QEMU=1           pack QEMU and libvirt, for qemu_test,
 #                                         libvirt_test, migrate_test (rig.sh --qemu)
+#                        TOOLS=1          pack perf and bpftrace, for perf_test and
+#                                         bpftrace_test (rig.sh --tools)
 #                        APPEND="..."     more kernel command line (APPEND=loglevel=7)
 #                        UPSTREAM=check|all|a,b  also Linux's own KVM selftests (below)
 #   make upstream      Linux 6.1's own KVM selftests, unmodified (Debian's linux-source-6.1),
@@ -130,7 +132,8 @@ RIG_ARGS := --vendor $(or $(VENDOR),svm) --kver $(KVER) \
 	$(if $(filter kvm,$(REF)),--ref,--module $(RIG_KO)) \
 	$(foreach t,$(TEST),--test $(t)) \
 	$(if $(filter 1,$(SHELL_VM)),--shell) $(if $(filter 1,$(ICOUNT)),--icount) \
-	$(if $(filter 1,$(QEMU)),--qemu) $(if $(TIMEOUT),--timeout $(TIMEOUT)) \
+	$(if $(filter 1,$(QEMU)),--qemu) $(if $(filter 1,$(TOOLS)),--tools) \
+	$(if $(TIMEOUT),--timeout $(TIMEOUT)) \
 	$(if $(UPSTREAM),--upstream $(UPSTREAM))
 
 rig: selftests user $(if $(filter kvm,$(REF)),,$(RIG_MODULE))

@@ -31,6 +31,8 @@ packages=(
 	gnuplot-nox bc          # make bench: the bar chart, ratios
 	clang llvm bpftool      # user/stat (minikvm-stat): BPF compiler, skeleton generator
 	libbpf-dev libelf-dev zlib1g-dev  # ... and the static libbpf.a, libelf.a, libz.a it links
+	linux-perf bpftrace     # perf kvm stat and bpftrace in the rigs (rig.sh --tools:
+	                        # selftests/perf_test.c, bpftrace_test.c)
 )
 
 missing=()

@@ -34,6 +34,10 @@
 #                      which skip without them. Asking for one of those tests with
 #                      --test packs what it needs without --qemu; so does "bench"
 #                      (QEMU only: bench/minikvm-bench times QEMU's boot and migration).
+#   --tools            pack the tracing tools users run on KVM, Debian's perf (linux-perf)
+#                      and bpftrace, with their libraries (see pack_tools below), for
+#                      perf_test and bpftrace_test, which skip without them. Asking for
+#                      one of those with --test packs its tool without --tools.
 # Environment: APPEND="..." more kernel command line (e.g. APPEND=loglevel=7 shows
 # every kernel message on the console); SMP=N vCPUs of the QEMU machine [2, 1 with
 # --qemu];
@@ -48,7 +52,7 @@
 set -euo pipefail
 
 vendor=svm ref=0 module="" kver=6.1 tests=() shell=0 icount=0 demo=0 name="" timeout="" l2=0
-clients=none test_timeout="" upstream="" upstream_timeout=180 upstream_silence="" selftests=1
+clients=none tools="" test_timeout="" upstream="" upstream_timeout=180 upstream_silence="" selftests=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	--vendor)  vendor=$2; shift ;;
@@ -65,6 +69,7 @@ while [ $# -gt 0 ]; do
 	--l2)      l2=1 ;;
 	--env)     test_env=$2; shift ;;
 	--qemu)    clients=all ;;
+	--tools)   tools="perf bpftrace" ;;
 	--upstream) upstream=$2; shift ;;
 	--upstream-timeout) upstream_timeout=$2; shift ;;
 	--upstream-silence) upstream_silence=$2; shift ;;
@@ -80,6 +85,8 @@ for t in "${tests[@]}"; do
 	case $t in
 	qemu_test|migrate_test|bench_test) [ "$clients" = all ] || clients=qemu ;;
 	libvirt_test) clients=all ;;
+	perf_test) [[ " $tools " == *" perf "* ]] || tools+=" perf" ;;
+	bpftrace_test) [[ " $tools " == *" bpftrace "* ]] || tools+=" bpftrace" ;;
 	esac
 done
 
@@ -93,6 +100,9 @@ fi
 # 4 vCPUs and SIGTERM): about 60 s of guest time in the SVM rig, minutes under Bochs;
 # as make check gives it (scripts/check.sh).
 [[ " ${tests[*]} " != *" l2boot_test "* ]] || : "${test_timeout:=900}"
+# bpftrace compiles each program with LLVM: about 15 s of guest time per
+# one-liner in the SVM rig, more under Bochs.
+[ -z "$tools" ] || : "${test_timeout:=600}"
 : "${test_timeout:=120}"
 case $vendor in
 # Full runs took about 1 min (svm) and 4 min (vmx) here, on a busy machine. A guest that hangs
@@ -179,6 +189,8 @@ for t in build/selftests/*_test; do
 	# they could only skip.
 	case ${t##*/} in
 	qemu_test|migrate_test|libvirt_test) [ "$clients" != none ] || continue ;;
+	perf_test) [[ " $tools " == *" perf "* ]] || continue ;;
+	bpftrace_test) [[ " $tools " == *" bpftrace "* ]] || continue ;;
 	esac
 	[ -e "$t" ] && strip -o "$root/tests/${t##*/}" "$t"
 done
@@ -223,37 +235,43 @@ if [ "$want_l2" = 1 ]; then
 	cp "$kdir/vmlinuz" "$root/l2/vmlinuz"
 	user/runner/l2/mkinitrd.sh "$root/l2/initrd.gz"
 fi
-# pack_qemu qemu|all: QEMU (and with "all" libvirt) as Debian installed them, at the
+# pack_dynamic FILE...: dynamically linked programs as Debian installed them, at the
 # same paths, with every shared library ldd lists and the dynamic loader. One copy of
 # each library, in /usr/lib/x86_64-linux-gnu, with /lib/x86_64-linux-gnu a link to it
 # (merged /usr, as on the host): a library found under two names would load twice.
+pack_dynamic() {
+	local f lib
+	mkdir -p "$root/usr/lib/x86_64-linux-gnu" "$root/lib64"
+	[ -e "$root/lib/x86_64-linux-gnu" ] || ln -s ../usr/lib/x86_64-linux-gnu "$root/lib/x86_64-linux-gnu"
+	for f in "$@"; do
+		[ -e "$f" ] || { echo "rig.sh: $f missing (make deps)" >&2; exit 1; }
+		mkdir -p "$root${f%/*}"
+		cp -L "$f" "$root$f"
+	done
+	if ldd "$@" | grep 'not found'; then
+		echo "rig.sh: a library of $* is missing on this host" >&2
+		exit 1
+	fi
+	# "libX.so => /lib/x86_64-linux-gnu/libX.so (0x...)", and the loader's own line.
+	for lib in $(ldd "$@" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }
+	                             $1 ~ /^\/.*ld-linux/ { print $1 }' | sort -u); do
+		[ -e "$root$lib" ] || cp -L "$lib" "$root$lib"
+	done
+}
+
+# pack_qemu qemu|all: QEMU (and with "all" libvirt), with pack_dynamic.
 pack_qemu() {
 	local files=(/usr/bin/qemu-system-x86_64
 		     # -accel kvm:tcg falls back on it; libvirt probes TCG as well as KVM
 		     /usr/lib/x86_64-linux-gnu/qemu/accel-tcg-x86_64.so
 		     # qemu_test's census of the ioctls QEMU issues
 		     /usr/bin/strace)
-	local f lib
+	local f
 	if [ "$1" = all ]; then
 		files+=(/usr/bin/virsh /usr/bin/virt-qemu-run /usr/bin/virt-host-validate
 			/usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so)
 	fi
-	mkdir -p "$root/usr/lib/x86_64-linux-gnu" "$root/lib64"
-	ln -s ../usr/lib/x86_64-linux-gnu "$root/lib/x86_64-linux-gnu"
-	for f in "${files[@]}"; do
-		[ -e "$f" ] || { echo "rig.sh: $f missing (make deps)" >&2; exit 1; }
-		mkdir -p "$root${f%/*}"
-		cp -L "$f" "$root$f"
-	done
-	if ldd "${files[@]}" | grep 'not found'; then
-		echo "rig.sh: a library of QEMU or libvirt is missing on this host" >&2
-		exit 1
-	fi
-	# "libX.so => /lib/x86_64-linux-gnu/libX.so (0x...)", and the loader's own line.
-	for lib in $(ldd "${files[@]}" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }
-	                                      $1 ~ /^\/.*ld-linux/ { print $1 }' | sort -u); do
-		[ -e "$root$lib" ] || cp -L "$lib" "$root$lib"
-	done
+	pack_dynamic "${files[@]}"
 	# QEMU finds its firmware relative to its binary (qemu-system-x86_64 -L help):
 	# ../share/qemu, ../share/seabios, ../lib/ipxe/qemu. Firmware of other
 	# architectures stays out (about 7 MB); the option ROM of the default NIC
@@ -284,6 +302,22 @@ libvirt-qemu:x:64055:
 GROUP
 }
 [ "$clients" = none ] || pack_qemu "$clients"
+
+# pack_tools: the tracing tools of Documentation/tracing.rst, as Debian builds them,
+# for selftests/perf_test.c and bpftrace_test.c. perf (linux-perf 6.1, the rig
+# kernel's series) with its libraries is about 24 MB; bpftrace with LLVM, clang and
+# the rest about 200 MB (77 MB of the gzipped initramfs), so each comes only when
+# its test is asked for, or with --tools.
+pack_tools() {
+	local t
+	for t in $tools; do
+		case $t in
+		perf) pack_dynamic /usr/bin/perf ;;
+		bpftrace) pack_dynamic /usr/bin/bpftrace ;;
+		esac
+	done
+}
+[ -z "$tools" ] || pack_tools
 
 # bench/minikvm-bench (make bench) only when asked for as "bench": never a test.
 if [[ " ${tests[*]} " == *" bench_test "* ]] && [ -x build/bench/minikvm-bench ]; then
