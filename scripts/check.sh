@@ -120,8 +120,10 @@ rig_pair() {
 # selftests/upstream/expected.txt names for their vendor (`--upstream check`), in
 # rigs that boot anyway, after our tests. Here, on 2026-12-02, they took 109 s of
 # wall time on kvm_amd (25 tests) and 95 s on kvm_intel (24). Only the SVM rigs
-# run them for now: the VMX column of expected.txt predates minikvm's in-kernel
-# irqchip and has not been measured again (make upstream VENDOR=vmx does it).
+# run them for now. The VMX column of expected.txt was measured again on
+# 2026-12-02 (rig.sh --vendor vmx --no-selftests --upstream check: 20 of 24 pass
+# on minikvm, 24 on kvm_intel; 9 and 25 s of guest time, whole rig runs of 274
+# and 402 s of wall time).
 # `make upstream` runs all 66.
 l2=(--l2 --test-timeout 900)
 up=(--upstream check)
