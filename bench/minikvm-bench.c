@@ -1216,7 +1216,7 @@ static void profile(void)
  *   noqemu   no QEMU boot and no QEMU migration
  *   qemu     only the QEMU figures (boot, migration)
  *   migrate  the QEMU migration in the VMX rig too (Bochs: many wall minutes)
- *   nol2smp4 no 4-vCPU nested boot (bench/run.sh sets it for the VMX rig)
+ *   nol2smp4 no 4-vCPU nested boot (bench/run.sh sets it for kvm_intel under Bochs)
  *   events   enable every kvm:* event before measuring (ftrace records them)
  */
 static int cmdline_opt(const char *opt)

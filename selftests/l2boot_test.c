@@ -23,6 +23,14 @@
  * Each must print the marker, report its number of CPUs ("L2: init running,
  * kernel ..., N cpu") and reset.
  *
+ * Where the real KVM cannot be the oracle: in the VMX rig (Bochs) the real
+ * kvm_intel gets stuck in smp4 (and so in sigterm): Bochs blocks the host's
+ * interrupts while a guest entered with IF=0 keeps IF=0, an AP spins so until
+ * jiffies move, and the rig has one CPU. minikvm bounds such entries with the
+ * VMX-preemption timer (kmod/vmx/vmx.c:vmx_setup_preemption_timer); kvm_intel
+ * does not, so make check boots only "user" on it (scripts/check.sh, with the
+ * run that showed it).
+ *
  * Kernel command line, and why:
  *   console=ttyS0          the only console is COM1 (minikvm-run's stdout)
  *   earlyprintk=serial     messages before the 8250 driver runs, for debugging

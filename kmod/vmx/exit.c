@@ -107,6 +107,17 @@ static int vmx_handle_external_intr(struct mkvm_vcpu *vcpu)
 	return 1;
 }
 
+/*
+ * Reason 52: the VMX-preemption timer ran out (vmx_arm_preemption_timer()
+ * arms it for entries with IF=0). Nothing to do, as for reason 1: the
+ * core enables interrupts, the host takes what was pending, and the
+ * guest goes on.
+ */
+static int vmx_handle_preempt_timer(struct mkvm_vcpu *vcpu)
+{
+	return 1;
+}
+
 /* Reason 2: the guest triple-faulted: a real CPU would shut down. */
 static int vmx_handle_triple_fault(struct mkvm_vcpu *vcpu)
 {
@@ -387,6 +398,7 @@ static int vmx_handle_ept_misconfig(struct mkvm_vcpu *vcpu)
 static int (*const vmx_exit_handlers[VMX_EXIT_MAX])(struct mkvm_vcpu *) = {
 	[VMX_EXIT_EXCEPTION_NMI]	= vmx_handle_exception_nmi,
 	[VMX_EXIT_EXTERNAL_INTR]	= vmx_handle_external_intr,
+	[VMX_EXIT_PREEMPTION_TIMER]	= vmx_handle_preempt_timer,
 	[VMX_EXIT_TRIPLE_FAULT]	= vmx_handle_triple_fault,
 	[VMX_EXIT_INTR_WINDOW]	= vmx_handle_intr_window,
 	[VMX_EXIT_NMI_WINDOW]	= vmx_handle_nmi_window,

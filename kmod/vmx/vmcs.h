@@ -136,6 +136,7 @@
 #define VMCS_GUEST_INTERRUPTIBILITY	0x00004824
 #define VMCS_GUEST_ACTIVITY_STATE	0x00004826
 #define VMCS_GUEST_SYSENTER_CS		0x0000482a
+#define VMCS_GUEST_PREEMPTION_TIMER	0x0000482e
 /* 32-bit host-state field (B.3.4) */
 #define VMCS_HOST_SYSENTER_CS		0x00004c00
 
@@ -193,6 +194,7 @@
 #define PIN_EXTINT_EXITING		(1u << 0)	/* external interrupts exit */
 #define PIN_NMI_EXITING			(1u << 3)	/* NMIs exit */
 #define PIN_VIRTUAL_NMIS		(1u << 5)
+#define PIN_PREEMPTION_TIMER		(1u << 6)	/* 25.5.1 */
 
 /* Primary processor-based controls (25.6.2 Table 25-6) */
 #define PROC_INTR_WINDOW_EXITING	(1u << 2)

@@ -194,6 +194,38 @@ static int vmx_adjust_controls(u32 msr, u32 required, u32 optional,
 	return 0;
 }
 
+/*
+ * The VMX-preemption timer (SDM Vol.3 26.5.1) counts down while the guest
+ * runs, at the TSC rate divided by 2^IA32_VMX_MISC[4:0] (A.6), and makes
+ * it exit (reason 52) when it reaches 0. minikvm arms it for 1 ms only
+ * when it enters a guest whose RFLAGS.IF is 0 (vmx_arm_preemption_timer()),
+ * a limit real CPUs do not need: with "external-interrupt exiting" a host
+ * interrupt makes the guest exit whatever its IF (26.2). Bochs 2.7, the
+ * VMX rig's CPU, decides which interrupts it accepts when it loads the
+ * guest's RFLAGS, before it counts itself in guest mode, and does not
+ * decide again until the guest changes IF: a guest entered with IF=0
+ * blocks the host's interrupts until it exits for another reason. The
+ * nested Linux with 4 vCPUs hung the rig that way, an AP spinning with
+ * IF=0 until jiffies moved (calibrate_delay_direct()), on the rig's one
+ * CPU, where only the tick it blocked could schedule the BSP's thread.
+ * The timer's expiry is not an interrupt and Bochs honours it.
+ *
+ * The control stays off in the VMCS (vmx_cfg.pin) and is turned on and
+ * off per entry; an entry with IF=1 costs one test.
+ */
+static void vmx_setup_preemption_timer(void)
+{
+	u64 misc;
+
+	vmx_cfg.preempt_quantum = 0;
+	if (!(vmx_cfg.pin & PIN_PREEMPTION_TIMER))
+		return;
+	vmx_cfg.pin &= ~PIN_PREEMPTION_TIMER;
+	if (rdmsrl_safe(MSR_IA32_VMX_MISC, &misc) || !tsc_khz)
+		return;
+	vmx_cfg.preempt_quantum = max(tsc_khz >> (misc & 0x1f), 1u);
+}
+
 static int vmx_setup_controls(u64 basic)
 {
 	/* With bit 55, the TRUE MSRs let "default1" controls be cleared (A.2). */
@@ -204,10 +236,11 @@ static int vmx_setup_controls(u64 basic)
 	ret = vmx_adjust_controls(tru ? MSR_IA32_VMX_TRUE_PINBASED_CTLS :
 				  MSR_IA32_VMX_PINBASED_CTLS,
 				  PIN_EXTINT_EXITING | PIN_NMI_EXITING |
-				  PIN_VIRTUAL_NMIS, 0,
+				  PIN_VIRTUAL_NMIS, PIN_PREEMPTION_TIMER,
 				  &vmx_cfg.pin, NULL, "pin-based");
 	if (ret)
 		return ret;
+	vmx_setup_preemption_timer();
 
 	/*
 	 * Exit on HLT, port I/O, MSRs (bitmap of all ones), CR8 (the TPR is
@@ -791,7 +824,8 @@ void vmx_set_proc_bits(struct vcpu_vmx *vmx, u32 bits, bool on)
  */
 static void vmx_setup_exec_controls(struct vcpu_vmx *vmx)
 {
-	vmcs_write(VMCS_PIN_CONTROLS, vmx_cfg.pin);
+	vmx->pin = vmx_cfg.pin;
+	vmcs_write(VMCS_PIN_CONTROLS, vmx->pin);
 	vmx->proc = vmx_cfg.proc;
 	vmcs_write(VMCS_PROC_CONTROLS, vmx->proc);
 	vmx->proc2 = vmx_cfg.proc2;
@@ -1319,6 +1353,26 @@ static void vmx_record_fail(struct vcpu_vmx *vmx, int ret)
 }
 
 /*
+ * An entry with RFLAGS.IF=0 gets the VMX-preemption timer, 1 ms, so that
+ * the host's interrupts wait at most that long under Bochs (see
+ * vmx_setup_preemption_timer()); other entries run without it. Without
+ * the "save VMX-preemption timer value" exit control the field keeps the
+ * value written (SDM Vol.3 28.3.4), so it is written only when armed.
+ */
+static void vmx_arm_preemption_timer(struct vcpu_vmx *vmx)
+{
+	bool arm = !(vmx->vmcs_rflags & MKVM_RFLAGS_IF) &&
+		   vmx_cfg.preempt_quantum;
+
+	if (arm == !!(vmx->pin & PIN_PREEMPTION_TIMER))
+		return;
+	vmx->pin ^= PIN_PREEMPTION_TIMER;
+	vmcs_write(VMCS_PIN_CONTROLS, vmx->pin);
+	if (arm)
+		vmcs_write(VMCS_GUEST_PREEMPTION_TIMER, vmx_cfg.preempt_quantum);
+}
+
+/*
  * Enter the guest once (interrupts off, preemption off). The steps:
  * make sure our VMCS is current, copy the guest state the core keeps
  * into it, queue an event, flush stale translations, note host state the
@@ -1341,6 +1395,7 @@ static void vmx_run(struct mkvm_vcpu *vcpu)
 
 	vmx_load_guest(vcpu);
 	vmx_inject_event(vcpu);
+	vmx_arm_preemption_timer(vmx);
 	vmx_sync_tlb(vmx);
 	vmx_sync_host_cr(vmx);
 	vmx_save_host(vmx);

@@ -41,6 +41,7 @@ struct vmx_config {
 	u64 ept_vpid_cap;	/* A.10 */
 	int invept_type;	/* single- or all-context */
 	int invvpid_type;	/* 0 if VPIDs are not used */
+	u32 preempt_quantum;	/* VMX-preemption timer units in 1 ms; 0: none */
 };
 extern struct vmx_config vmx_cfg;
 
@@ -77,7 +78,7 @@ enum vmx_fail {
  * @vpid:	virtual-processor identifier tagging the guest's TLB entries
  * @msr_guest:	VM-entry MSR-load area (guest values), also the exit store
  * @msr_host:	VM-exit MSR-load area (host values)
- * @proc, @proc2, @entry: current control values (some bits toggle)
+ * @pin, @proc, @proc2, @entry: current control values (some bits toggle)
  * @cr0, @cr4:	the guest's view of CR0/CR4 (the read shadows)
  * @cr8:	the guest's TPR, kept in software (CR8 accesses exit)
  * @dr:		guest DR0-3, DR6, DR7, kept in software (MOV DR exits)
@@ -113,7 +114,7 @@ struct vcpu_vmx {
 	struct vmx_msr_entry *msr_guest;
 	struct vmx_msr_entry *msr_host;
 
-	u32 proc, proc2, entry;
+	u32 pin, proc, proc2, entry;
 
 	u64 cr0, cr4;
 	u8 cr8;
