@@ -191,6 +191,8 @@ static int nr_msr_list;
 static volatile int stop_all;
 static pthread_t tids[MAX_THREADS];
 static void *bad_page;		/* PROT_NONE: a user pointer that faults */
+static bool svm_host;		/* see fix_tr() */
+static void fix_tr(struct kvm_sregs *sregs);
 
 struct thr {
 	struct rng r;
@@ -929,6 +931,7 @@ static void prepare_guest(struct thr *t, int fd, uint8_t *arena)
 		sregs.efer ^= 1ULL << below(&t->r, 16);
 		sregs.cr3 = chance(&t->r, 2) ? sregs.cr3 : edge_val(&t->r);
 	}
+	fix_tr(&sregs);
 	fz_ioctl(t, fd, KVM_SET_SREGS, (unsigned long)&sregs);
 
 	for (k = 0; k < sizeof(regs) / 8; k++)
@@ -1065,6 +1068,7 @@ static void op_vcpu_ioctl(struct thr *t)
 			for (k = 0; k < n; k++)
 				s[below(&t->r, sizeof(*sr))] = rnd(&t->r);
 		}
+		fix_tr(sr);
 		fz_ioctl(t, fd, KVM_SET_SREGS, ptr_arg(t, sr));
 		fz_ioctl(t, fd, KVM_GET_SREGS, ptr_arg(t, sr));
 		break;
@@ -1349,8 +1353,27 @@ static void make_templates(void)
 	for (m = 0; m < NR_GUEST_MODES; m++) {
 		vcpu_init_mode(vcpu, m, GUEST_CODE_GPA);
 		vcpu_get_sregs(vcpu, &tmpl_sregs[m]);
+		if (svm_host)
+			tmpl_sregs[m].tr.type = SEG_TYPE_TSS_AVAIL;
 	}
 	vm_free(vm);
+}
+
+/*
+ * The SVM rig's emulator (QEMU 7.2 TCG) aborts the whole machine ("qemu:
+ * fatal: invalid tss type", seen in this fuzzer's first long run) when a
+ * nested guest takes an interrupt or exception from CPL 3 or virtual-8086
+ * mode while its cached TR says "busy TSS": its own LTR caches the type
+ * before setting the busy bit, and its stack-switch code accepts only that.
+ * A VMRUN loads TR from the VMCB as it is, with no check of the type, so on
+ * SVM the fuzzer's guests get an "available" TSS type in TR (VMX requires
+ * "busy", SDM 27.3.1.2, and Bochs has no such abort), and KVM_SET_SREGS
+ * calls get the template's TR whatever else they change.
+ */
+static void fix_tr(struct kvm_sregs *sregs)
+{
+	if (svm_host)
+		sregs->tr = tmpl_sregs[MODE_PROT32].tr;
 }
 
 static void vmm_setup(void)
@@ -1556,6 +1579,7 @@ int main(void)
 		printf("1..0 # SKIP %s not available\n", KVM_DEV_PATH);
 		return 4;
 	}
+	svm_host = host_virt() == HOST_VIRT_SVM;
 	cfg.seed = env_long("FUZZ_SEED", 0);
 	if (!cfg.seed)
 		cfg.seed = splitmix(time(NULL) ^ ((uint64_t)getpid() << 32));
