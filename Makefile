@@ -41,8 +41,8 @@
 #                      FUZZ_SEED=n replays a seed (with FUZZ_THREADS=1: exactly);
 #                      FUZZ_THREADS, FUZZ_OPS, FUZZ_ROUNDS, FUZZ_FIRST_ROUND,
 #                      FUZZ_ROUND_SECS, FUZZ_GUEST=0|1, FUZZ_WILD=0|1 are passed on
-#                      (Documentation/testing.rst); make check runs it for 40 s (SVM)
-#                      and 15 s (VMX) with the other selftests
+#                      (Documentation/testing.rst); make check runs it for 40 s in
+#                      the SVM rigs with the other selftests (the VMX rigs skip it)
 #   make check         everything above on both rigs, with and without REF; the last
 #                      line is "N passed, N failed, N skipped"
 #   make demo          boot the SVM rig, load minikvm.ko, boot Linux as its guest
