@@ -38,6 +38,13 @@
 #                      selftests/upstream/expected.txt)
 #   make upstream-build  only build them (once: cached outside the clone,
 #                      scripts/upstream-selftests.sh)
+#   make fuzz          the KVM API fuzzer (selftests/fuzz_test.c) alone in a rig, for
+#                      FUZZ_SECS guest seconds [300]; VENDOR=, REF=kvm, KVER= as for rig;
+#                      FUZZ_SEED=n replays a seed (with FUZZ_THREADS=1: exactly);
+#                      FUZZ_THREADS, FUZZ_OPS, FUZZ_ROUNDS, FUZZ_FIRST_ROUND,
+#                      FUZZ_ROUND_SECS, FUZZ_GUEST=0|1, FUZZ_WILD=0|1 are passed on
+#                      (Documentation/testing.rst); make check runs it for 40 s in
+#                      the SVM rigs with the other selftests (the VMX rigs skip it)
 #   make check         everything above on both rigs, with and without REF; the last
 #                      line is "N passed, N failed, N skipped"
 #   make demo          boot the SVM rig, load minikvm.ko, boot Linux as its guest
@@ -139,6 +146,17 @@ RIG_ARGS := --vendor $(or $(VENDOR),svm) --kver $(KVER) \
 rig: selftests user $(if $(filter kvm,$(REF)),,$(RIG_MODULE))
 	$(if $(SMP),SMP=$(SMP)) scripts/rig.sh $(RIG_ARGS)
 
+FUZZ_SECS ?= 300
+FUZZ_VARS := FUZZ_SECS=$(FUZZ_SECS) $(foreach v,FUZZ_SEED FUZZ_THREADS FUZZ_OPS FUZZ_ROUNDS \
+	FUZZ_FIRST_ROUND FUZZ_ROUND_SECS FUZZ_GUEST FUZZ_WILD,$(if $($(v)),$(v)=$($(v))))
+
+fuzz: selftests user $(if $(filter kvm,$(REF)),,$(RIG_MODULE))
+	$(if $(SMP),SMP=$(SMP)) scripts/rig.sh --vendor $(or $(VENDOR),svm) --kver $(KVER) \
+		$(if $(filter kvm,$(REF)),--ref,--module $(RIG_KO)) --test fuzz \
+		--name fuzz-$(or $(VENDOR),svm)-$(if $(filter kvm,$(REF)),kvm,minikvm) \
+		--env "$(FUZZ_VARS)" --test-timeout $$(($(FUZZ_SECS) + 120)) \
+		--timeout $$(($(FUZZ_SECS) + $(if $(filter vmx,$(VENDOR)),600,240)))
+
 upstream-build:
 	scripts/upstream-selftests.sh build
 
@@ -168,4 +186,4 @@ distclean: clean
 	rm -rf build
 
 .PHONY: all module module-copy module-notrace user selftests unit doc-check bench \
-	bench-trace rig upstream upstream-build demo check deps clean distclean
+	bench-trace rig fuzz upstream upstream-build demo check deps clean distclean
