@@ -38,6 +38,7 @@ void mkvm_features_vm_init(struct mkvm *vm)
 void mkvm_features_vcpu_init(struct mkvm_vcpu *vcpu)
 {
 	vcpu->msr_tsc_offset = vcpu->vm->initial_tsc_offset;
+	vcpu->tsc_khz = tsc_khz;	/* KVM_GET/SET_TSC_KHZ */
 	/* minikvm can fault CPUID (below): say so, as KVM does. */
 	vcpu->msr_platform_info = MSR_PLATFORM_INFO_CPUID_FAULT;
 	/* KVM's value for this vendor until the VMM sets one. */
@@ -147,13 +148,79 @@ int mkvm_vcpu_enable_cap(struct mkvm_vcpu *vcpu,
 }
 
 /*
- * KVM_GET_TSC_KHZ on a vCPU: the rate of the guest's TSC. minikvm does not
- * scale it (no KVM_CAP_TSC_CONTROL): it is the host's, as the host kernel
+ * KVM_GET_TSC_KHZ on a vCPU: the rate of the guest's TSC, the one
+ * KVM_SET_TSC_KHZ accepted last; at first the host's, as the host kernel
  * measured it, or 0 if it could not, as KVM answers then.
  */
 long mkvm_get_tsc_khz(struct mkvm_vcpu *vcpu)
 {
-	return tsc_khz;
+	return vcpu->tsc_khz;
+}
+
+/* How far a requested rate may be from the host's: KVM's default, 250 ppm. */
+#define MKVM_TSC_TOLERANCE_PPM	250
+
+static u32 mkvm_adjust_khz(u32 khz, s32 ppm)
+{
+	return div_u64((u64)khz * (1000000 + ppm), 1000000);
+}
+
+/*
+ * KVM_SET_TSC_KHZ on a vCPU. minikvm does not scale the guest's TSC (the
+ * multiplier of AMD's TSC ratio MSR or Intel's TSC scaling is not used,
+ * so KVM_CAP_TSC_CONTROL stays 0): like KVM without hardware scaling it
+ * takes a rate within 250 ppm of the host's, which the guest gets as it
+ * is, and 0 means the host's. Others are EINVAL; KVM without scaling
+ * would take a faster one and keep the guest's TSC in step in software
+ * ("catch-up"), which minikvm does not do.
+ */
+int mkvm_set_tsc_khz(struct mkvm_vcpu *vcpu, unsigned long arg)
+{
+	u32 khz = arg ? (u32)arg : tsc_khz;
+
+	if (!khz)
+		return -EINVAL;
+	if (khz < mkvm_adjust_khz(tsc_khz, -MKVM_TSC_TOLERANCE_PPM) ||
+	    khz > mkvm_adjust_khz(tsc_khz, MKVM_TSC_TOLERANCE_PPM))
+		return -EINVAL;
+	vcpu->tsc_khz = khz;
+	return 0;
+}
+
+/*
+ * The vCPU's device attributes (KVM_HAS/GET/SET_DEVICE_ATTR on its fd,
+ * KVM_CAP_VCPU_ATTRIBUTES). x86 has one group, KVM_VCPU_TSC_CTRL, with
+ * one attribute, KVM_VCPU_TSC_OFFSET: the u64 at attr.addr is the
+ * offset from the host's TSC to the guest's (guest = host + offset),
+ * the value the VMCB/VMCS is programmed with. Anything else is ENXIO, as
+ * in KVM. Setting it leaves IA32_TSC_ADJUST alone (the guest did not
+ * write its TSC), as KVM_SET_MSRS of the TSC does.
+ */
+long mkvm_vcpu_device_attr(struct mkvm_vcpu *vcpu, unsigned int ioctl,
+			   struct kvm_device_attr __user *argp)
+{
+	struct kvm_device_attr attr;
+	u64 __user *uaddr;
+	u64 offset;
+
+	if (copy_from_user(&attr, argp, sizeof(attr)))
+		return -EFAULT;
+	if (attr.group != KVM_VCPU_TSC_CTRL || attr.attr != KVM_VCPU_TSC_OFFSET)
+		return -ENXIO;
+	uaddr = u64_to_user_ptr(attr.addr);
+	switch (ioctl) {
+	case KVM_HAS_DEVICE_ATTR:
+		return 0;
+	case KVM_GET_DEVICE_ATTR:
+		return put_user(vcpu->msr_tsc_offset, uaddr) ? -EFAULT : 0;
+	default:	/* KVM_SET_DEVICE_ATTR */
+		if (get_user(offset, uaddr))
+			return -EFAULT;
+		vcpu->msr_tsc_offset = offset;
+		/* kvmclock's TSC timestamp is in guest TSC ticks. */
+		set_bit(MKVM_REQ_CLOCK_UPDATE, &vcpu->requests);
+		return 0;
+	}
 }
 
 /* ------------------------------------------------------------------ */

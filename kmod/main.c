@@ -221,7 +221,10 @@ long mkvm_check_extension(long ext)
 	case KVM_CAP_MSR_PLATFORM_INFO:
 	case KVM_CAP_GET_MSR_FEATURES:
 	case KVM_CAP_ENFORCE_PV_FEATURE_CPUID:
-	/* KVM_GET_TSC_KHZ on a vCPU: the host's rate (features.c). */
+	/*
+	 * KVM_GET/SET_TSC_KHZ on a vCPU (features.c). KVM_CAP_TSC_CONTROL
+	 * stays 0: rates are not scaled, only the host's is taken.
+	 */
 	case KVM_CAP_GET_TSC_KHZ:
 	/*
 	 * KVM_NMI, KVM_GET/SET_VCPU_EVENTS, KVM_GET/SET_DEBUGREGS (events.c).
@@ -231,6 +234,20 @@ long mkvm_check_extension(long ext)
 	case KVM_CAP_USER_NMI:
 	case KVM_CAP_VCPU_EVENTS:
 	case KVM_CAP_DEBUGREGS:
+		return 1;
+	/*
+	 * KVM_SET_GUEST_DEBUG (guestdbg.c): the flags it takes, and the
+	 * four hardware breakpoints of x86 (KVM on x86 leaves the latter
+	 * at 0; it is arm64's capability there).
+	 */
+	case KVM_CAP_SET_GUEST_DEBUG:
+		return 1;
+	case KVM_CAP_SET_GUEST_DEBUG2:
+		return MKVM_GUESTDBG_VALID;
+	case KVM_CAP_GUEST_DEBUG_HW_BPS:
+		return 4;
+	/* KVM_VCPU_TSC_CTRL/KVM_VCPU_TSC_OFFSET on a vCPU fd (features.c). */
+	case KVM_CAP_VCPU_ATTRIBUTES:
 		return 1;
 	/* The quirks minikvm has and can turn off (features.c). */
 	case KVM_CAP_DISABLE_QUIRKS2:

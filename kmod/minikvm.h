@@ -78,10 +78,13 @@ enum mkvm_seg {
 #define MKVM_CR4_PAE	BIT_ULL(5)
 #define MKVM_EFER_LME	BIT_ULL(8)
 #define MKVM_EFER_LMA	BIT_ULL(10)
+#define MKVM_RFLAGS_TF	BIT_ULL(8)
 #define MKVM_RFLAGS_IF	BIT_ULL(9)
 #define MKVM_RFLAGS_FIXED BIT_ULL(1)
 
 /* Exception vectors (SDM Vol.3 6.3.1). */
+#define MKVM_DB_VECTOR	1
+#define MKVM_BP_VECTOR	3
 #define MKVM_UD_VECTOR	6
 #define MKVM_DF_VECTOR	8
 #define MKVM_GP_VECTOR	13
@@ -367,6 +370,7 @@ struct mkvm_vcpu {
 	 * VMCB/VMCS TSC offset on every entry.
 	 */
 	u64 msr_tsc_offset;
+	u32 tsc_khz;		/* KVM_GET/SET_TSC_KHZ (features.c) */
 	u64 msr_pat;
 	u64 msr_power_ctl;	/* MSR_IA32_POWER_CTL: kept, no effect */
 	u64 msr_apic_base;
@@ -396,6 +400,18 @@ struct mkvm_vcpu {
 
 	struct kvm_cpuid_entry2 *cpuid;	/* KVM_SET_CPUID2's table (cpuid.c) */
 	int nr_cpuid;
+
+	/*
+	 * KVM_SET_GUEST_DEBUG (guestdbg.c): the VMM debugs the guest.
+	 * guest_debug holds KVM_GUESTDBG_* (0 when off); with USE_HW_BP,
+	 * debug_db/debug_dr7 are the breakpoints the guest runs with in
+	 * place of its own; singlestep_rip is the linear RIP where
+	 * single-stepping was switched on (TF is added there, as in KVM).
+	 */
+	u32 guest_debug;
+	unsigned long debug_db[4];
+	unsigned long debug_dr7;
+	u64 singlestep_rip;
 
 	/*
 	 * Counters of this vCPU, written only by its own thread and read
@@ -554,6 +570,14 @@ struct mkvm_x86_ops {
 	void (*set_debugregs)(struct mkvm_vcpu *vcpu,
 			      const struct kvm_debugregs *d);
 
+	/*
+	 * KVM_SET_GUEST_DEBUG changed vcpu->guest_debug/debug_db/debug_dr7:
+	 * intercept #BP (USE_SW_BP) and #DB (SINGLESTEP, USE_HW_BP), make
+	 * debug_dr7 the DR7 the guest runs with (USE_HW_BP) and load
+	 * debug_db into DR0-3 around each entry. Called with the vCPU loaded.
+	 */
+	void (*update_guest_debug)(struct mkvm_vcpu *vcpu);
+
 	/* Flush this vCPU's guest-physical TLB entries at the next entry. */
 	void (*flush_tlb)(struct mkvm_vcpu *vcpu);
 	/* Make a TDP leaf or table entry pointing at @pa. */
@@ -650,6 +674,30 @@ int mkvm_set_vcpu_events(struct mkvm_vcpu *vcpu, struct kvm_vcpu_events *ev);
 long mkvm_events_ioctl(struct mkvm_vcpu *vcpu, unsigned int ioctl,
 		       void __user *argp);
 
+/* guestdbg.c: KVM_SET_GUEST_DEBUG, and the KVM_GUESTDBG_* flags it knows */
+#define MKVM_GUESTDBG_VALID						\
+	(KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP |		\
+	 KVM_GUESTDBG_USE_SW_BP | KVM_GUESTDBG_USE_HW_BP |		\
+	 KVM_GUESTDBG_INJECT_DB | KVM_GUESTDBG_INJECT_BP |		\
+	 KVM_GUESTDBG_BLOCKIRQ)
+long mkvm_set_guest_debug(struct mkvm_vcpu *vcpu,
+			  struct kvm_guest_debug __user *argp);
+unsigned long mkvm_get_rflags(struct mkvm_vcpu *vcpu);
+void mkvm_set_rflags(struct mkvm_vcpu *vcpu, unsigned long rflags);
+int mkvm_debug_exit(struct mkvm_vcpu *vcpu, u8 vector, u64 dr6, u64 dr7);
+int mkvm_handle_db(struct mkvm_vcpu *vcpu, u64 dr6, u64 dr7);
+int mkvm_step_emulated(struct mkvm_vcpu *vcpu);
+bool mkvm_dr_general_detect(struct mkvm_vcpu *vcpu, int *ret);
+void mkvm_load_debug_addrs(struct mkvm_vcpu *vcpu);
+/* The VMM, not the guest, takes the guest's #DB (single step, HW BPs). */
+static inline bool mkvm_debug_owns_db(struct mkvm_vcpu *vcpu)
+{
+	return vcpu->guest_debug &
+	       (KVM_GUESTDBG_SINGLESTEP | KVM_GUESTDBG_USE_HW_BP);
+}
+/* The guest's linear RIP (pv.c). */
+u64 mkvm_rip_linear(struct mkvm_vcpu *vcpu);
+
 /* msr.c */
 int mkvm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data, bool host);
 int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data, bool host);
@@ -701,6 +749,9 @@ int mkvm_vcpu_enable_cap(struct mkvm_vcpu *vcpu,
 			 struct kvm_enable_cap __user *argp);
 bool mkvm_cpuid_faults(struct mkvm_vcpu *vcpu);
 long mkvm_get_tsc_khz(struct mkvm_vcpu *vcpu);
+int mkvm_set_tsc_khz(struct mkvm_vcpu *vcpu, unsigned long arg);
+long mkvm_vcpu_device_attr(struct mkvm_vcpu *vcpu, unsigned int ioctl,
+			   struct kvm_device_attr __user *argp);
 int mkvm_feature_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data,
 			 bool host);
 int mkvm_feature_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data,

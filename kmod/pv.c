@@ -129,7 +129,7 @@ int mkvm_emulate_hypercall(struct mkvm_vcpu *vcpu)
  * The guest's linear address of RIP. Outside 64-bit mode the CS base
  * counts and the address wraps at 4 GiB.
  */
-static u64 mkvm_rip_linear(struct mkvm_vcpu *vcpu)
+u64 mkvm_rip_linear(struct mkvm_vcpu *vcpu)
 {
 	struct kvm_segment cs;
 

@@ -113,7 +113,7 @@ static void mkvm_get_regs(struct mkvm_vcpu *vcpu, struct kvm_regs *r)
 	r->r12 = g[MKVM_R12]; r->r13 = g[MKVM_R13];
 	r->r14 = g[MKVM_R14]; r->r15 = g[MKVM_R15];
 	r->rip = vcpu->rip;
-	r->rflags = vcpu->rflags;
+	r->rflags = mkvm_get_rflags(vcpu);	/* without a stepping TF */
 }
 
 static void mkvm_set_regs(struct mkvm_vcpu *vcpu, const struct kvm_regs *r)
@@ -130,7 +130,7 @@ static void mkvm_set_regs(struct mkvm_vcpu *vcpu, const struct kvm_regs *r)
 	g[MKVM_R14] = r->r14; g[MKVM_R15] = r->r15;
 	vcpu->rip = r->rip;
 	/* Bit 1 of RFLAGS always reads as 1 (SDM Vol.1 3.4.3). */
-	vcpu->rflags = r->rflags | MKVM_RFLAGS_FIXED;
+	mkvm_set_rflags(vcpu, r->rflags | MKVM_RFLAGS_FIXED);
 	/* As in KVM, new registers drop a queued exception. */
 	if (!vcpu->event.is_irq && !vcpu->event.is_nmi)
 		vcpu->event.pending = false;
@@ -328,6 +328,9 @@ static void mkvm_prepare_interrupts(struct mkvm_vcpu *vcpu)
 		return;
 	/* NMIs first: they outrank interrupts (events.c). */
 	mkvm_prepare_nmi(vcpu);
+	/* The VMM debugs the guest and wants no interrupts (guestdbg.c). */
+	if (unlikely(vcpu->guest_debug & KVM_GUESTDBG_BLOCKIRQ))
+		return;
 	if (vcpu->apic) {
 		mkvm_prepare_irqchip_interrupts(vcpu);
 		/* Split irqchip: the VMM asks when its PIC may inject. */
@@ -708,10 +711,22 @@ static noinline void mkvm_sync_regs_store(struct mkvm_vcpu *vcpu, u64 valid)
 		mkvm_get_vcpu_events(vcpu, &run->s.regs.events);
 }
 
+/*
+ * The kernel moved RIP past an instruction (emulated it) while RFLAGS.TF
+ * was set: the single-step trap the hardware did not raise (guestdbg.c).
+ */
+static inline int mkvm_step_check(struct mkvm_vcpu *vcpu, unsigned long rip)
+{
+	if (likely(!(vcpu->rflags & MKVM_RFLAGS_TF)) || vcpu->rip == rip)
+		return 1;
+	return mkvm_step_emulated(vcpu);
+}
+
 static int mkvm_vcpu_run_loop(struct mkvm_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 	u64 dirty = READ_ONCE(run->kvm_dirty_regs);
+	unsigned long rip;
 	int r, idx;
 
 	run->flags = 0;
@@ -740,7 +755,10 @@ static int mkvm_vcpu_run_loop(struct mkvm_vcpu *vcpu)
 		}
 		mkvm_ops->set_cr(vcpu, 8, run->cr8);
 	}
+	rip = vcpu->rip;
 	r = mkvm_complete_userspace_io(vcpu);
+	if (r > 0)
+		r = mkvm_step_check(vcpu, rip);
 	if (r <= 0)
 		goto out;
 	/* KVM_X86_SET_MCE found the machine unable to take the #MC. */
@@ -796,7 +814,10 @@ static int mkvm_vcpu_run_loop(struct mkvm_vcpu *vcpu)
 			}
 			continue;
 		}
+		rip = vcpu->rip;
 		r = mkvm_ops->handle_exit(vcpu);
+		if (r > 0)
+			r = mkvm_step_check(vcpu, rip);
 		if (r <= 0)
 			break;
 		/* Split irqchip: the VMM's IOAPIC hears of a level EOI. */
@@ -950,6 +971,14 @@ static noinline long mkvm_vcpu_ioctl_state(struct mkvm_vcpu *vcpu,
 		return mkvm_vcpu_enable_cap(vcpu, argp);
 	case KVM_GET_TSC_KHZ:
 		return mkvm_get_tsc_khz(vcpu);
+	case KVM_SET_TSC_KHZ:
+		return mkvm_set_tsc_khz(vcpu, (unsigned long)argp);
+	case KVM_HAS_DEVICE_ATTR:
+	case KVM_GET_DEVICE_ATTR:
+	case KVM_SET_DEVICE_ATTR:
+		return mkvm_vcpu_device_attr(vcpu, ioctl, argp);
+	case KVM_SET_GUEST_DEBUG:
+		return mkvm_set_guest_debug(vcpu, argp);
 	case KVM_GET_CPUID2:
 		return mkvm_get_cpuid2(vcpu, argp);
 	case KVM_GET_MSRS:

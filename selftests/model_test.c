@@ -22,11 +22,16 @@
  *   tsc_adjust               IA32_TSC and IA32_TSC_ADJUST from the guest and the host
  *                            (SDM Vol.3 17.17.3; KVM's host-side rules)
  *   tsc_khz                  KVM_GET_TSC_KHZ is the rate kvmclock converts the TSC with
+ *   set_tsc_khz              KVM_SET_TSC_KHZ: the host's rate (or 0) is taken; without
+ *                            TSC scaling a slower one is EINVAL
+ *   tsc_offset_attr          KVM_VCPU_TSC_CTRL/KVM_VCPU_TSC_OFFSET (vCPU device attribute):
+ *                            the one attribute there is, and SET then GET (near)
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <x86intrin.h>
 
 #include "kselftest_harness.h"
 #include "vm.h"
@@ -564,6 +569,77 @@ TEST(tsc_khz)
 	EXPECT_GT(khz, rate * 0.99) TH_LOG("kvmclock: %.0f kHz, told %ld", khz, rate);
 	do_op(_metadata, vcpu, OP_STOP, 0, 0, &uc);
 	free(c);
+	vm_free(vcpu->vm);
+}
+
+/*
+ * KVM_SET_TSC_KHZ. Without hardware TSC scaling (KVM_CAP_TSC_CONTROL 0) KVM takes a
+ * rate within its tolerance of the host's and refuses a slower one; it would take a
+ * faster one and catch the guest's TSC up in software, which minikvm refuses.
+ */
+TEST(set_tsc_khz)
+{
+	struct vcpu *vcpu;
+	long rate;
+
+	TEST_REQUIRE_CAP(KVM_CAP_GET_TSC_KHZ);
+	vcpu = op_vcpu();
+	rate = ioctl(vcpu->fd, KVM_GET_TSC_KHZ);
+	ASSERT_LT(0, rate);
+	EXPECT_EQ(0, ioctl(vcpu->fd, KVM_SET_TSC_KHZ, rate));
+	EXPECT_EQ(rate, ioctl(vcpu->fd, KVM_GET_TSC_KHZ));
+	EXPECT_EQ(0, ioctl(vcpu->fd, KVM_SET_TSC_KHZ, 0));	/* the host's */
+	EXPECT_EQ(rate, ioctl(vcpu->fd, KVM_GET_TSC_KHZ));
+	/*
+	 * (kvm.ko 6.1 then reports the refused rate in KVM_GET_TSC_KHZ: it stores it
+	 * before it checks it, seen in the SVM rig. Not checked.)
+	 */
+	if (kvm_check_cap(KVM_CAP_TSC_CONTROL) <= 0) {
+		EXPECT_EQ(-1, ioctl(vcpu->fd, KVM_SET_TSC_KHZ, rate / 2));
+		EXPECT_EQ(EINVAL, errno);
+	}
+	if (kvm_is_minikvm()) {
+		EXPECT_EQ(-1, ioctl(vcpu->fd, KVM_SET_TSC_KHZ, rate * 2));
+		EXPECT_EQ(EINVAL, errno);
+	}
+	vm_free(vcpu->vm);
+}
+
+static int tsc_attr(struct vcpu *vcpu, unsigned long ioctl_nr, uint32_t group,
+		    uint64_t attr, uint64_t *val)
+{
+	struct kvm_device_attr a = {
+		.group = group, .attr = attr, .addr = (uint64_t)(uintptr_t)val,
+	};
+
+	return ioctl(vcpu->fd, ioctl_nr, &a);
+}
+
+TEST(tsc_offset_attr)
+{
+	uint64_t val = 0, off = 1ULL << 50;
+	struct vcpu *vcpu;
+
+	TEST_REQUIRE_CAP(KVM_CAP_VCPU_ATTRIBUTES);
+	vcpu = op_vcpu();
+	EXPECT_EQ(0, tsc_attr(vcpu, KVM_HAS_DEVICE_ATTR, KVM_VCPU_TSC_CTRL,
+			      KVM_VCPU_TSC_OFFSET, NULL));
+	EXPECT_EQ(-1, tsc_attr(vcpu, KVM_HAS_DEVICE_ATTR, KVM_VCPU_TSC_CTRL, 1, NULL));
+	EXPECT_EQ(ENXIO, errno);
+	EXPECT_EQ(-1, tsc_attr(vcpu, KVM_HAS_DEVICE_ATTR, 1, KVM_VCPU_TSC_OFFSET, NULL));
+	EXPECT_EQ(ENXIO, errno);
+	EXPECT_EQ(0, tsc_attr(vcpu, KVM_SET_DEVICE_ATTR, KVM_VCPU_TSC_CTRL,
+			      KVM_VCPU_TSC_OFFSET, &off));
+	EXPECT_EQ(0, tsc_attr(vcpu, KVM_GET_DEVICE_ATTR, KVM_VCPU_TSC_CTRL,
+			      KVM_VCPU_TSC_OFFSET, &val));
+	/*
+	 * Near, not equal: kvm.ko moves the offset of a vCPU on a host whose TSC it
+	 * finds unstable each time the vCPU is loaded (SVM rig: 108318 ticks less).
+	 */
+	EXPECT_TRUE(NEAR(val, off)) TH_LOG("set %#lx, got %#lx", (unsigned long)off,
+					   (unsigned long)val);
+	/* The guest's TSC is the host's plus that: far above the host's now. */
+	EXPECT_TRUE(NEAR(vcpu_get_msr(vcpu, MSR_IA32_TSC) - __rdtsc(), off));
 	vm_free(vcpu->vm);
 }
 

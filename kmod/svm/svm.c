@@ -484,6 +484,10 @@ static void svm_vcpu_reset(struct mkvm_vcpu *vcpu)
 	/* Everything not set below, reserved fields included, is 0. */
 	clear_page(svm->vmcb);
 	svm_init_intercepts(&svm->vmcb->control);
+	/* KVM_SET_GUEST_DEBUG outlives a reset, as in KVM. */
+	if (vcpu->guest_debug & KVM_GUESTDBG_USE_SW_BP)
+		svm->vmcb->control.intercepts[VMCB_ICPT_EXC] |=
+			BIT(MKVM_BP_VECTOR);
 	svm_init_save(&svm->vmcb->save);
 	memset(svm->db, 0, sizeof(svm->db));
 	svm->dr7 = SVM_RESET_DR7;
@@ -942,6 +946,36 @@ static void svm_prepare_tlb(struct vcpu_svm *svm, struct svm_cpu *sd)
 	svm->vmcb->control.tlb_control = ctl;
 }
 
+/*
+ * Guest debugging (guestdbg.c). VMRUN loads DR6 and DR7 from the VMCB
+ * (APM Vol.2 15.5.1), not DR0-3: with USE_HW_BP the VMM's DR7 goes into
+ * the VMCB and mkvm_load_debug_addrs() puts its DR0-3 into the CPU; else
+ * DR7 keeps every breakpoint off (svm_handle_dr()). While the VMM owns
+ * #DB, DR6 starts clean at each entry (KVM does the same).
+ */
+static void svm_load_debug(struct mkvm_vcpu *vcpu, struct vmcb *vmcb)
+{
+	struct vcpu_svm *svm = to_svm(vcpu);
+
+	vmcb->save.dr7 = (vcpu->guest_debug & KVM_GUESTDBG_USE_HW_BP) ?
+			 vcpu->debug_dr7 : SVM_RESET_DR7;
+	if (unlikely(mkvm_debug_owns_db(vcpu))) {
+		svm->guest_dr6 = vmcb->save.dr6;
+		vmcb->save.dr6 = SVM_RESET_DR6;
+	}
+}
+
+/* After #VMEXIT: what the guest's DR6 became, and the guest's own back. */
+static void svm_save_debug(struct mkvm_vcpu *vcpu, struct vmcb *vmcb)
+{
+	struct vcpu_svm *svm = to_svm(vcpu);
+
+	if (unlikely(mkvm_debug_owns_db(vcpu))) {
+		svm->debug_dr6 = vmcb->save.dr6;
+		vmcb->save.dr6 = svm->guest_dr6;
+	}
+}
+
 /* Copy what the core keeps in struct mkvm_vcpu into the VMCB. */
 static void svm_load_vmcb(struct mkvm_vcpu *vcpu, struct vmcb *vmcb)
 {
@@ -952,6 +986,7 @@ static void svm_load_vmcb(struct mkvm_vcpu *vcpu, struct vmcb *vmcb)
 	vmcb->save.cr2 = vcpu->cr2;
 	vmcb->save.g_pat = vcpu->msr_pat;
 	vmcb->control.tsc_offset = vcpu->msr_tsc_offset;
+	svm_load_debug(vcpu, vmcb);
 	/* ASID and nCR3 are set once, by svm_vcpu_reset(). */
 	/* Clean bits all 0: the CPU reloads every field (15.15). */
 	vmcb->control.clean = 0;
@@ -1036,6 +1071,7 @@ static void svm_run(struct mkvm_vcpu *vcpu)
 	 */
 	svm_clgi();
 	svm_load_guest_regs(svm, sd, &host_pkru);
+	mkvm_load_debug_addrs(vcpu);	/* GIF = 0: nothing runs between */
 
 	/*
 	 * With V_INTR_MASKING, the host's RFLAGS.IF at VMRUN decides
@@ -1054,7 +1090,19 @@ static void svm_run(struct mkvm_vcpu *vcpu)
 	 */
 	svm_stgi();
 
+	svm_save_debug(vcpu, vmcb);
 	svm_save_vmcb(vcpu, vmcb);
+}
+
+/* KVM_SET_GUEST_DEBUG: #BP exits only for USE_SW_BP; #DB always does. */
+static void svm_update_guest_debug(struct mkvm_vcpu *vcpu)
+{
+	struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
+
+	if (vcpu->guest_debug & KVM_GUESTDBG_USE_SW_BP)
+		c->intercepts[VMCB_ICPT_EXC] |= BIT(MKVM_BP_VECTOR);
+	else
+		c->intercepts[VMCB_ICPT_EXC] &= ~BIT(MKVM_BP_VECTOR);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1144,14 +1192,30 @@ static int svm_handle_rdpmc(struct mkvm_vcpu *vcpu)
 	return 1;
 }
 
-/* #DB and #AC were only intercepted to break loops: deliver them. */
+/*
+ * #DB and #AC were intercepted to break loops: deliver them. A #DB is the
+ * VMM's while it debugs the guest (guestdbg.c).
+ */
 static int svm_handle_db(struct mkvm_vcpu *vcpu)
 {
+	struct vcpu_svm *svm = to_svm(vcpu);
+
+	if (mkvm_debug_owns_db(vcpu))
+		return mkvm_handle_db(vcpu, svm->debug_dr6, svm->vmcb->save.dr7);
 	/* Unless it was minikvm's own step to an NMI window (events.c). */
 	if (svm_nmi_step_done(vcpu))
 		return 1;
 	mkvm_queue_exception(vcpu, 1, false, 0);
 	return 1;
+}
+
+/*
+ * #BP, intercepted only for KVM_GUESTDBG_USE_SW_BP: RIP is still at the
+ * INT3 (the intercept comes before delivery, APM Vol.2 15.12).
+ */
+static int svm_handle_bp(struct mkvm_vcpu *vcpu)
+{
+	return mkvm_debug_exit(vcpu, MKVM_BP_VECTOR, 0, 0);
 }
 
 static int svm_handle_ac(struct mkvm_vcpu *vcpu)
@@ -1350,8 +1414,10 @@ static int svm_decode_mov_crdr(struct mkvm_vcpu *vcpu)
  * never reach the hardware: DR0-DR3 and DR7 live in struct vcpu_svm,
  * and the VMCB's DR7 stays at "all breakpoints off" so host addresses in
  * the real DR0-DR3 never trigger in the guest. DR6 is the VMCB's, which
- * the CPU keeps up to date (e.g. single-step). Hardware breakpoints
- * therefore do not fire in guests: a simplification of minikvm.
+ * the CPU keeps up to date (e.g. single-step). The guest's own hardware
+ * breakpoints therefore do not fire: a simplification of minikvm (the
+ * VMM's do, KVM_GUESTDBG_USE_HW_BP). Its DR7.GD is checked here, as the
+ * CPU would before the intercept (guestdbg.c).
  */
 static int svm_handle_dr(struct mkvm_vcpu *vcpu)
 {
@@ -1359,8 +1425,11 @@ static int svm_handle_dr(struct mkvm_vcpu *vcpu)
 	struct vmcb *vmcb = svm->vmcb;
 	u64 code = vmcb->control.exit_code, info = vmcb->control.exit_info_1;
 	bool write = code >= SVM_EXIT_WRITE_DR0;
-	int dr = code & 7, gpr;
+	int dr = code & 7, gpr, r;
 	unsigned long val;
+
+	if (mkvm_dr_general_detect(vcpu, &r))
+		return r;
 
 	if (svm_caps.decode_assists && (info & SVM_EXITINFO_MOV_VALID)) {
 		gpr = info & SVM_EXITINFO_MOV_GPR;
@@ -1440,6 +1509,7 @@ static int (*const svm_exit_handlers[])(struct mkvm_vcpu *vcpu) = {
 	[SVM_EXIT_READ_DR0 ... SVM_EXIT_READ_DR7]	= svm_handle_dr,
 	[SVM_EXIT_WRITE_DR0 ... SVM_EXIT_WRITE_DR7]	= svm_handle_dr,
 	[SVM_EXIT_DB]					= svm_handle_db,
+	[SVM_EXIT_BP]					= svm_handle_bp,
 	[SVM_EXIT_UD]					= svm_handle_ud_excp,
 	[SVM_EXIT_AC]					= svm_handle_ac,
 	[SVM_EXIT_MC]					= svm_handle_mc,
@@ -1561,6 +1631,7 @@ const struct mkvm_x86_ops svm_ops = {
 	.set_nmi_mask		= svm_set_nmi_mask,
 	.get_interrupt_shadow	= svm_get_interrupt_shadow,
 	.set_interrupt_shadow	= svm_set_interrupt_shadow,
+	.update_guest_debug	= svm_update_guest_debug,
 	.get_debugregs		= svm_get_debugregs,
 	.set_debugregs		= svm_set_debugregs,
 	.flush_tlb		= svm_flush_tlb,

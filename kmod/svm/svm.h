@@ -53,6 +53,13 @@ struct vcpu_svm {
 	unsigned long dr7;
 	u64 tsc_aux;
 	u32 pkru;
+	/*
+	 * While the VMM owns #DB (guest debugging: single step, hardware
+	 * breakpoints) the guest runs with a clean DR6 so each exit shows
+	 * only its own bits (debug_dr6); its own DR6 waits in guest_dr6.
+	 */
+	u64 guest_dr6;
+	u64 debug_dr6;
 	/* vcpu->event (an interrupt) went in as V_IRQ at this VMRUN. */
 	bool virq_posted;
 	/*

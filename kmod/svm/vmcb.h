@@ -348,6 +348,7 @@ static_assert(sizeof(struct vmcb) == 4096);
 #define SVM_EXIT_WRITE_DR7	0x037
 #define SVM_EXIT_EXCP_BASE	0x040	/* + vector: exception intercepts */
 #define SVM_EXIT_DB		(SVM_EXIT_EXCP_BASE + 1)
+#define SVM_EXIT_BP		(SVM_EXIT_EXCP_BASE + 3)
 #define SVM_EXIT_UD		(SVM_EXIT_EXCP_BASE + 6)
 #define SVM_EXIT_AC		(SVM_EXIT_EXCP_BASE + 17)
 #define SVM_EXIT_MC		(SVM_EXIT_EXCP_BASE + 18)

@@ -88,6 +88,17 @@ static int vmx_handle_exception_nmi(struct mkvm_vcpu *vcpu)
 	/* #UD: the core rewrites VMMCALL or reflects it (pv.c). */
 	if (type == VMX_INTR_TYPE_HW_EXCEPTION && vector == X86_TRAP_UD)
 		return mkvm_handle_ud(vcpu);
+	/*
+	 * #DB and #BP exit only while the VMM debugs the guest (guestdbg.c).
+	 * The exit qualification holds the DR6 bits B0-3, BD, BS (Table
+	 * 28-1); RIP is still at an INT3 (the exit replaces its delivery).
+	 */
+	if (type == VMX_INTR_TYPE_HW_EXCEPTION && vector == X86_TRAP_DB)
+		return mkvm_handle_db(vcpu, (vmx->exit_qual & 0x600f) |
+					    VMX_DR6_RESET,
+				      vmcs_read(VMCS_GUEST_DR7));
+	if (type == VMX_INTR_TYPE_SOFT_EXCEPTION && vector == X86_TRAP_BP)
+		return mkvm_debug_exit(vcpu, MKVM_BP_VECTOR, 0, 0);
 	if (type == VMX_INTR_TYPE_HW_EXCEPTION && vector == X86_TRAP_AC) {
 		mkvm_queue_exception(vcpu, X86_TRAP_AC, true,
 				     vmcs_read(VMCS_EXIT_INTR_ERROR_CODE));
@@ -268,17 +279,21 @@ static int vmx_handle_cr(struct mkvm_vcpu *vcpu)
 /*
  * Reason 29: MOV to/from a debug register (Table 28-4). minikvm keeps
  * the guest's DR0-3, DR6 and DR7 in software and the processor's DR7 at
- * its reset value, so guest breakpoints never fire but never touch the
- * host's debug registers either. DR4/DR5 alias DR6/DR7 (CR4.DE=1 makes
- * them #UD before any exit).
+ * its reset value (the VMM's DR7 with KVM_GUESTDBG_USE_HW_BP), so the
+ * guest's own breakpoints never fire but never touch the host's debug
+ * registers either; its DR7.GD is checked here (guestdbg.c). DR4/DR5
+ * alias DR6/DR7 (CR4.DE=1 makes them #UD before any exit).
  */
 static int vmx_handle_dr(struct mkvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	unsigned long q = vmx->exit_qual;
-	int dr = QUAL_DR_NUM(q), reg = QUAL_DR_GPR(q);
+	int dr = QUAL_DR_NUM(q), reg = QUAL_DR_GPR(q), r;
 	unsigned long *slot;
 	u64 val;
+
+	if (mkvm_dr_general_detect(vcpu, &r))
+		return r;
 
 	if (dr < 4)
 		slot = &vmx->dr[dr];

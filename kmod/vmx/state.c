@@ -697,7 +697,7 @@ void vmx_reset_guest(struct mkvm_vcpu *vcpu)
 	memset(vmx->dr, 0, sizeof(vmx->dr));
 	vmx->dr6 = VMX_DR6_RESET;
 	vmx->dr7 = VMX_DR7_RESET;
-	vmcs_write(VMCS_GUEST_DR7, VMX_DR7_RESET);
+	vmcs_write(VMCS_GUEST_DR7, vmx_effective_dr7(vcpu));
 	vmcs_write(VMCS_GUEST_IA32_DEBUGCTL, 0);
 	vmcs_write(VMCS_GUEST_PENDING_DBG_EXCEPTIONS, 0);
 

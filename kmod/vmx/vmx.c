@@ -819,6 +819,45 @@ void vmx_set_proc_bits(struct vcpu_vmx *vmx, u32 bits, bool on)
 }
 
 /*
+ * The exception bitmap (25.6.3). Exceptions stay in the guest, except
+ * #AC: a guest could make #AC delivery raise #AC forever without the CPU
+ * ever taking an interrupt (CVE-2015-5307). Exiting on it lets the host
+ * breathe; exit.c reflects it back. #UD: VMMCALL, AMD's hypercall, may
+ * need rewriting (pv.c). #MC: a machine check belongs to the host,
+ * whatever ran when it struck; with its bit clear it would go through the
+ * guest's IDT (SDM Vol.3 26.2). #DB and #BP while the VMM debugs the
+ * guest (KVM_SET_GUEST_DEBUG, guestdbg.c).
+ */
+static u32 vmx_exception_bitmap(struct mkvm_vcpu *vcpu)
+{
+	u32 bitmap = BIT(X86_TRAP_AC) | BIT(X86_TRAP_UD) | BIT(X86_TRAP_MC);
+
+	if (mkvm_debug_owns_db(vcpu))
+		bitmap |= BIT(X86_TRAP_DB);
+	if (vcpu->guest_debug & KVM_GUESTDBG_USE_SW_BP)
+		bitmap |= BIT(X86_TRAP_BP);
+	return bitmap;
+}
+
+/* The DR7 the guest runs with: the VMM's for USE_HW_BP, else all off. */
+u64 vmx_effective_dr7(struct mkvm_vcpu *vcpu)
+{
+	return (vcpu->guest_debug & KVM_GUESTDBG_USE_HW_BP) ?
+	       vcpu->debug_dr7 : VMX_DR7_RESET;
+}
+
+/* KVM_SET_GUEST_DEBUG changed what to intercept, and DR7. */
+static void vmx_update_guest_debug(struct mkvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+
+	vmx_vmcs_get(vmx);
+	vmcs_write(VMCS_EXCEPTION_BITMAP, vmx_exception_bitmap(vcpu));
+	vmcs_write(VMCS_GUEST_DR7, vmx_effective_dr7(vcpu));
+	vmx_vmcs_put(vmx);
+}
+
+/*
  * VMCS setup step 1: execution controls (25.6). What exits, and the
  * pointers to the MSR bitmap and EPT.
  */
@@ -840,17 +879,8 @@ static void vmx_setup_exec_controls(struct vcpu_vmx *vmx)
 		vmcs_write(VMCS_PLE_WINDOW, 4096);
 	}
 
-	/*
-	 * Exceptions stay in the guest, except #AC: a guest could make #AC
-	 * delivery raise #AC forever without the CPU ever taking an
-	 * interrupt (CVE-2015-5307). Exiting on it lets the host breathe;
-	 * exit.c reflects it back. #UD: VMMCALL, AMD's hypercall, may
-	 * need rewriting (pv.c). And #MC: a machine check belongs to the
-	 * host, whatever ran when it struck; with its bit clear it would go
-	 * through the guest's IDT (SDM Vol.3 26.2, "exception bitmap").
-	 */
-	vmcs_write(VMCS_EXCEPTION_BITMAP,
-		   BIT(X86_TRAP_AC) | BIT(X86_TRAP_UD) | BIT(X86_TRAP_MC));
+	/* Which exceptions exit: see vmx_exception_bitmap(). */
+	vmcs_write(VMCS_EXCEPTION_BITMAP, vmx_exception_bitmap(vmx->vcpu));
 	vmcs_write(VMCS_PF_ERROR_CODE_MASK, 0);
 	vmcs_write(VMCS_PF_ERROR_CODE_MATCH, 0);
 	vmcs_write(VMCS_CR3_TARGET_COUNT, 0);
@@ -1128,6 +1158,25 @@ static void vmx_restore_host_debug(struct vcpu_vmx *vmx)
 		hw_breakpoint_restore();
 }
 
+/*
+ * RFLAGS.TF with blocking by STI or MOV SS: VM entry then wants the BS
+ * bit among the pending debug exceptions (SDM Vol.3 26.3.1.5). After MOV
+ * SS the single-step trap is indeed still to come: mark it pending. After
+ * STI it was already taken (that is how a stepping VMM got here): drop
+ * the one-instruction STI shadow instead, the trap must not repeat.
+ */
+static void vmx_step_shadow(struct mkvm_vcpu *vcpu)
+{
+	u64 intr = vmcs_read(VMCS_GUEST_INTERRUPTIBILITY);
+
+	if (intr & INTERRUPTIBILITY_MOV_SS)
+		vmcs_write(VMCS_GUEST_PENDING_DBG_EXCEPTIONS,
+			   vmcs_read(VMCS_GUEST_PENDING_DBG_EXCEPTIONS) | DR_STEP);
+	else if (intr & INTERRUPTIBILITY_STI)
+		vmcs_clear_bits(VMCS_GUEST_INTERRUPTIBILITY,
+				INTERRUPTIBILITY_STI);
+}
+
 /* Guest state the core keeps in vcpu: copy it into the VMCS. */
 static void vmx_load_guest(struct mkvm_vcpu *vcpu)
 {
@@ -1141,6 +1190,15 @@ static void vmx_load_guest(struct mkvm_vcpu *vcpu)
 	if (vcpu->rip != vmx->exit_rip) {
 		vmcs_clear_bits(VMCS_GUEST_INTERRUPTIBILITY,
 				INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS);
+		/*
+		 * A single-step trap the exit left pending (BS) belonged to
+		 * the instruction the core emulated, and the core raised it
+		 * itself (vcpu.c: mkvm_step_check): entering with it would
+		 * trap a second time at the new RIP.
+		 */
+		if (unlikely(vcpu->rflags & MKVM_RFLAGS_TF))
+			vmcs_clear_bits(VMCS_GUEST_PENDING_DBG_EXCEPTIONS,
+					DR_STEP);
 		vmx->exit_rip = vcpu->rip;
 	}
 	vmcs_write(VMCS_GUEST_RIP, vcpu->rip);
@@ -1153,6 +1211,8 @@ static void vmx_load_guest(struct mkvm_vcpu *vcpu)
 		vmx->vmcs_rflags = vcpu->rflags | MKVM_RFLAGS_FIXED;
 		vmcs_write(VMCS_GUEST_RFLAGS, vmx->vmcs_rflags);
 	}
+	if (unlikely(vcpu->rflags & MKVM_RFLAGS_TF))
+		vmx_step_shadow(vcpu);
 
 	vmx_sync_eptp(vcpu);
 	if (vcpu->msr_tsc_offset != vmx->tsc_offset) {
@@ -1402,6 +1462,7 @@ static void vmx_run(struct mkvm_vcpu *vcpu)
 
 	if (native_read_cr2() != vcpu->cr2)
 		native_write_cr2(vcpu->cr2);
+	mkvm_load_debug_addrs(vcpu);
 	if (static_branch_unlikely(&vmx_l1d_flush))
 		native_wrmsrl(MSR_IA32_FLUSH_CMD, L1D_FLUSH);
 	ret = vmx_vmenter(vcpu->regs, vmx->launched);
@@ -1483,6 +1544,7 @@ const struct mkvm_x86_ops vmx_ops = {
 	.set_nmi_mask = vmx_set_nmi_mask,
 	.get_interrupt_shadow = vmx_get_interrupt_shadow,
 	.set_interrupt_shadow = vmx_set_interrupt_shadow,
+	.update_guest_debug = vmx_update_guest_debug,
 	.get_debugregs = vmx_get_debugregs,
 	.set_debugregs = vmx_set_debugregs,
 

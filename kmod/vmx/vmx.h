@@ -261,6 +261,7 @@ static inline void vmcs_clear_bits(unsigned long field, unsigned long bits)
 void vmx_vmcs_get(struct vcpu_vmx *vmx);
 void vmx_vmcs_put(struct vcpu_vmx *vmx);
 void vmx_set_proc_bits(struct vcpu_vmx *vmx, u32 bits, bool on);
+u64 vmx_effective_dr7(struct mkvm_vcpu *vcpu);
 const char *vmx_insn_error_name(u32 err);
 
 /* vmenter.S: the world switch; returns VMX_ENTER_*. */
