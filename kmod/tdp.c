@@ -349,12 +349,14 @@ int mkvm_tdp_fault_in(struct mkvm_vcpu *vcpu, struct mkvm_memslot *slot,
 	if (get_user_pages_fast(hva, 1, write ? FOLL_WRITE : 0, &page) != 1)
 		return -EFAULT;
 	r = tdp_map(vcpu, slot, gpa, page, write, mmu_seq);
-	if (!r) {
+	/* Not for the zero page (a read of untouched anonymous memory). */
+	if (!r && !PageReserved(page)) {
 		if (write)
 			set_page_dirty_lock(page);
 		mark_page_accessed(page);
-		vcpu->stat.tdp_faults++;
 	}
+	if (!r)
+		vcpu->stat.tdp_faults++;
 	put_page(page);
 	return 1;
 }
@@ -365,16 +367,16 @@ static struct mkvm *mn_to_vm(struct mmu_notifier *mn)
 }
 
 /*
- * Leaves were cleared (or a whole-tree zap is between its swap and its
- * kick): make every vCPU leave guest mode and flush before it enters
- * again. When this returns, no CPU uses an old translation.
+ * Account for @n leaves just cleared, under tdp.lock. Returns whether the
+ * vCPUs must be kicked and flushed (after the lock) before the caller may
+ * return: some leaf was cleared, or a whole-tree zap is between its swap and
+ * its own kick (mkvm_tdp_zap_all()).
  */
-static void tdp_zapped(struct mkvm *vm, unsigned long n, bool flush)
+static bool tdp_zapped(struct mkvm *vm, unsigned long n)
 {
+	lockdep_assert_held(&vm->tdp.lock);
 	WRITE_ONCE(vm->stat.pages_4k, vm->stat.pages_4k - n);
-	spin_unlock(&vm->tdp.lock);
-	if (n || flush)
-		mkvm_kick_all(vm, MKVM_REQ_TLB_FLUSH);
+	return n || vm->tdp.flush_pending;
 }
 
 /*
@@ -388,6 +390,7 @@ static int mkvm_mmu_invalidate_range_start(struct mmu_notifier *mn,
 	struct mkvm *vm = mn_to_vm(mn);
 	struct mkvm_memslots *slots;
 	unsigned long n = 0;
+	bool flush;
 	int i, idx;
 
 	idx = srcu_read_lock(&vm->srcu);
@@ -407,8 +410,12 @@ static int mkvm_mmu_invalidate_range_start(struct mmu_notifier *mn,
 				    s->base_gfn + ((end - s->hva + PAGE_SIZE - 1) >>
 						   PAGE_SHIFT));
 	}
-	tdp_zapped(vm, n, vm->tdp.flush_pending);
+	flush = tdp_zapped(vm, n);
+	spin_unlock(&vm->tdp.lock);
 	srcu_read_unlock(&vm->srcu, idx);
+	/* When we return, no CPU can reach the old pages any more. */
+	if (flush)
+		mkvm_kick_all(vm, MKVM_REQ_TLB_FLUSH);
 	return 0;
 }
 
@@ -432,12 +439,14 @@ static void mkvm_mmu_invalidate_range_end(struct mmu_notifier *mn,
 static void mkvm_mmu_release(struct mmu_notifier *mn, struct mm_struct *mm)
 {
 	struct mkvm *vm = mn_to_vm(mn);
-	unsigned long n;
+	bool flush;
 
 	spin_lock(&vm->tdp.lock);
-	n = tdp_zap_leaves(vm->tdp.root, TDP_LEVELS, 0, 0,
-			   1ULL << (TDP_GPA_BITS - PAGE_SHIFT));
-	tdp_zapped(vm, n, vm->tdp.flush_pending);
+	flush = tdp_zapped(vm, tdp_zap_leaves(vm->tdp.root, TDP_LEVELS, 0, 0,
+					      1ULL << (TDP_GPA_BITS - PAGE_SHIFT)));
+	spin_unlock(&vm->tdp.lock);
+	if (flush)
+		mkvm_kick_all(vm, MKVM_REQ_TLB_FLUSH);
 }
 
 static const struct mmu_notifier_ops mkvm_mmu_notifier_ops = {
