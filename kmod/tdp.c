@@ -35,6 +35,9 @@
  *    (mkvm_kick_all()): when we return, no CPU can reach the old page.
  *  - invalidate_range_end: under tdp.lock, mmu_seq++, then
  *    mmu_in_progress--.
+ *  - clear_young / clear_flush_young / test_young (reclaim's page aging):
+ *    a present leaf counts as "accessed"; aging clears it, with the same
+ *    kick, so that the guest's next access faults and is seen.
  *  - release (the mm goes away): clear every leaf, flush.
  *
  * Why the sequence works: a fault whose GUP saw the old page either takes
@@ -214,11 +217,12 @@ void mkvm_tdp_free_cache(struct mkvm_vcpu *vcpu)
 
 /*
  * Clear the leaves for guest frames [@start, @end) under @table, a table at
- * @level whose first entry maps frame @base. Tables stay (see the top of
- * the file). Returns the number of leaves cleared. Caller holds tdp.lock.
+ * @level whose first entry maps frame @base; only count them if !@clear.
+ * Tables stay (see the top of the file). Returns the number of leaves
+ * found. Caller holds tdp.lock.
  */
 static unsigned long tdp_zap_leaves(u64 *table, int level, u64 base,
-				    u64 start, u64 end)
+				    u64 start, u64 end, bool clear)
 {
 	u64 span = 1ULL << (9 * (level - 1));	/* frames one entry maps */
 	unsigned long n = 0;
@@ -233,9 +237,10 @@ static unsigned long tdp_zap_leaves(u64 *table, int level, u64 base,
 			continue;
 		if (level > 1) {
 			n += tdp_zap_leaves(tdp_next(table[i]), level - 1, gfn,
-					    start, end);
+					    start, end, clear);
 		} else {
-			WRITE_ONCE(table[i], 0);
+			if (clear)
+				WRITE_ONCE(table[i], 0);
 			n++;
 		}
 	}
@@ -380,6 +385,33 @@ static bool tdp_zapped(struct mkvm *vm, unsigned long n)
 }
 
 /*
+ * Clear (or only count, !@clear) the leaves of every slot page whose VMM
+ * address is in [@start, @end). Caller holds tdp.lock and vm->srcu.
+ */
+static unsigned long tdp_zap_hva_range(struct mkvm *vm, unsigned long start,
+				       unsigned long end, bool clear)
+{
+	struct mkvm_memslots *slots = srcu_dereference(vm->memslots, &vm->srcu);
+	unsigned long n = 0;
+	int i;
+
+	for (i = 0; i < slots->nr; i++) {
+		struct mkvm_memslot *s = &slots->slot[i];
+		unsigned long lo = max(start, (unsigned long)s->hva);
+		unsigned long hi = min(end, (unsigned long)(s->hva +
+				       (s->npages << PAGE_SHIFT)));
+
+		if (lo >= hi)
+			continue;
+		n += tdp_zap_leaves(vm->tdp.root, TDP_LEVELS, 0,
+				    s->base_gfn + ((lo - s->hva) >> PAGE_SHIFT),
+				    s->base_gfn + ((hi - s->hva + PAGE_SIZE - 1) >>
+						   PAGE_SHIFT), clear);
+	}
+	return n;
+}
+
+/*
  * The VMM's page tables are about to change in [range->start, range->end):
  * forget every guest page mapped from there (see the top of the file).
  * Never sleeps, never fails: also called where blocking is not allowed.
@@ -388,29 +420,14 @@ static int mkvm_mmu_invalidate_range_start(struct mmu_notifier *mn,
 					   const struct mmu_notifier_range *range)
 {
 	struct mkvm *vm = mn_to_vm(mn);
-	struct mkvm_memslots *slots;
-	unsigned long n = 0;
 	bool flush;
-	int i, idx;
+	int idx;
 
 	idx = srcu_read_lock(&vm->srcu);
 	spin_lock(&vm->tdp.lock);
 	vm->tdp.mmu_in_progress++;
-	slots = srcu_dereference(vm->memslots, &vm->srcu);
-	for (i = 0; i < slots->nr; i++) {
-		struct mkvm_memslot *s = &slots->slot[i];
-		unsigned long start = max(range->start, (unsigned long)s->hva);
-		unsigned long end = min(range->end, (unsigned long)(s->hva +
-					(s->npages << PAGE_SHIFT)));
-
-		if (start >= end)
-			continue;
-		n += tdp_zap_leaves(vm->tdp.root, TDP_LEVELS, 0,
-				    s->base_gfn + ((start - s->hva) >> PAGE_SHIFT),
-				    s->base_gfn + ((end - s->hva + PAGE_SIZE - 1) >>
-						   PAGE_SHIFT));
-	}
-	flush = tdp_zapped(vm, n);
+	flush = tdp_zapped(vm, tdp_zap_hva_range(vm, range->start, range->end,
+						 true));
 	spin_unlock(&vm->tdp.lock);
 	srcu_read_unlock(&vm->srcu, idx);
 	/* When we return, no CPU can reach the old pages any more. */
@@ -443,15 +460,64 @@ static void mkvm_mmu_release(struct mmu_notifier *mn, struct mm_struct *mm)
 
 	spin_lock(&vm->tdp.lock);
 	flush = tdp_zapped(vm, tdp_zap_leaves(vm->tdp.root, TDP_LEVELS, 0, 0,
-					      1ULL << (TDP_GPA_BITS - PAGE_SHIFT)));
+					      1ULL << (TDP_GPA_BITS - PAGE_SHIFT),
+					      true));
 	spin_unlock(&vm->tdp.lock);
 	if (flush)
 		mkvm_kick_all(vm, MKVM_REQ_TLB_FLUSH);
 }
 
+/*
+ * Page aging: reclaim asks whether the guest used the pages of a range
+ * lately (folio_referenced(), for the host's LRU). Neither table gives us
+ * an accessed bit to read (we preset NPT's A bit, EPT's A/D flags are off),
+ * so a present leaf means "used since the last aging", and aging clears
+ * it: the guest's next access faults it back in, and that fault is the
+ * access the next aging sees. KVM does the same for entries without A/D
+ * bits (access tracking), keeping the frame in the entry; we drop it.
+ * Clearing needs the flush as an invalidation does: the page may be freed
+ * later by an invalidation that finds nothing left to clear.
+ */
+static int mkvm_mmu_clear_young(struct mmu_notifier *mn, struct mm_struct *mm,
+				unsigned long start, unsigned long end)
+{
+	struct mkvm *vm = mn_to_vm(mn);
+	unsigned long n;
+	bool flush;
+	int idx;
+
+	idx = srcu_read_lock(&vm->srcu);
+	spin_lock(&vm->tdp.lock);
+	n = tdp_zap_hva_range(vm, start, end, true);
+	flush = tdp_zapped(vm, n);
+	spin_unlock(&vm->tdp.lock);
+	srcu_read_unlock(&vm->srcu, idx);
+	if (flush)
+		mkvm_kick_all(vm, MKVM_REQ_TLB_FLUSH);
+	return n != 0;
+}
+
+static int mkvm_mmu_test_young(struct mmu_notifier *mn, struct mm_struct *mm,
+			       unsigned long address)
+{
+	struct mkvm *vm = mn_to_vm(mn);
+	unsigned long n;
+	int idx;
+
+	idx = srcu_read_lock(&vm->srcu);
+	spin_lock(&vm->tdp.lock);
+	n = tdp_zap_hva_range(vm, address, address + 1, false);
+	spin_unlock(&vm->tdp.lock);
+	srcu_read_unlock(&vm->srcu, idx);
+	return n != 0;
+}
+
 static const struct mmu_notifier_ops mkvm_mmu_notifier_ops = {
 	.invalidate_range_start	= mkvm_mmu_invalidate_range_start,
 	.invalidate_range_end	= mkvm_mmu_invalidate_range_end,
+	.clear_flush_young	= mkvm_mmu_clear_young,
+	.clear_young		= mkvm_mmu_clear_young,
+	.test_young		= mkvm_mmu_test_young,
 	.release		= mkvm_mmu_release,
 };
 
