@@ -205,12 +205,13 @@ if [ "$selftests" = 1 ] && [ -e build/selftests/rofile_test ] &&
 		{ cat "$dir/ro-iso.out"; exit 1; }
 fi
 # selftests/guestmem_test.c: MADV_PAGEOUT needs swap. The guest kernel's zram
-# and zsmalloc modules in lib/modules/extra (the test loads them and swaps on
-# /dev/zram0; /init does not).
+# module and what it needs (zsmalloc on 6.1, the LZ4 compressors on 6.12) in
+# lib/modules/extra (the test loads them in this order and swaps on /dev/zram0;
+# /init does not).
 if [ "$selftests" = 1 ] && [ -e build/selftests/guestmem_test ] &&
    { [ ${#tests[@]} = 0 ] || [[ " ${tests[*]} " == *" guestmem_test "* ]]; }; then
 	mkdir -p "$root/lib/modules/extra"
-	for m in zsmalloc zram; do
+	for m in zsmalloc lz4_compress lz4hc_compress zram; do
 		ko=$(find "$kdir/lib/modules/$ver/kernel" -name "$m.ko" -o -name "$m.ko.xz" | head -1)
 		case $ko in
 		"") ;;	# built in

@@ -72,11 +72,20 @@ GUEST_ASM(memop, 64,
 	"mov %rcx, %rdi\n\t"
 	"jmp 1b\n\t");
 
-/* Read the qword at @gpa until @stop is non-zero there, then DONE. For munmap. */
+/*
+ * Read the qword at R8 while it is non-zero, then DONE. For unmap_while_running.
+ * A CPUID each time round, so that the loop exits: under Bochs a guest that never
+ * exits holds the host's interrupts back (see xsave_test.c), and on the VMX rig's
+ * one CPU the unmapping thread would never run.
+ */
 GUEST_ASM(spin_read, 64,
-	"1: mov (%rdx), %rdi\n\t"
+	"1: mov (%r8), %rdi\n\t"
 	"test %rdi, %rdi\n\t"
-	"jnz 1b\n\t"
+	"jz 2f\n\t"
+	"xor %eax, %eax\n\t"
+	"cpuid\n\t"
+	"jmp 1b\n"
+	"2:\n\t"
 	GUEST_DONE);
 
 /* Have the guest do one operation; returns the value it read or wrote. */
@@ -189,7 +198,7 @@ TEST(host_writes)
 	munmap(data, DATA_SIZE);
 }
 
-/* Swap on /dev/zram0 (the rig packs zram.ko and zsmalloc.ko): 0, or why not. */
+/* Swap on /dev/zram0 (the rig packs zram.ko and its dependencies): NULL, or why not. */
 static const char *swap_on(void)
 {
 	char line[256];
@@ -204,9 +213,11 @@ static const char *swap_on(void)
 	fclose(f);
 	if (n > 1)
 		return NULL;	/* a header line and a swap device */
-	if (system("test -e /lib/modules/extra/zram.ko && "
-		   "{ insmod /lib/modules/extra/zsmalloc.ko 2>/dev/null; "
-		   "insmod /lib/modules/extra/zram.ko 2>/dev/null; true; }"))
+	/* zram and what it needs, in order; built in or loaded already is fine. */
+	if (system("test -e /sys/block/zram0 -o -e /lib/modules/extra/zram.ko || exit 1; "
+		   "for m in zsmalloc lz4_compress lz4hc_compress zram; do "
+		   "test -e /lib/modules/extra/$m.ko && "
+		   "insmod /lib/modules/extra/$m.ko 2>/dev/null; done; true"))
 		return "no zram module here (scripts/rig.sh packs it)";
 	if (system("echo 16M > /sys/block/zram0/disksize && mkswap /dev/zram0 >/dev/null && "
 		   "swapon /dev/zram0"))
@@ -297,11 +308,11 @@ TEST(unmap_while_running)
 	*host_qword(u.addr, 0) = 1;	/* the guest spins while this is non-zero */
 	ASSERT_EQ(0, __vm_set_memslot(vcpu->vm, DATA_SLOT, 0, DATA_GPA, DATA_SIZE, u.addr));
 	vcpu_get_regs(vcpu, &regs);
-	regs.rdx = DATA_GPA;
+	regs.r8 = DATA_GPA;
 	vcpu_set_regs(vcpu, &regs);
 
 	ASSERT_EQ(0, pthread_create(&thread, NULL, unmap_later, &u));
-	/* The spin has no exit of its own: only the unmap can end this KVM_RUN. */
+	/* No exit to userspace in the loop: only the unmap can end this KVM_RUN. */
 	r = __vcpu_run(vcpu);
 	err = errno;
 	pthread_join(thread, NULL);
