@@ -875,7 +875,7 @@ int mkvm_complete_userspace_io(struct mkvm_vcpu *vcpu)
  * mkvm_handle_tdp_fault() - the guest touched a guest-physical page that
  * our NPT/EPT does not map (or maps readonly).
  *
- * RAM (a memslot): pin and map it, re-enter. Nothing there, or a write
+ * RAM (a memslot): map it, re-enter. Nothing there, or a write
  * to a readonly slot: it is MMIO, so decode the instruction and let
  * userspace emulate the device (KVM_EXIT_MMIO).
  */

@@ -4,9 +4,10 @@
  *
  * Guest RAM is ordinary memory of the VMM process: it mmap()s a buffer and
  * tells us "guest-physical range [gpa, gpa+size) is this userspace
- * address". We remember that in a slot and pin nothing yet: a page is
- * pinned and mapped into the NPT/EPT only when the guest first touches it
- * (tdp.c, mkvm_handle_tdp_fault()).
+ * address". We remember that in a slot and map nothing yet: a page is
+ * looked up and mapped into the NPT/EPT only when the guest first touches
+ * it, and never pinned: the MMU notifier takes the mapping away again
+ * when the VMM's page tables change (tdp.c, mkvm_tdp_fault_in()).
  *
  * Readers (vCPUs handling a fault) see the slot set under SRCU without any
  * lock. A change builds a new copy, publishes it, waits for the readers of
@@ -195,8 +196,7 @@ int mkvm_set_memory_region(struct mkvm *vm,
 	synchronize_srcu_expedited(&vm->srcu);
 	/*
 	 * ...so mappings made from it can go: drop them all, and make every
-	 * vCPU flush its TLB before it runs again. Guest pages are pinned
-	 * per mapping, so this also unpins what the old slot pinned.
+	 * vCPU flush its TLB before it runs again.
 	 */
 	if (zap)
 		mkvm_tdp_zap_all(vm);

@@ -18,6 +18,7 @@
 
 #include <linux/kvm.h>
 #include <linux/mm_types.h>
+#include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/srcu.h>
@@ -104,8 +105,8 @@ enum mkvm_seg {
  * @dirty_bitmap: with KVM_MEM_LOG_DIRTY_PAGES, one bit per page the guest
  *		wrote since the last KVM_GET_DIRTY_LOG (else NULL)
  *
- * Pages are pinned when first touched and recorded only in the TDP table
- * (tdp.c): a slot itself owns no page.
+ * Pages are mapped into the TDP table when first touched, and forgotten
+ * when the VMM's mapping changes (tdp.c): a slot itself owns no page.
  */
 struct mkvm_memslot {
 	u64 base_gfn;
@@ -132,11 +133,15 @@ struct mkvm_memslots {
  * the core a function that makes an entry (svm/npt.c, vmx/ept.c).
  */
 struct mkvm_tdp {
-	spinlock_t lock;	/* serialises changes to the table */
+	spinlock_t lock;	/* the table and the fields below (tdp.c) */
 	u64 *root;		/* level-4 table, one page */
 	u64 *spare;		/* zeroed page for mkvm_tdp_zap_all() (vm->lock) */
 	phys_addr_t root_pa;
 	unsigned long nr_tables;	/* pages in use, for statistics */
+	/* MMU notifier (tdp.c): invalidations ended, and running now */
+	unsigned long mmu_seq;
+	long mmu_in_progress;
+	bool flush_pending;	/* a whole-tree zap has not kicked yet */
 };
 
 /* ------------------------------------------------------------------ */
@@ -185,6 +190,7 @@ struct mkvm_tdp_fault {
  * @tdp:	the guest-physical -> host-physical table
  * @vcpus:	created vCPUs, indexed by creation order
  * @mm:		the address space of the process that created the VM
+ * @mmu_notifier: tells tdp.c when @mm's page tables change
  * @vendor:	private state of the vendor (e.g. ASID)
  */
 struct mkvm {
@@ -216,6 +222,7 @@ struct mkvm {
 	struct list_head coalesced_zones;	/* under vm->lock */
 	refcount_t users;	/* the VM fd, each vCPU fd, each stats fd */
 	struct mm_struct *mm;
+	struct mmu_notifier mmu_notifier;
 	u64 tss_addr;
 	/*
 	 * KVM_SET_NR_MMU_PAGES: KVM's quota of shadow page-table pages. NPT and
@@ -637,6 +644,8 @@ void mkvm_tdp_free_cache(struct mkvm_vcpu *vcpu);
 int mkvm_tdp_fault_in(struct mkvm_vcpu *vcpu, struct mkvm_memslot *slot,
 		      u64 gpa, bool write);
 void mkvm_tdp_write_protect(struct mkvm *vm, u64 gfn, unsigned long mask);
+int mkvm_mmu_notifier_register(struct mkvm *vm);
+void mkvm_mmu_notifier_unregister(struct mkvm *vm);
 
 /* emulate.c: common handlers called by the vendor exit tables. */
 int mkvm_emulate_io(struct mkvm_vcpu *vcpu, const struct mkvm_io *io);

@@ -30,6 +30,8 @@ static void mkvm_destroy_vm(struct mkvm *vm)
 	 * they used.
 	 */
 	mkvm_irqchip_destroy(vm);
+	/* No more invalidations: they kick vCPUs, which go next. */
+	mkvm_mmu_notifier_unregister(vm);
 	for (i = 0; i < vm->nr_vcpus; i++)
 		mkvm_vcpu_destroy(vm->vcpus[i]);
 	mkvm_ops->vm_destroy(vm);
@@ -77,9 +79,10 @@ void mkvm_kick_all(struct mkvm *vm, int req)
 	/*
 	 * Without memory for the mask (possible when cpumasks are allocated,
 	 * CONFIG_CPUMASK_OFFSTACK), interrupt every other CPU instead: more
-	 * IPIs than needed, but no vCPU may miss the request.
+	 * IPIs than needed, but no vCPU may miss the request. No sleeping
+	 * allocation: the MMU notifier kicks where it must not sleep (tdp.c).
 	 */
-	have_mask = zalloc_cpumask_var(&cpus, GFP_KERNEL);
+	have_mask = zalloc_cpumask_var(&cpus, GFP_NOWAIT | __GFP_NOWARN);
 	me = get_cpu();
 	for (i = 0; i < READ_ONCE(vm->nr_vcpus); i++) {
 		struct mkvm_vcpu *vcpu = vm->vcpus[i];
@@ -96,9 +99,12 @@ void mkvm_kick_all(struct mkvm *vm, int req)
 	else
 		smp_call_function(mkvm_kick_ack, NULL, 1);
 	put_cpu();
-	/* Callers hold vm->lock (memslot.c), so a plain increment will do. */
-	if (req == MKVM_REQ_TLB_FLUSH)
+	/* Callers hold vm->lock or nothing (tdp.c): the counter is tdp.lock's. */
+	if (req == MKVM_REQ_TLB_FLUSH) {
+		spin_lock(&vm->tdp.lock);
 		vm->stat.remote_tlb_flush++;
+		spin_unlock(&vm->tdp.lock);
+	}
 	if (have_mask)
 		free_cpumask_var(cpus);
 }
@@ -326,13 +332,19 @@ int mkvm_create_vm(unsigned long type)
 	/* Keep the mm_struct (not the address space) for the GUP checks. */
 	vm->mm = current->mm;
 	mmgrab(vm->mm);
+	/* ...and follow the changes of its page tables (tdp.c). */
+	r = mkvm_mmu_notifier_register(vm);
+	if (r)
+		goto err_mmdrop;
 
 	r = anon_inode_getfd("kvm-vm", &mkvm_vm_fops, vm, O_RDWR | O_CLOEXEC);
 	if (r < 0)
-		goto err_vm_destroy;
+		goto err_unregister;
 	return r;
 
-err_vm_destroy:
+err_unregister:
+	mkvm_mmu_notifier_unregister(vm);
+err_mmdrop:
 	mmdrop(vm->mm);
 	mkvm_ops->vm_destroy(vm);
 err_tdp_destroy:

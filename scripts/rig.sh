@@ -216,6 +216,22 @@ if [ "$selftests" = 1 ] && [ -e build/selftests/rofile_test ] &&
 	xorriso -as mkisofs -o "$root/data/ro.iso" "$dir/ro-src" > "$dir/ro-iso.out" 2>&1 ||
 		{ cat "$dir/ro-iso.out"; exit 1; }
 fi
+# selftests/guestmem_test.c: MADV_PAGEOUT needs swap. The guest kernel's zram
+# module and what it needs (zsmalloc on 6.1, the LZ4 compressors on 6.12) in
+# lib/modules/extra (the test loads them in this order and swaps on /dev/zram0;
+# /init does not).
+if [ "$selftests" = 1 ] && [ -e build/selftests/guestmem_test ] &&
+   { [ ${#tests[@]} = 0 ] || [[ " ${tests[*]} " == *" guestmem_test "* ]]; }; then
+	mkdir -p "$root/lib/modules/extra"
+	for m in zsmalloc lz4_compress lz4hc_compress zram; do
+		ko=$(find "$kdir/lib/modules/$ver/kernel" -name "$m.ko" -o -name "$m.ko.xz" | head -1)
+		case $ko in
+		"") ;;	# built in
+		*.xz) xz -dc "$ko" > "$root/lib/modules/extra/$m.ko" ;;
+		*) cp "$ko" "$root/lib/modules/extra/$m.ko" ;;
+		esac
+	done
+fi
 [ -x build/user/kvm-info ] && cp build/user/kvm-info "$root/bin/"
 # minikvm-stat (user/stat/), for selftests/trace_test.c and the rig shell.
 [ -x build/user/minikvm-stat ] && cp build/user/minikvm-stat "$root/bin/"

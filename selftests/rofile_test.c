@@ -3,11 +3,11 @@
  * rofile_test: a KVM_MEM_READONLY slot backed by a file of a read-only filesystem.
  *
  * A VMM may give the guest a ROM, or a firmware image, straight from a file it maps
- * with PROT_READ. The module pins the pages behind the slot (kmod/tdp.c); when the
- * slot goes, it gives them back, and must not mark them dirty: they were never
- * writable, and a page-cache page of a read-only filesystem is one the filesystem
- * never expects to see dirtied (isofs has no dirty_folio at all: marking its page
- * dirty calls through a NULL pointer, an oops in the host).
+ * with PROT_READ. The module maps the pages behind the slot (kmod/tdp.c) readonly
+ * and must never mark them dirty, neither when it maps them nor when the mapping
+ * goes: they were never writable, and a page-cache page of a read-only filesystem is
+ * one the filesystem never expects to see dirtied (isofs has no dirty_folio at all:
+ * marking its page dirty calls through a NULL pointer, an oops in the host).
  *
  * The rig (scripts/rig.sh) packs an ISO 9660 image, /data/ro.iso, holding
  * pattern.bin: 16 pages, every byte of page i equal to i + 1; and the modules
@@ -104,7 +104,7 @@ TEST(readonly_file_slot)
 	EXPECT_EQ(0x5a, run->mmio.data[0]);
 	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(vcpu, &uc));
 
-	/* The slot goes (its pages are given back), then the VM. */
+	/* The slot goes (its mappings with it), then the VM. */
 	EXPECT_EQ(0, __vm_set_memslot(vcpu->vm, 1, KVM_MEM_READONLY, RO_GPA, 0, hva));
 	vm_free(vcpu->vm);
 	munmap(hva, RO_SIZE);
@@ -113,8 +113,8 @@ TEST(readonly_file_slot)
 }
 
 /*
- * The same file, and the VM freed while the slot still holds the pages: the
- * teardown path (mkvm_tdp_destroy) gives them back too.
+ * The same file, and the VM freed while the slot still maps the pages: the
+ * teardown path (the MMU notifier's release, mkvm_tdp_destroy) leaves them clean too.
  */
 TEST(readonly_file_slot_vm_teardown)
 {
