@@ -140,7 +140,7 @@ rig svm-minikvm-6.1  --vendor svm --kver 6.1  --module minikvm.ko "${l2[@]}" "${
 # minikvm booted all 12 of kernel,smp4,sigterm x4 in the same rig.)
 rig svm-kvm-6.1      --vendor svm --kver 6.1  --ref "${l2[@]}" "${up[@]}" --timeout 900 \
 	--env L2BOOT_VARIANTS=user
-# Every SVM rig of all the selftests also runs the fuzzer (selftests/fuzz_test.c:
+# Every minikvm SVM rig of all the selftests also runs the fuzzer (selftests/fuzz_test.c:
 # 40 s of fuzzing, about 60 s with its warm-up, memory and replay checks; the VMX
 # rigs skip it unless FUZZ_SECS is set, see its main()): the 6.12 rigs get more
 # than the default 300 s for it (full 6.1 runs ended at 50-120 s of guest time

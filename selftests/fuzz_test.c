@@ -1616,6 +1616,18 @@ int main(void)
 		printf("1..1\nok 1 fuzz # SKIP in the VMX rig only with FUZZ_SECS (make fuzz VENDOR=vmx)\n");
 		return 4;
 	}
+	/*
+	 * Inside make check the real kvm_amd is not fuzzed either: in a
+	 * fresh-clone make check on 2026-12-02 (seed 0x561bdec6833d2b76, ioctls
+	 * only) the SVM rig's CPU 0 stalled in round 1 on kvm_amd ("rcu_preempt
+	 * detected stalls", then soft lockups until the rig's limit): the
+	 * emulator limit RIG.md describes, which took the rest of that rig's
+	 * tests with it. make fuzz REF=kvm still runs it.
+	 */
+	if (!kvm_is_minikvm() && !getenv("FUZZ_SECS")) {
+		printf("1..1\nok 1 fuzz # SKIP on kvm.ko only with FUZZ_SECS (make fuzz REF=kvm)\n");
+		return 4;
+	}
 	cfg.seed = env_long("FUZZ_SEED", 0);
 	if (!cfg.seed)
 		cfg.seed = splitmix(time(NULL) ^ ((uint64_t)getpid() << 32));
