@@ -218,7 +218,29 @@ struct saved {
 	struct kvm_lapic_state lapic;
 	struct kvm_debugregs dregs;
 	struct kvm_mp_state mp;
+	uint64_t tsc_offset;
+	bool has_tsc_offset;
 };
+
+/*
+ * The guest's TSC travels as its offset from the host's (KVM_VCPU_TSC_OFFSET),
+ * as QEMU does where it can: both VMs run on the same host. Restored only as
+ * the MSR_IA32_TSC value, kvm_intel in the VMX rig let the guest's TSC go
+ * backwards (a value within a second of the new vCPU's creation is taken as
+ * an attempt to synchronize with it, x86.c: kvm_synchronize_tsc).
+ */
+static bool tsc_offset_attr(int fd, uint64_t *val, bool set)
+{
+	struct kvm_device_attr a = {
+		.group = KVM_VCPU_TSC_CTRL, .attr = KVM_VCPU_TSC_OFFSET,
+		.addr = (uint64_t)(uintptr_t)val,
+	};
+
+	if (kvm_check_cap(KVM_CAP_VCPU_ATTRIBUTES) <= 0 ||
+	    ioctl(fd, KVM_HAS_DEVICE_ATTR, &a))
+		return false;
+	return !ioctl(fd, set ? KVM_SET_DEVICE_ATTR : KVM_GET_DEVICE_ATTR, &a);
+}
 
 static void xioctl(int fd, unsigned long req, void *arg, const char *name)
 {
@@ -286,6 +308,7 @@ static void save_state(struct vcpu *vcpu, struct saved *s)
 	IOCTL(vcpu->fd, KVM_GET_VCPU_EVENTS, &s->events);
 	IOCTL(vcpu->fd, KVM_GET_LAPIC, &s->lapic);
 	IOCTL(vcpu->fd, KVM_GET_DEBUGREGS, &s->dregs);
+	s->has_tsc_offset = tsc_offset_attr(vcpu->fd, &s->tsc_offset, false);
 }
 
 /* A new VM with the old one's memory, and its vCPU with the old one's state. */
@@ -324,6 +347,8 @@ static struct vcpu *restore_state(struct __test_metadata *_metadata,
 	IOCTL(vcpu->fd, KVM_SET_MP_STATE, &s->mp);
 	IOCTL(vcpu->fd, KVM_SET_LAPIC, &s->lapic);
 	IOCTL(vcpu->fd, KVM_SET_DEBUGREGS, &s->dregs);
+	if (s->has_tsc_offset)
+		EXPECT_TRUE(tsc_offset_attr(vcpu->fd, &s->tsc_offset, true));
 
 	/* What was written reads back the same. */
 	vcpu_get_regs(vcpu, &regs);
