@@ -16,12 +16,20 @@
  *
  * Then a guest reads and writes through many slots (at least 32) at once, and sees
  * a moved slot at its new address and a deleted one gone (MMIO exits).
+ *
+ * Last, the VM's own ioctls do not wait for a guest that keeps its CPU: with a vCPU
+ * spinning in the guest on another thread, a new slot, a dirty log and a second
+ * vCPU come back at once (slots_while_guest_spins).
  */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "kselftest_harness.h"
 #include "vm.h"
@@ -346,6 +354,95 @@ TEST(shared_memory)
 	page[2] = 0xabcdef;
 	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
 	EXPECT_EQ(0xabcdef, uc.args[0]);
+	vm_free(vcpu->vm);
+}
+
+/*
+ * A guest that never exits on its own: the only exits are the host's (timer
+ * interrupts, the signal at the end). The slot set is read under SRCU in the exit
+ * handlers; a vCPU that stayed in its SRCU read side while the guest runs would
+ * make KVM_SET_USER_MEMORY_REGION (which waits for readers: synchronize_srcu())
+ * wait for the guest, and with it vm->lock and everything that takes it.
+ */
+GUEST_ASM(spin_guest, 64,
+	"1: incq " GSTR(GUEST_DATA_GPA) "\n\t"
+	"jmp 1b\n\t");
+
+static atomic_bool spin_stop;
+
+static void on_sigusr1(int sig)
+{
+	(void)sig;
+}
+
+static void *spin_thread(void *arg)
+{
+	struct vcpu *vcpu = arg;
+
+	/* KVM_RUN returns on the signal (EINTR); until asked to stop, enter again. */
+	while (!atomic_load(&spin_stop))
+		__vcpu_run(vcpu);
+	return NULL;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+TEST(slots_while_guest_spins)
+{
+	volatile uint64_t *count;
+	struct sigaction sa;
+	struct kvm_dirty_log log;
+	unsigned long bitmap[8];
+	struct vcpu *vcpu;
+	pthread_t thread;
+	double t0, t;
+	void *mem;
+
+	TEST_REQUIRE_KVM();
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigusr1;		/* no SA_RESTART: KVM_RUN returns */
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	vcpu = vm_create_guest(MODE_LONG64, GUEST_CODE(spin_guest));
+	count = gpa_to_hva(vcpu->vm, GUEST_DATA_GPA);
+	atomic_store(&spin_stop, false);
+	ASSERT_EQ(0, pthread_create(&thread, NULL, spin_thread, vcpu));
+
+	/* The guest runs: its counter moves. */
+	t0 = now_s();
+	while (*count == 0 && now_s() - t0 < 10)
+		;
+	ASSERT_NE(0, *count);
+
+	/* A new slot with dirty logging, its log, and a second vCPU: none waits. */
+	mem = mmap(NULL, 0x40000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	t0 = now_s();
+	EXPECT_EQ(0, __vm_set_memslot(vcpu->vm, 2, KVM_MEM_LOG_DIRTY_PAGES, FREE_GPA,
+				      0x40000, mem)) TH_LOG("%s", strerror(errno));
+	memset(&log, 0, sizeof(log));
+	log.slot = 2;
+	log.dirty_bitmap = bitmap;
+	EXPECT_EQ(0, ioctl(vcpu->vm->fd, KVM_GET_DIRTY_LOG, &log));
+	EXPECT_EQ(0, __vm_set_memslot(vcpu->vm, 2, 0, FREE_GPA, 0, mem));
+	EXPECT_LE(0, ioctl(vcpu->vm->fd, KVM_CREATE_VCPU, 1));
+	t = now_s() - t0;
+	TH_LOG("slot added, logged, deleted and a vCPU created in %.3f s, guest at %llu",
+	       t, (unsigned long long)*count);
+	/* A grace period is milliseconds; a wait for the guest would be forever. */
+	EXPECT_GT(2.0, t);
+
+	/* immediate_exit: a KVM_RUN the signal comes too early for returns at once. */
+	atomic_store(&spin_stop, true);
+	vcpu->run->immediate_exit = 1;
+	pthread_kill(thread, SIGUSR1);
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	munmap(mem, 0x40000);
 	vm_free(vcpu->vm);
 }
 
