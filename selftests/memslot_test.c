@@ -363,8 +363,16 @@ TEST(shared_memory)
  * handlers; a vCPU that stayed in its SRCU read side while the guest runs would
  * make KVM_SET_USER_MEMORY_REGION (which waits for readers: synchronize_srcu())
  * wait for the guest, and with it vm->lock and everything that takes it.
+ *
+ * The guest runs with RFLAGS.IF=1 (nothing is ever injected: the interrupts that
+ * arrive are the host's, and they make it exit whatever its IF). In the VMX rig
+ * a guest entered with IF=0 keeps Bochs from delivering the host's interrupts
+ * (kmod/vmx/vmx.c, vmx_setup_preemption_timer()): kvm_intel has no such
+ * workaround, and with IF=0 this test hung the rig's one CPU on it (the
+ * fresh-clone make check of 2026-12-02, vmx-kvm-6.1).
  */
 GUEST_ASM(spin_guest, 64,
+	"sti\n\t"
 	"1: incq " GSTR(GUEST_DATA_GPA) "\n\t"
 	"jmp 1b\n\t");
 
