@@ -21,6 +21,7 @@
 #                        REF=kvm          load the real kvm modules instead of minikvm
 #                        TEST=name        run only selftests/name_test.c ("smoke")
 #                        KVER=6.1|6.12    guest kernel series                      [6.1]
+#                        KVER=debug       the debug kernel (make debug-kernel first)
 #                        SHELL_VM=1       end in a shell on the console (svm only)
 #                        ICOUNT=1         QEMU -icount: guest time = instructions
 #                        TIMEOUT=secs     wall-clock limit of the run
@@ -45,6 +46,9 @@
 #                      FUZZ_ROUND_SECS, FUZZ_GUEST=0|1, FUZZ_WILD=0|1 are passed on
 #                      (Documentation/testing.rst); make check runs it for 40 s in
 #                      the SVM rigs with the other selftests (the VMX rigs skip it)
+#   make debug-kernel  build the debug rig's kernel (KASAN, lockdep, kmemleak ...) from
+#                      linux-source-6.1, once, cached outside the clone
+#                      (scripts/debug-kernel.sh); then `make rig KVER=debug`
 #   make check         everything above on both rigs, with and without REF; the last
 #                      line is "N passed, N failed, N skipped"
 #   make demo          boot the SVM rig, load minikvm.ko, boot Linux as its guest
@@ -58,7 +62,11 @@
 
 KVER      ?= 6.1
 GUEST_VER := $(shell scripts/kver.sh $(KVER) 2>/dev/null)
+ifeq ($(KVER),debug)
+GUEST_KDIR := $(shell scripts/debug-kernel.sh dir)/out
+else
 GUEST_KDIR := /usr/src/linux-headers-$(GUEST_VER)
+endif
 
 # The kernel to build the module against: the running kernel's build directory if
 # there is one, else the headers of the KVER series.
@@ -177,6 +185,9 @@ check: deps
 deps:
 	scripts/deps.sh
 
+debug-kernel: deps
+	scripts/debug-kernel.sh build
+
 clean:
 	@if [ -d "$(KDIR)" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
 	@if [ -f tests/unit/Makefile ]; then $(MAKE) -C tests/unit clean; fi
@@ -186,4 +197,4 @@ distclean: clean
 	rm -rf build
 
 .PHONY: all module module-copy module-notrace user selftests unit doc-check bench \
-	bench-trace rig fuzz upstream upstream-build demo check deps clean distclean
+	bench-trace rig fuzz upstream upstream-build demo check deps debug-kernel clean distclean

@@ -12,6 +12,11 @@
 #   5. Linux's own KVM selftests (6.1, unmodified; built once, cached outside the
 #      clone): the subset selftests/upstream/expected.txt names, in the 6.1 rigs of
 #      3 after our selftests, on both modules, each result judged against that file
+#   6. the debug rig: all our selftests (and the fuzzer's short run) on minikvm in
+#      the SVM rig under a kernel built with KASAN, lockdep, DEBUG_ATOMIC_SLEEP,
+#      kmemleak, DEBUG_LIST and DEBUG_PREEMPT (scripts/debug-kernel.sh: built once,
+#      cached outside the clone; on a fresh machine it builds in the background
+#      while 1-4 run)
 # The last line is "N passed, N failed, N skipped" (the sum of every piece); the exit
 # status is non-zero if anything failed.
 set -euo pipefail
@@ -75,6 +80,11 @@ v612=$(scripts/kver.sh 6.12)
 # Fetch the guest kernels now: two rigs running side by side must not both unpack one.
 scripts/fetch-kernel.sh "$v61"
 scripts/fetch-kernel.sh "$v612"
+
+# The debug rig's kernel: a build from scratch takes one core for a long while, so
+# it starts now, at low priority, and the debug rig runs last (see there).
+scripts/debug-kernel.sh build > build/logs/debug-kernel.log 2>&1 &
+debug_kernel_pid=$!
 
 counted unit build/unit.counts scripts/unit-tests.sh build/unit.counts
 counted doc-check build/doc-check.counts scripts/doc-check.sh build/doc-check.counts
@@ -140,11 +150,11 @@ rig svm-minikvm-6.1  --vendor svm --kver 6.1  --module minikvm.ko "${l2[@]}" "${
 # minikvm booted all 12 of kernel,smp4,sigterm x4 in the same rig.)
 rig svm-kvm-6.1      --vendor svm --kver 6.1  --ref "${l2[@]}" "${up[@]}" --timeout 900 \
 	--env L2BOOT_VARIANTS=user
-# Every minikvm SVM rig of all the selftests also runs the fuzzer (selftests/fuzz_test.c:
-# 40 s of fuzzing, about 60 s with its warm-up, memory and replay checks; the VMX
-# rigs skip it unless FUZZ_SECS is set, see its main()): the 6.12 rigs get more
-# than the default 300 s for it (full 6.1 runs ended at 50-120 s of guest time
-# before it).
+# Every minikvm rig of all the selftests also runs the fuzzer's ioctl part
+# (selftests/fuzz_test.c: 40 s of fuzzing in the SVM rigs, about 60 s with its
+# warm-up, memory and replay checks; 15 s in the VMX rig, see its main()): the
+# 6.12 rigs get more than the default 300 s for it (full 6.1 runs ended at 50-120 s
+# of guest time before it).
 rig svm-minikvm-6.12 --vendor svm --kver 6.12 --module "build/k-$v612/minikvm.ko" --timeout 480
 rig svm-kvm-6.12     --vendor svm --kver 6.12 --ref --timeout 480
 # Under Bochs the minikvm VMX rig boots the nested Linux three times
@@ -201,6 +211,28 @@ rig svm-kvm-clients     --vendor svm --kver 6.1 --ref "${clients[@]}"
 vmx_qemu=(--test qemu --env QEMU_TEST_CASES=default_machine --timeout 1500)
 rig_pair vmx-minikvm-qemu "--vendor vmx --kver 6.1 --module minikvm.ko ${vmx_qemu[*]}" \
          vmx-kvm-qemu     "--vendor vmx --kver 6.1 --ref ${vmx_qemu[*]}"
+
+# The debug rig (scripts/debug-kernel.sh, rig.sh --kver debug): our selftests with
+# minikvm under KASAN, lockdep and kmemleak; the fuzzer's short run is one of them.
+# The rig fails on any report of those checkers, and on a kmemleak scan that is not
+# empty after the tests (scripts/guest-init.sh). The nested Linux boot and the
+# upstream selftests stay out (time).
+start=$SECONDS
+echo
+echo "=== build-debug-kernel (waiting for the background build)"
+if wait "$debug_kernel_pid"; then
+	tail -n 1 build/logs/debug-kernel.log
+	echo "ok - build-debug-kernel"
+	add build-debug-kernel 1 0 0 $((SECONDS - start))
+	vdbg=$(scripts/kver.sh debug)
+	build build-debug make module-copy KVER=debug
+	rig svm-minikvm-debug --vendor svm --kver debug --module "build/k-$vdbg/minikvm.ko" \
+		--timeout 1800
+else
+	tail -n 20 build/logs/debug-kernel.log
+	echo "not ok - build-debug-kernel (log: build/logs/debug-kernel.log)"
+	add build-debug-kernel 0 1 0 $((SECONDS - start))
+fi
 
 echo
 echo "=== summary"

@@ -17,6 +17,16 @@ if [ -f "$dest/.done" ]; then
 	exit 0
 fi
 
+# The debug kernel is not a Debian package: scripts/debug-kernel.sh built it, with
+# the same layout, in its cache.
+if [[ $ver == *-minikvm-debug ]]; then
+	rm -rf "$dest"
+	ln -s "$("$(dirname "$0")"/debug-kernel.sh dir)/kernel" "$dest"
+	depmod -b "$dest" "$ver"
+	touch "$dest/.done"
+	exit 0
+fi
+
 rm -rf "$dest"
 mkdir -p "$dest/dl"
 pkg=linux-image-$ver

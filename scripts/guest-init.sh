@@ -39,6 +39,13 @@ ip link set lo up
 echo "RIG: begin $RIG_NAME (kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) cpus, up $(cut -d' ' -f1 /proc/uptime) s)"
 # The log dumped at the end starts here: boot messages are not the module's doing.
 dmesg -c > /tmp/boot.dmesg
+# A kernel with kmemleak (the debug rig, rig.sh --kver debug): forget what the boot
+# left unreferenced, so that the scan at the end shows only what the tests leaked.
+kmemleak=/sys/kernel/debug/kmemleak
+if [ -e $kmemleak ]; then
+	echo scan > $kmemleak
+	echo clear > $kmemleak
+fi
 
 # TAP output of one of the rig's own checks: tap N ok|fail name [diagnostic]
 tap() {
@@ -204,6 +211,29 @@ else
 	tap 3 fail module_unload_again "rmmod $RIG_MODULE failed or /dev/kvm still there"
 fi
 echo "RIG: exit module_cycle 0"
+
+# kmemleak reports an object once nothing has pointed at it for a while (5 s) and two
+# scans agree; after the tests and two module unloads, the list must be empty.
+if [ -e $kmemleak ]; then
+	echo "RIG: run kmemleak"
+	echo "1..1"
+	sleep 6
+	scan_ok=1
+	echo scan > $kmemleak || scan_ok=0
+	sleep 6
+	echo scan > $kmemleak || scan_ok=0
+	leaks=$(grep -c '^unreferenced object' $kmemleak || true)
+	if [ $scan_ok = 0 ]; then
+		# A refused scan: kmemleak turned itself off (it says why in the log).
+		tap 1 fail kmemleak_clean "kmemleak refused to scan: $(grep -i kmemleak /tmp/boot.dmesg | tail -n 3)"
+	elif [ "$leaks" = 0 ]; then
+		tap 1 ok kmemleak_clean
+	else
+		tap 1 fail kmemleak_clean "$leaks unreferenced objects"
+		sed 's/^/# /' $kmemleak | head -n 200
+	fi
+	echo "RIG: exit kmemleak 0"
+fi
 
 echo "RIG: dmesg begin"
 dmesg

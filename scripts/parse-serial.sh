@@ -9,7 +9,8 @@
 #                            each missing result failed
 #   a test binary that exits non-zero without a "not ok": one failure
 #   no "RIG: end" marker (the kernel crashed or the run timed out): one failure
-#   kernel log lines with Oops|BUG:|WARNING:|general protection|Call Trace|RIP: : one failure
+#   kernel log lines with Oops|BUG:|WARNING:|general protection|Call Trace|RIP: (and the
+#   debug kernel's hung-task and RCU stall reports): one failure
 #
 # At the end it prints "NAME: N passed, N failed, N skipped", writes "N N N" to
 # COUNTS_FILE, and exits 1 if anything failed. With EMULATOR_PGID it also stops the
@@ -31,7 +32,9 @@ results=0       # results it printed so far
 cur_failed=0    # of which "not ok"
 
 # ("Oops" capitalised: the command line echoed in the log contains "oops=panic".)
-bad_re='Oops|BUG:|WARNING:|general protection|Call Trace|RIP: '
+# The debug kernel's checkers print these too (KASAN, DEBUG_ATOMIC_SLEEP and the
+# soft-lockup detector "BUG:", lockdep "WARNING:"); the hung-task detector and RCU:
+bad_re='Oops|BUG:|WARNING:|general protection|Call Trace|RIP: |INFO: task .* blocked|detected stalls'
 # A kernel message on the console: "[   12.345678] text" (printk with timestamps).
 kmsg_re='^\[ *[0-9]+\.[0-9]+\] '
 

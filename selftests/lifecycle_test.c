@@ -104,6 +104,8 @@ static void settle(struct sample *s)
 		fputs("3\n", f);
 		fclose(f);
 	}
+	sleep(1);	/* RCU-freed objects (call_rcu) reach their cache */
+	settle_slab();
 	sleep(2);	/* also lets the per-CPU vmstat deltas fold (every second) */
 	s->free_kb = meminfo_kb("MemFree");
 	s->slab_kb = meminfo_kb("SUnreclaim");

@@ -94,6 +94,8 @@ int kvm_check_cap(long cap);
  * fds. Tests compare against the one that is loaded.
  */
 bool kvm_is_minikvm(void);
+/* Frees what slab caches (and KASAN's quarantine) keep of freed objects. */
+int settle_slab(void);
 int kvm_unknown_ioctl_errno(int fd_level);
 #define KVM_FD_SYSTEM	0
 #define KVM_FD_VM	1
