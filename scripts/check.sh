@@ -229,8 +229,10 @@ if scripts/debug-kernel.sh version > /dev/null 2>&1; then
 	add build-debug-kernel 1 0 0 $((SECONDS - start))
 	vdbg=$(scripts/kver.sh debug)
 	build build-debug make module-copy KVER=debug
+	# ioapic_test's storm guard (10,000 interrupt deliveries) took from under 30 s
+	# to over 100 s on this kernel (2026-12-03); the other rigs run it.
 	rig svm-minikvm-debug --vendor svm --kver debug --module "build/k-$vdbg/minikvm.ko" \
-		--timeout 1800
+		--timeout 1800 --env IOAPIC_STORM_SKIP=1
 else
 	tail -n 20 build/logs/debug-kernel.log
 	echo "not ok - build-debug-kernel (log: build/logs/debug-kernel.log)"
