@@ -45,7 +45,7 @@
 #                      FUZZ_THREADS, FUZZ_OPS, FUZZ_ROUNDS, FUZZ_FIRST_ROUND,
 #                      FUZZ_ROUND_SECS, FUZZ_GUEST=0|1, FUZZ_WILD=0|1 are passed on
 #                      (Documentation/testing.rst); make check runs it for 40 s in
-#                      the SVM rigs with the other selftests (the VMX rigs skip it)
+#                      the SVM rigs and for 15 s in the minikvm VMX rig (ioctls only there)
 #   make debug-kernel  build the debug rig's kernel (KASAN, lockdep, kmemleak ...) from
 #                      linux-source-6.1, once, cached outside the clone
 #                      (scripts/debug-kernel.sh); then `make rig KVER=debug`
