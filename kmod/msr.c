@@ -256,8 +256,11 @@ int mkvm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data, bool host)
 
 /**
  * mkvm_set_msr() - write guest MSR @index.
- * @host: the VMM writes it (KVM_SET_MSRS), not the guest: state the CPU
- *	  alone may change (EFER.LMA) can then be restored as it was.
+ * @host: the VMM writes it (KVM_SET_MSRS), not the guest: checks that only
+ *	  guard the guest's own transitions are skipped, so saved state can be
+ *	  restored in any order. EFER.LMA is kept even then: it is the CPU's,
+ *	  set from LME and CR0.PG, and KVM_SET_SREGS, which checks the three
+ *	  together, is the only way for the VMM to change it.
  * Return: 0, -EINVAL for a value the CPU would refuse, -ENOENT.
  */
 int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data, bool host)
@@ -273,10 +276,13 @@ int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data, bool host)
 			if ((mkvm_ops->get_cr(vcpu, 0) & MKVM_CR0_PG) &&
 			    ((data ^ vcpu->efer) & MKVM_EFER_LME))
 				return -EINVAL;
-			/* LMA is the CPU's to set: a write keeps it. */
-			data = (data & ~MKVM_EFER_LMA) |
-			       (vcpu->efer & MKVM_EFER_LMA);
 		}
+		/*
+		 * LMA is the CPU's to set (SDM Vol.3 9.8.5, APM Vol.2 14.6.2):
+		 * a write keeps it, the VMM's too. "Long mode active with
+		 * paging off" is a state no CPU has.
+		 */
+		data = (data & ~MKVM_EFER_LMA) | (vcpu->efer & MKVM_EFER_LMA);
 		vcpu->efer = data;
 		mkvm_ops->set_efer(vcpu, data);
 		return 0;

@@ -131,6 +131,51 @@ TEST_F(sregs_einval, set_sregs)
 	EXPECT_EQ(42, uc.args[0]);
 }
 
+/*
+ * EFER.LMA is the processor's: it follows LME and CR0.PG (SDM Vol.3 9.8.5, APM Vol.2
+ * 14.6.2). KVM_SET_SREGS may set it (checked above); KVM_SET_MSRS of EFER, even from
+ * the VMM, keeps the LMA the vCPU has (x86.c set_efer()). Otherwise a VMM could build
+ * "long mode active, paging off", a state no CPU has: the SVM rig's emulator then ran
+ * such a guest at addresses above 2^63 without ever taking the host's interrupts, and
+ * the rig's CPU stalled (the fuzzer found it, Documentation/testing.rst, "Fuzzing").
+ *
+ * The guest of the first half does not run with EFER.LME set: in the SVM rig, a
+ * protected-mode guest with LME and paging off stalled the rig's CPU on kvm_amd
+ * as on minikvm (the emulator's limit, not the module's; the state is valid x86).
+ */
+TEST(efer_msr_keeps_lma)
+{
+	struct kvm_sregs sregs;
+	struct vcpu *vcpu;
+	struct ucall uc;
+	uint64_t efer;
+
+	TEST_REQUIRE_KVM();
+	/* Paging off: LMA written with LME is dropped, LME stays. */
+	vcpu = vm_create_guest(MODE_PROT32, GUEST_CODE(entry_guest));
+	efer = vcpu_get_msr(vcpu, MSR_EFER);
+	ASSERT_EQ(1, __vcpu_set_msr(vcpu, MSR_EFER, EFER_LME | EFER_LMA));
+	vcpu_get_sregs(vcpu, &sregs);
+	EXPECT_EQ(EFER_LME, sregs.efer & (EFER_LME | EFER_LMA));
+	EXPECT_EQ(EFER_LME, vcpu_get_msr(vcpu, MSR_EFER) & (EFER_LME | EFER_LMA));
+	/* Back to the EFER it had: the vCPU runs as before. */
+	ASSERT_EQ(1, __vcpu_set_msr(vcpu, MSR_EFER, efer));
+	EXPECT_EQ(efer, vcpu_get_msr(vcpu, MSR_EFER));
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
+	EXPECT_EQ(42, uc.args[0]);
+	vm_free(vcpu->vm);
+
+	/* Long mode: a write without LMA keeps it set. */
+	vcpu = vm_create_guest(MODE_LONG64, GUEST_CODE(entry_guest));
+	efer = vcpu_get_msr(vcpu, MSR_EFER);
+	ASSERT_EQ(1, __vcpu_set_msr(vcpu, MSR_EFER, efer & ~EFER_LMA));
+	vcpu_get_sregs(vcpu, &sregs);
+	EXPECT_EQ(EFER_LME | EFER_LMA, sregs.efer & (EFER_LME | EFER_LMA));
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
+	EXPECT_EQ(42, uc.args[0]);
+	vm_free(vcpu->vm);
+}
+
 /* ---------------------------------------------------------------- FAIL_ENTRY */
 
 TEST(long_mode_cs_l_and_d)
