@@ -14,7 +14,9 @@
  *                exit_reason / reason: kvm_exit(IOIO) = MIX_OUT + 1,
  *                kvm_exit(CPUID) = MIX_CPUID, kvm_exit(HLT) = MIX_HLT (SVM
  *                names; IO_INSTRUCTION for VMX), kvm_userspace_exit(IO) =
- *                MIX_OUT + 1, (HLT) = MIX_HLT, (MMIO) = MIX_MMIO.
+ *                MIX_OUT + 1, (HLT) = MIX_HLT, (MMIO) = MIX_MMIO, and so
+ *                kvm_userspace_exit = their sum; kvm_pio = MIX_OUT + 1,
+ *                kvm_mmio = MIX_MMIO. kvm_exit alone: a lower bound.
  *
  * The guest runs in a process of its own ("<this test> --hold"): it makes its
  * VM, says "ready", runs the mix when told "go", and keeps the VM until its
@@ -25,6 +27,8 @@
  *   debugfs_once     kvm_stat -1 -d -i (-i: counts since the VM began) after the
  *                    mix, and with -p PID; the files themselves; a VM's
  *                    directory goes with it
+ *   open_file_holds_vm  (no kvm_stat) a VM's debugfs file open while the VM's
+ *                    fds close keeps the VM and its directory until it closes
  *   debugfs_log      kvm_stat -l -d -s 0.5 started before "go", stopped with
  *                    SIGINT (a user's Ctrl-C) two lines after the mix: the
  *                    deltas of its lines summed
@@ -40,6 +44,7 @@
  * or --test kvmstat); without /usr/bin/kvm_stat it skips.
  */
 #include <ctype.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,13 +74,14 @@ FIXTURE_TEARDOWN(kvmstat) {}
 
 /*
  * "--hold": the mix in a VM that lives until stdin closes. Prints "ready PID
- * VMFD", then on "go" the mix and its "exit_mix: ..." line.
+ * VMFD", then on "go" the mix and its "exit_mix: ..." line. Exits 0 if the
+ * mix was right or never asked for.
  */
 static int hold_run(void)
 {
 	struct vcpu *vcpu = vm_create_guest(MODE_LONG64, GUEST_CODE(exit_mix_guest));
 	char line[64];
-	int r = 1;
+	int r = 0;	/* no "go": no mix to judge */
 
 	printf("ready %d %d\n", (int)getpid(), vcpu->vm->fd);
 	fflush(stdout);
@@ -337,6 +343,44 @@ TEST_F_TIMEOUT(kvmstat, debugfs_once, 6 * LIMIT_S)
 	EXPECT_EQ(0, file_value(DEBUGFS_KVM "/halt_exits"));
 }
 
+/*
+ * No kvm_stat here: a file of a VM's directory open while the VM's fds close.
+ * The open file holds the VM (kvm.ko's rule, and kmod/debugfs.c's): the
+ * directory stays and the file reads the VM's counts until it is closed.
+ */
+TEST_F_TIMEOUT(kvmstat, open_file_holds_vm, LIMIT_S)
+{
+	struct vcpu *vcpu;
+	char dir[128], path[192], buf[32];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	TEST_REQUIRE_KVM();
+	vcpu = vm_create_guest(MODE_LONG64, GUEST_CODE(exit_mix_guest));
+	snprintf(dir, sizeof(dir), DEBUGFS_KVM "/%d-%d", (int)getpid(), vcpu->vm->fd);
+	snprintf(path, sizeof(path), "%s/io_exits", dir);
+	fd = open(path, O_RDONLY);
+	ASSERT_LE(0, fd) {
+		vm_free(vcpu->vm);
+	}
+	ASSERT_EQ(0, exit_mix_loop(vcpu));
+	vm_free(vcpu->vm);
+
+	EXPECT_EQ(0, stat(dir, &st));
+	/* read(), not pread(): kvm.ko's files are not seekable. */
+	n = read(fd, buf, sizeof(buf) - 1);
+	ASSERT_LT(0, n);
+	buf[n] = '\0';
+	EXPECT_EQ(MIX_OUT + 1, strtoll(buf, NULL, 10));
+	EXPECT_EQ(MIX_OUT + 1, file_value(DEBUGFS_KVM "/io_exits"));
+
+	/* The last reference goes with the file, and the directory with it. */
+	close(fd);
+	EXPECT_NE(0, stat(dir, &st));
+	EXPECT_EQ(0, file_value(DEBUGFS_KVM "/io_exits"));
+}
+
 TEST_F_TIMEOUT(kvmstat, debugfs_log, 3 * LIMIT_S)
 {
 	char *argv[] = { KVM_STAT, "-l", "-d", "-s", "0.5", "-f", "(io|halt|mmio)_exits$", NULL };
@@ -372,21 +416,34 @@ TEST_F_TIMEOUT(kvmstat, tracepoint_log, 3 * LIMIT_S)
 	EXPECT_EQ(MIX_OUT + 1, log_total(&s, "kvm_userspace_exit(IO)"));
 	EXPECT_EQ(MIX_HLT, log_total(&s, "kvm_userspace_exit(HLT)"));
 	EXPECT_EQ(MIX_MMIO, log_total(&s, "kvm_userspace_exit(MMIO)"));
+	/* Every return to userspace was one of those. */
+	EXPECT_EQ(MIX_OUT + 1 + MIX_HLT + MIX_MMIO, log_total(&s, "kvm_userspace_exit"));
+	EXPECT_EQ(MIX_OUT + 1, log_total(&s, "kvm_pio"));
+	EXPECT_EQ(MIX_MMIO, log_total(&s, "kvm_mmio"));
+	/* kvm_exit counts nested page faults and host interrupts too. */
+	EXPECT_LE(MIX_OUT + 1 + MIX_CPUID + MIX_HLT + MIX_MMIO, log_total(&s, "kvm_exit"));
 }
 
 TEST_F_TIMEOUT(kvmstat, fields, 3 * LIMIT_S)
 {
 	char *help_d[] = { KVM_STAT, "-d", "-f", "help", NULL };
 	char *help_t[] = { KVM_STAT, "-t", "-f", "help", NULL };
+	struct guest g;
 
 	TEST_REQUIRE_KVM();
 	if (!kvm_stat_here())
 		SKIP(return, KVM_STAT " not in this rig (rig.sh --tools)");
+	/*
+	 * The debugfs source lists the fields it read from the VMs there are:
+	 * none without a VM (it printed only a blank line then, here).
+	 */
+	ASSERT_EQ(0, guest_start(&g));
 	kvm_stat(_metadata, help_d);
 	EXPECT_NE(NULL, strstr(text, "  io_exits\n"));
 	EXPECT_NE(NULL, strstr(text, "  halt_exits\n"));
 	EXPECT_NE(NULL, strstr(text, "  mmio_exits\n"));
 	EXPECT_NE(NULL, strstr(text, "  exits\n"));
+	EXPECT_EQ(0, guest_end(&g));
 	kvm_stat(_metadata, help_t);
 	EXPECT_NE(NULL, strstr(text, "  kvm_exit\n"));
 	EXPECT_NE(NULL, strstr(text, "  kvm_entry\n"));
