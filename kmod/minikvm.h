@@ -220,8 +220,8 @@ struct mkvm {
 	struct kvm_coalesced_mmio_ring *coalesced_ring;
 	spinlock_t coalesced_lock;		/* writers of the ring */
 	struct list_head coalesced_zones;	/* under vm->lock */
-	refcount_t users;	/* the VM fd, each vCPU fd, each stats fd,
-				 * each open file of its debugfs directory */
+	/* The VM fd, each vCPU fd, each stats fd, each open debugfs file. */
+	refcount_t users;
 	/* debugfs.c: on the list of every VM, and the VM's own directory. */
 	struct list_head debugfs_node;
 	struct mkvm_debugfs_vm *debugfs;

@@ -348,8 +348,8 @@ u64 mkvm_stat_value(struct mkvm *vm, unsigned int i)
 		return 0;
 	d = &mkvm_vcpu_stats_desc[i];
 
-	/* The count is published after the pointer (mkvm_create_vcpu()). */
 	n = READ_ONCE(vm->nr_vcpus);
+	/* Pairs with mkvm_create_vcpu()'s smp_wmb(): pointer, then count. */
 	smp_rmb();
 	for (v = 0; v < n; v++) {
 		const struct mkvm_vcpu *vcpu = vm->vcpus[v];
