@@ -401,8 +401,11 @@ static int __init mkvm_init(void)
 	register_reboot_notifier(&mkvm_reboot_nb);
 	preempt_notifier_inc();
 
+	/* Before /dev/kvm: every VM finds the directory there or absent. */
+	mkvm_debugfs_init();
 	r = misc_register(&mkvm_dev);
 	if (r) {
+		mkvm_debugfs_exit();
 		if (r == -EBUSY)
 			pr_err("/dev/kvm (misc 10:%d) is taken: unload kvm.ko first\n",
 			       KVM_MINOR);
@@ -427,6 +430,7 @@ static void __exit mkvm_exit(void)
 {
 	/* No fd can be open here: each holds a reference on the module. */
 	misc_deregister(&mkvm_dev);
+	mkvm_debugfs_exit();
 	preempt_notifier_dec();
 	unregister_reboot_notifier(&mkvm_reboot_nb);
 	cpuhp_remove_state_nocalls(mkvm_cpuhp_state);

@@ -220,7 +220,11 @@ struct mkvm {
 	struct kvm_coalesced_mmio_ring *coalesced_ring;
 	spinlock_t coalesced_lock;		/* writers of the ring */
 	struct list_head coalesced_zones;	/* under vm->lock */
-	refcount_t users;	/* the VM fd, each vCPU fd, each stats fd */
+	/* The VM fd, each vCPU fd, each stats fd, each open debugfs file. */
+	refcount_t users;
+	/* debugfs.c: on the list of every VM, and the VM's own directory. */
+	struct list_head debugfs_node;
+	struct mkvm_debugfs_vm *debugfs;
 	struct mm_struct *mm;
 	struct mmu_notifier mmu_notifier;
 	u64 tss_addr;
@@ -779,6 +783,16 @@ int mkvm_handle_ud(struct mkvm_vcpu *vcpu);
 
 /* stats.c: KVM_GET_STATS_FD on a VM fd (@vcpu NULL) or a vCPU fd. */
 int mkvm_get_stats_fd(struct mkvm *vm, struct mkvm_vcpu *vcpu);
+/* ...and the same statistics by number, for debugfs.c. */
+unsigned int mkvm_stat_count(void);
+const char *mkvm_stat_name(unsigned int i);
+u64 mkvm_stat_value(struct mkvm *vm, unsigned int i);
+
+/* debugfs.c: /sys/kernel/debug/kvm, for Linux's kvm_stat. */
+void mkvm_debugfs_init(void);
+void mkvm_debugfs_exit(void);
+int mkvm_debugfs_vm_create(struct mkvm *vm, int fd);
+void mkvm_debugfs_vm_destroy(struct mkvm *vm);
 
 /* xsave.c */
 extern u64 mkvm_host_xcr0;

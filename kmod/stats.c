@@ -301,3 +301,61 @@ err_free:
 	kfree(sf);
 	return fd;
 }
+
+/*
+ * The statistics by number, for kmod/debugfs.c: first the VM's (in the
+ * order of mkvm_vm_stats_desc), then the vCPUs' (mkvm_vcpu_stats_desc),
+ * as kvm.ko lists them in /sys/kernel/debug/kvm.
+ */
+unsigned int mkvm_stat_count(void)
+{
+	return ARRAY_SIZE(mkvm_vm_stats_desc) + ARRAY_SIZE(mkvm_vcpu_stats_desc);
+}
+
+const char *mkvm_stat_name(unsigned int i)
+{
+	if (i < ARRAY_SIZE(mkvm_vm_stats_desc))
+		return mkvm_vm_stats_desc[i].name;
+	i -= ARRAY_SIZE(mkvm_vm_stats_desc);
+	if (WARN_ON_ONCE(i >= ARRAY_SIZE(mkvm_vcpu_stats_desc)))
+		return "?";
+	return mkvm_vcpu_stats_desc[i].name;
+}
+
+/**
+ * mkvm_stat_value() - one statistic of one VM, as debugfs shows it.
+ * @vm: the VM; the caller keeps it alive (a reference, or the debugfs
+ *      list it is on)
+ * @i: the statistic, below mkvm_stat_count()
+ *
+ * A VM statistic is its value; a vCPU statistic is the sum over the VM's
+ * vCPUs (kvm.ko's debugfs files do the same).
+ *
+ * Return: the value, 0 for an @i out of range.
+ */
+u64 mkvm_stat_value(struct mkvm *vm, unsigned int i)
+{
+	const struct mkvm_stats_desc *d;
+	int n, v;
+	u64 sum = 0;
+
+	if (i < ARRAY_SIZE(mkvm_vm_stats_desc)) {
+		d = &mkvm_vm_stats_desc[i];
+		return READ_ONCE(*(const u64 *)((const char *)&vm->stat + d->offset));
+	}
+	i -= ARRAY_SIZE(mkvm_vm_stats_desc);
+	if (WARN_ON_ONCE(i >= ARRAY_SIZE(mkvm_vcpu_stats_desc)))
+		return 0;
+	d = &mkvm_vcpu_stats_desc[i];
+
+	n = READ_ONCE(vm->nr_vcpus);
+	/* Pairs with mkvm_create_vcpu()'s smp_wmb(): pointer, then count. */
+	smp_rmb();
+	for (v = 0; v < n; v++) {
+		const struct mkvm_vcpu *vcpu = vm->vcpus[v];
+
+		/* Unlocked, as in mkvm_stats_read(): aligned u64 loads. */
+		sum += READ_ONCE(*(const u64 *)((const char *)&vcpu->stat + d->offset));
+	}
+	return sum;
+}

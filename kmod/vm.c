@@ -23,6 +23,8 @@ static void mkvm_destroy_vm(struct mkvm *vm)
 	struct mm_struct *mm = vm->mm;
 	int i;
 
+	/* Off debugfs' list first: its files read the vCPUs' counters. */
+	mkvm_debugfs_vm_destroy(vm);
 	/*
 	 * Every vCPU fd is closed (each held a reference), so no vCPU can
 	 * run. Stop what may still raise interrupts on its own (irqfds, the
@@ -293,8 +295,9 @@ static const struct file_operations mkvm_vm_fops = {
 int mkvm_create_vm(unsigned long type)
 {
 	struct mkvm_memslots *slots;
+	struct file *file;
 	struct mkvm *vm;
-	int r;
+	int r, fd;
 
 	if (type)
 		return -EINVAL;
@@ -313,6 +316,7 @@ int mkvm_create_vm(unsigned long type)
 	RCU_INIT_POINTER(vm->memslots, slots);
 	mutex_init(&vm->lock);
 	refcount_set(&vm->users, 1);
+	INIT_LIST_HEAD(&vm->debugfs_node);
 	mkvm_eventfd_init(vm);
 	mkvm_kvmclock_init_vm(vm);
 	mkvm_features_vm_init(vm);
@@ -337,11 +341,32 @@ int mkvm_create_vm(unsigned long type)
 	if (r)
 		goto err_mmdrop;
 
-	r = anon_inode_getfd("kvm-vm", &mkvm_vm_fops, vm, O_RDWR | O_CLOEXEC);
-	if (r < 0)
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		r = fd;
 		goto err_unregister;
-	return r;
+	}
+	file = anon_inode_getfile("kvm-vm", &mkvm_vm_fops, vm, O_RDWR);
+	if (IS_ERR(file)) {
+		r = PTR_ERR(file);
+		goto err_put_fd;
+	}
+	/*
+	 * From here the file owns the VM: fput() destroys it. The debugfs
+	 * directory is named after the fd, so it comes before fd_install(),
+	 * which makes the fd usable (and closable) by other threads.
+	 */
+	r = mkvm_debugfs_vm_create(vm, fd);
+	if (r) {
+		put_unused_fd(fd);
+		fput(file);
+		return r;
+	}
+	fd_install(fd, file);
+	return fd;
 
+err_put_fd:
+	put_unused_fd(fd);
 err_unregister:
 	mkvm_mmu_notifier_unregister(vm);
 err_mmdrop:

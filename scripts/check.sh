@@ -6,7 +6,7 @@
 #   3. the rigs: SVM (QEMU) and VMX (Bochs), each with minikvm.ko and with the real
 #      kvm modules (REF: the oracle the selftests are written against), on 6.1,
 #      with the nested Linux boot; SVM also on 6.12
-#   3b. the tracing tools in the SVM rig, perf and bpftrace, on both modules
+#   3b. the tracing tools in the SVM rig, perf, bpftrace and kvm_stat, on both modules
 #   4. the real KVM clients in the rigs: QEMU, libvirt and live migration (SVM),
 #      QEMU's default boot (VMX), on minikvm.ko and on the real kvm modules
 #   5. Linux's own KVM selftests (6.1, unmodified; built once, cached outside the
@@ -180,13 +180,14 @@ rig_pair vmx-minikvm-6.1 "--vendor vmx --kver 6.1 --module minikvm.ko ${l2[*]} $
          vmx-kvm-6.1     "--vendor vmx --kver 6.1 --ref ${l2[*]} ${up[*]} --env L2BOOT_VARIANTS=user --timeout 2400"
 
 # The tracing tools users run on KVM (rig.sh --tools): Debian's perf (perf kvm
-# stat record/report/live, selftests/perf_test.c) and bpftrace (the one-liners of
-# Documentation/tracing.rst, selftests/bpftrace_test.c) count the exits of a known
+# stat record/report/live, selftests/perf_test.c), bpftrace (the one-liners of
+# Documentation/tracing.rst, selftests/bpftrace_test.c) and Linux's kvm_stat
+# (debugfs and tracepoints, selftests/kvmstat_test.c) count the exits of a known
 # guest exactly, on minikvm and on kvm_amd. Rigs of their own: bpftrace brings
 # about 200 MB of libraries (LLVM, clang) into the initramfs. About 50-80 s of
 # wall time each here (2026-12-02); one kvm_amd run on a machine busy with other
 # emulators hit the 300 s default limit, hence 600.
-tools=(--tools --test perf --test bpftrace --timeout 600)
+tools=(--tools --test perf --test bpftrace --test kvmstat --timeout 600)
 rig svm-minikvm-tools --vendor svm --kver 6.1 --module minikvm.ko "${tools[@]}"
 rig svm-kvm-tools     --vendor svm --kver 6.1 --ref "${tools[@]}"
 

@@ -33,6 +33,8 @@ packages=(
 	libbpf-dev libelf-dev zlib1g-dev  # ... and the static libbpf.a, libelf.a, libz.a it links
 	linux-perf bpftrace     # perf kvm stat and bpftrace in the rigs (rig.sh --tools:
 	                        # selftests/perf_test.c, bpftrace_test.c)
+	python3.11              # kvm_stat's interpreter in the rigs (scripts/pack-kvm-stat.sh;
+	                        # the script itself comes from linux-source-6.1)
 	flex bison libssl-dev   # the debug rig's kernel, built from linux-source-6.1
 	                        # (scripts/debug-kernel.sh; bc and libelf-dev are above)
 )

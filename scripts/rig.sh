@@ -35,9 +35,10 @@
 #                      --test packs what it needs without --qemu; so does "bench"
 #                      (QEMU only: bench/minikvm-bench times QEMU's boot and migration).
 #   --tools            pack the tracing tools users run on KVM, Debian's perf (linux-perf)
-#                      and bpftrace, with their libraries (see pack_tools below), for
-#                      perf_test and bpftrace_test, which skip without them. Asking for
-#                      one of those with --test packs its tool without --tools.
+#                      and bpftrace, with their libraries, and Linux's kvm_stat with a
+#                      minimal Python (see pack_tools below), for perf_test,
+#                      bpftrace_test and kvmstat_test, which skip without them. Asking
+#                      for one of those with --test packs its tool without --tools.
 # Environment: APPEND="..." more kernel command line (e.g. APPEND=loglevel=7 shows
 # every kernel message on the console); SMP=N vCPUs of the QEMU machine [2, 1 with
 # --qemu];
@@ -69,7 +70,7 @@ while [ $# -gt 0 ]; do
 	--l2)      l2=1 ;;
 	--env)     test_env=$2; shift ;;
 	--qemu)    clients=all ;;
-	--tools)   tools="perf bpftrace" ;;
+	--tools)   tools="perf bpftrace kvm_stat" ;;
 	--upstream) upstream=$2; shift ;;
 	--upstream-timeout) upstream_timeout=$2; shift ;;
 	--upstream-silence) upstream_silence=$2; shift ;;
@@ -87,6 +88,7 @@ for t in "${tests[@]}"; do
 	libvirt_test) clients=all ;;
 	perf_test) [[ " $tools " == *" perf "* ]] || tools+=" perf" ;;
 	bpftrace_test) [[ " $tools " == *" bpftrace "* ]] || tools+=" bpftrace" ;;
+	kvmstat_test) [[ " $tools " == *" kvm_stat "* ]] || tools+=" kvm_stat" ;;
 	esac
 done
 
@@ -191,6 +193,7 @@ for t in build/selftests/*_test; do
 	qemu_test|migrate_test|libvirt_test) [ "$clients" != none ] || continue ;;
 	perf_test) [[ " $tools " == *" perf "* ]] || continue ;;
 	bpftrace_test) [[ " $tools " == *" bpftrace "* ]] || continue ;;
+	kvmstat_test) [[ " $tools " == *" kvm_stat "* ]] || continue ;;
 	esac
 	[ -e "$t" ] && strip -o "$root/tests/${t##*/}" "$t"
 done
@@ -323,13 +326,20 @@ GROUP
 # for selftests/perf_test.c and bpftrace_test.c. perf (linux-perf 6.1, the rig
 # kernel's series) with its libraries is about 24 MB; bpftrace with LLVM, clang and
 # the rest about 200 MB (77 MB of the gzipped initramfs), so each comes only when
-# its test is asked for, or with --tools.
+# its test is asked for, or with --tools. kvm_stat (selftests/kvmstat_test.c) is a
+# Python script: scripts/pack-kvm-stat.sh packs it with python3.11 and the
+# standard library modules it imports (39 .py files with their .pyc, 5 extension
+# modules), 16 MB with the libraries (about 6 MB gzipped).
 pack_tools() {
-	local t
+	local t files
 	for t in $tools; do
 		case $t in
 		perf) pack_dynamic /usr/bin/perf ;;
 		bpftrace) pack_dynamic /usr/bin/bpftrace ;;
+		kvm_stat)
+			files=$(scripts/pack-kvm-stat.sh "$root")
+			# shellcheck disable=SC2086  # one file per line, no blanks
+			pack_dynamic $files ;;
 		esac
 	done
 }

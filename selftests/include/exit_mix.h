@@ -2,7 +2,8 @@
 /*
  * exit_mix.h: a guest with a known mix of exits, run in a process of its own, for
  * the tests of the tracing tools users run on KVM (perf_test: perf kvm stat;
- * bpftrace_test: the bpftrace one-liners of Documentation/tracing.rst).
+ * bpftrace_test: the bpftrace one-liners of Documentation/tracing.rst;
+ * kvmstat_test: Linux's kvm_stat).
  *
  * The test binary is its own guest program: run as "<test> --guest" (main()
  * below), it runs the guest once and exits 0 if every exit was the expected one.
@@ -66,13 +67,12 @@ GUEST_ASM(exit_mix_guest, 64,
 	GUEST_DONE);
 
 /*
- * Run the guest to its DONE, checking each exit to userspace against the mix.
+ * Run the guest of @vcpu to its DONE, checking each exit to userspace against the mix.
  * Prints one line, "exit_mix: pid P out N hlt N mmio N", and returns 0 if the
  * counts are the mix's, 1 if not.
  */
-static int exit_mix_run(void)
+static int exit_mix_loop(struct vcpu *vcpu)
 {
-	struct vcpu *vcpu = vm_create_guest(MODE_LONG64, GUEST_CODE(exit_mix_guest));
 	struct kvm_run *run = vcpu->run;
 	int outs = 0, hlts = 0, mmios = 0, other = 0;
 	struct ucall uc;
@@ -95,8 +95,17 @@ static int exit_mix_run(void)
 	printf("exit_mix: pid %d out %d hlt %d mmio %d other %d\n", (int)getpid(),
 	       outs, hlts, mmios, other);
 	fflush(stdout);
-	vm_free(vcpu->vm);
 	return outs == MIX_OUT && hlts == MIX_HLT && mmios == MIX_MMIO && !other ? 0 : 1;
+}
+
+/* The same in a VM of its own, freed at the end. */
+static int exit_mix_run(void)
+{
+	struct vcpu *vcpu = vm_create_guest(MODE_LONG64, GUEST_CODE(exit_mix_guest));
+	int r = exit_mix_loop(vcpu);
+
+	vm_free(vcpu->vm);
+	return r;
 }
 
 /* A guest that does nothing but its DONE ucall (perf_test's "--idle"). */
