@@ -57,7 +57,7 @@
 /* One segment in the save area (APM Table 10-2): 16 bytes. */
 struct mkvm_smm_seg {
 	u16 selector;
-	u16 attrib;	/* descriptor bits 55:52 and 47:40, as in the VMCB */
+	u16 attrib;	/* descriptor bits 55:40, the limit's 19:16 zero */
 	u32 limit;
 	u64 base;
 } __packed;
@@ -108,15 +108,18 @@ static inline u64 *smram_gpr(struct mkvm_smram64 *sm, int n)
 /* ------------------------------------------------------------------ */
 
 /*
- * The attribute word packs descriptor bits 47:40 into 7:0 (type, S, DPL,
- * P) and 55:52 into 11:8 (AVL, L, D/B, G), APM 10.2.3 / 15.5.1.
+ * The attribute word is bits 55:40 of the segment descriptor (SDM Vol.3
+ * 3.4.5): type, S, DPL, P in 7:0, the limit's bits 19:16 in 11:8 (kept
+ * zero: the limit has its own field), AVL, L, D/B, G in 15:12. That is
+ * KVM's packing too, which matters: SMRAM migrates with guest memory, and
+ * the RSM on the other side must read what this side wrote.
  */
 static void smram_put_seg(struct mkvm_smm_seg *d, const struct kvm_segment *s)
 {
 	d->selector = s->selector;
 	d->attrib = (s->type & 0xf) | (s->s << 4) | ((s->dpl & 3) << 5) |
-		    (s->present << 7) | (s->avl << 8) | (s->l << 9) |
-		    (s->db << 10) | (s->g << 11);
+		    (s->present << 7) | (s->avl << 12) | (s->l << 13) |
+		    (s->db << 14) | (s->g << 15);
 	d->limit = s->limit;
 	d->base = s->base;
 }
@@ -129,10 +132,10 @@ static void smram_get_seg(struct kvm_segment *s, const struct mkvm_smm_seg *d)
 	s->s = (d->attrib >> 4) & 1;
 	s->dpl = (d->attrib >> 5) & 3;
 	s->present = (d->attrib >> 7) & 1;
-	s->avl = (d->attrib >> 8) & 1;
-	s->l = (d->attrib >> 9) & 1;
-	s->db = (d->attrib >> 10) & 1;
-	s->g = (d->attrib >> 11) & 1;
+	s->avl = (d->attrib >> 12) & 1;
+	s->l = (d->attrib >> 13) & 1;
+	s->db = (d->attrib >> 14) & 1;
+	s->g = (d->attrib >> 15) & 1;
 	s->unusable = !s->present;
 	s->limit = d->limit;
 	s->base = d->base;
