@@ -609,6 +609,16 @@ static void mkvm_accept_events(struct mkvm_vcpu *vcpu)
 	}
 }
 
+/*
+ * An SMI wakes a halted vCPU (smm.c), not one in SMM already (it waits for
+ * RSM), and not one waiting for a SIPI: the caller checks HALTED.
+ */
+static bool mkvm_smi_wakes(struct mkvm_vcpu *vcpu)
+{
+	return !vcpu->in_smm && (vcpu->smi_pending ||
+				 test_bit(MKVM_REQ_SMI, &vcpu->requests));
+}
+
 /* Would an interrupt reach this vCPU if it ran now? */
 static bool mkvm_vcpu_has_interrupt(struct mkvm_vcpu *vcpu)
 {
@@ -630,16 +640,12 @@ static bool mkvm_vcpu_should_wake(struct mkvm_vcpu *vcpu)
 		events &= ~BIT(MKVM_APIC_INIT);
 	if (events || signal_pending(current))
 		return true;
-	/* An SMI wakes a halted vCPU (smm.c). */
-	if (test_bit(MKVM_REQ_SMI, &vcpu->requests) ||
-	    (vcpu->smi_pending && !vcpu->in_smm))
-		return true;
 	if (vcpu->mp_state != KVM_MP_STATE_HALTED)
 		return false;
 	/* A new NMI: mkvm_vcpu_wait_runnable() decides whether it wakes us. */
 	return atomic_read(&vcpu->apic->timer_pending) ||
 	       mkvm_vcpu_has_interrupt(vcpu) ||
-	       atomic_read(&vcpu->nmi_queued);
+	       atomic_read(&vcpu->nmi_queued) || mkvm_smi_wakes(vcpu);
 }
 
 /**
@@ -660,9 +666,7 @@ static int mkvm_vcpu_wait_runnable(struct mkvm_vcpu *vcpu, int *idx)
 		mkvm_lapic_sync(vcpu);
 		if (vcpu->mp_state == KVM_MP_STATE_HALTED &&
 		    (mkvm_vcpu_has_interrupt(vcpu) ||
-		     mkvm_nmi_waiting(vcpu) ||
-		     test_bit(MKVM_REQ_SMI, &vcpu->requests) ||
-		     (vcpu->smi_pending && !vcpu->in_smm))) {
+		     mkvm_nmi_waiting(vcpu) || mkvm_smi_wakes(vcpu))) {
 			vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
 			vcpu->stat.halt_wakeups++;
 		}
