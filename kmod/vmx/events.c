@@ -51,7 +51,10 @@ static void vmx_change_interruptibility(struct vcpu_vmx *vmx, u32 clear,
  * the VMX rig: after an RSM that minikvm emulated (no IRET ran), Bochs 2.7
  * kept reporting the blocking in the VMCS of every later exit, even of a
  * new VM's vCPU (selftests/smi_test.c, "nmi.masked" after RSM), while the
- * core had cleared it; kvm_intel, with its cache, was not affected.
+ * core had cleared it. kvm_intel's cache hides it within the VM too; its
+ * new VMs still read the bit (smi_test there: "smm_inside_nmi (1)"), and
+ * a guest IRET clears it (smi_test's IRET_TO_SELF). A new vCPU starts
+ * with NMIs known unblocked (vmx_reset_guest()).
  */
 bool vmx_get_nmi_mask(struct mkvm_vcpu *vcpu)
 {
