@@ -489,8 +489,8 @@ static int mkvm_kernel_mmio(struct mkvm_vcpu *vcpu, u64 gpa, int size,
 /* Is @gpa RAM for this access? A read-only slot is RAM only for reads. */
 static bool mkvm_gpa_is_ram(struct mkvm_vcpu *vcpu, u64 gpa, bool write)
 {
-	struct mkvm_memslot *slot = mkvm_gfn_to_slot(vcpu->vm,
-						     gpa >> PAGE_SHIFT);
+	struct mkvm_memslot *slot = mkvm_vcpu_gfn_to_slot(vcpu,
+							  gpa >> PAGE_SHIFT);
 
 	return slot && !(write && (slot->flags & KVM_MEM_READONLY));
 }
@@ -882,8 +882,8 @@ int mkvm_complete_userspace_io(struct mkvm_vcpu *vcpu)
 int mkvm_handle_tdp_fault(struct mkvm_vcpu *vcpu,
 			  const struct mkvm_tdp_fault *f)
 {
-	struct mkvm_memslot *slot = mkvm_gfn_to_slot(vcpu->vm,
-						     f->gpa >> PAGE_SHIFT);
+	struct mkvm_memslot *slot = mkvm_vcpu_gfn_to_slot(vcpu,
+							  f->gpa >> PAGE_SHIFT);
 
 	trace_kvm_page_fault(vcpu, f->gpa, (f->present ? 1 : 0) |
 			     (f->write ? 2 : 0) | (f->fetch ? 0x10 : 0));
@@ -898,7 +898,7 @@ int mkvm_handle_tdp_fault(struct mkvm_vcpu *vcpu,
 	 * sized its quota then, and keeps it, at least 64 pages): then, as
 	 * on KVM, the access is MMIO or, for a fetch, fails as emulation.
 	 */
-	if (!srcu_dereference(vcpu->vm->memslots, &vcpu->vm->srcu)->nr &&
+	if (!srcu_dereference(vcpu->vm->memslots[0], &vcpu->vm->srcu)->nr &&
 	    !READ_ONCE(vcpu->vm->nr_mmu_pages) && !READ_ONCE(vcpu->vm->had_memory))
 		return -ENOSPC;
 	return mkvm_emulate_mmio(vcpu, f);

@@ -155,7 +155,8 @@ void mkvm_get_vcpu_events(struct mkvm_vcpu *vcpu, struct kvm_vcpu_events *ev)
 	ev->nmi.injected = mkvm_nmi_injected(vcpu);
 	ev->nmi.pending = vcpu->nmi_pending != 0;
 	ev->nmi.masked = mkvm_ops->get_nmi_mask(vcpu);
-	/* sipi_vector: never reported, as KVM. No SMM here: smi all 0. */
+	/* sipi_vector: never reported, as KVM. SMM: smm.c. */
+	mkvm_smm_get_events(vcpu, ev);
 	if (vcpu->apic)
 		ev->smi.latched_init = test_bit(MKVM_APIC_INIT,
 						&vcpu->apic->pending_events);
@@ -181,15 +182,9 @@ static int mkvm_vcpu_events_valid(struct mkvm_vcpu *vcpu,
 	if (ev->exception.injected &&
 	    (ev->exception.nr > 31 || ev->exception.nr == MKVM_NMI_VECTOR))
 		return -EINVAL;
-	if (ev->flags & KVM_VCPUEVENT_VALID_SMM) {
-		/* KVM: INITs are latched while in SMM; not in INIT_RECEIVED. */
-		if ((ev->smi.smm || ev->smi.pending) &&
-		    vcpu->mp_state == KVM_MP_STATE_INIT_RECEIVED)
-			return -EINVAL;
-		/* No SMM here (no KVM_CAP_X86_SMM): none to enter. */
-		if (ev->smi.smm || ev->smi.pending)
-			return -EINVAL;
-	}
+	if ((ev->flags & KVM_VCPUEVENT_VALID_SMM) &&
+	    mkvm_smm_check_events(vcpu, ev))
+		return -EINVAL;
 	/*
 	 * A software interrupt (INTn) half delivered: KVM never reports one
 	 * (its length is not in the ABI) and minikvm cannot inject one.
@@ -251,6 +246,8 @@ int mkvm_set_vcpu_events(struct mkvm_vcpu *vcpu, struct kvm_vcpu_events *ev)
 
 	if ((ev->flags & KVM_VCPUEVENT_VALID_SIPI_VECTOR) && vcpu->apic)
 		WRITE_ONCE(vcpu->apic->sipi_vector, ev->sipi_vector);
+	if (ev->flags & KVM_VCPUEVENT_VALID_SMM)
+		mkvm_smm_set_events(vcpu, ev);
 	if ((ev->flags & KVM_VCPUEVENT_VALID_SMM) && vcpu->apic) {
 		if (ev->smi.latched_init)
 			set_bit(MKVM_APIC_INIT, &vcpu->apic->pending_events);

@@ -236,6 +236,16 @@ long mkvm_check_extension(long ext)
 	case KVM_CAP_DEBUGREGS:
 		return 1;
 	/*
+	 * System Management Mode (smm.c): KVM_SMI, the smi block of the
+	 * vCPU events, MSR_IA32_SMBASE, and memslots in address space 1,
+	 * the SMM view of memory. QEMU turns SMM on in its machine when it
+	 * sees KVM_CAP_X86_SMM (SeaBIOS then relocates SMBASE at boot).
+	 */
+	case KVM_CAP_X86_SMM:
+		return mkvm_ops->has_smm;
+	case KVM_CAP_MULTI_ADDRESS_SPACE:
+		return mkvm_ops->has_smm ? MKVM_NR_AS : 1;
+	/*
 	 * KVM_SET_GUEST_DEBUG (guestdbg.c): the flags it takes, and the
 	 * four hardware breakpoints of x86 (KVM on x86 leaves the latter
 	 * at 0; it is arm64's capability there).

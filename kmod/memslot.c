@@ -13,6 +13,12 @@
  * lock. A change builds a new copy, publishes it, waits for the readers of
  * the old copy (synchronize_srcu), and only then drops mappings that the
  * change made stale.
+ *
+ * There are two sets, one per address space (KVM_CAP_MULTI_ADDRESS_SPACE):
+ * bits 31:16 of a slot id name the space, 15:0 the slot in it. Space 1 is
+ * what a vCPU in System Management Mode sees (smm.c): a VMM such as QEMU
+ * puts all of RAM there again plus SMRAM, which space 0 hides. Each space
+ * has its own TDP root (tdp.c); a slot id is unique within its space.
  */
 #define pr_fmt(fmt) "minikvm: " fmt
 
@@ -34,9 +40,9 @@ static size_t mkvm_dirty_bytes(u64 npages)
 	return ALIGN(npages, 64) / 8;
 }
 
-static struct mkvm_memslots *mkvm_slots_locked(struct mkvm *vm)
+static struct mkvm_memslots *mkvm_slots_locked(struct mkvm *vm, int as)
 {
-	return rcu_dereference_protected(vm->memslots,
+	return rcu_dereference_protected(vm->memslots[as],
 					 lockdep_is_held(&vm->lock));
 }
 
@@ -81,8 +87,9 @@ static int mkvm_check_region(const struct kvm_userspace_memory_region *mr)
 	    !access_ok((void __user *)(unsigned long)mr->userspace_addr,
 		       mr->memory_size))
 		return -EINVAL;
-	/* Only address space 0: we have no SMM. */
-	if ((mr->slot >> 16) || (u16)mr->slot >= MKVM_MAX_MEMSLOTS)
+	/* Bits 31:16: the address space (0, or 1 for SMM); 15:0: the slot. */
+	if ((mr->slot >> 16) >= (mkvm_ops->has_smm ? MKVM_NR_AS : 1) ||
+	    (u16)mr->slot >= MKVM_MAX_MEMSLOTS)
 		return -EINVAL;
 	if (mr->guest_phys_addr + mr->memory_size < mr->guest_phys_addr)
 		return -EINVAL;
@@ -114,6 +121,7 @@ int mkvm_set_memory_region(struct mkvm *vm,
 	unsigned long *stale_bitmap = NULL, *bitmap = NULL;
 	bool log = mr->flags & KVM_MEM_LOG_DIRTY_PAGES;
 	u16 id = (u16)mr->slot;
+	int as = mr->slot >> 16;
 	bool zap = false;
 	int r;
 
@@ -122,7 +130,7 @@ int mkvm_set_memory_region(struct mkvm *vm,
 		return r;
 
 	mutex_lock(&vm->lock);
-	old_slots = mkvm_slots_locked(vm);
+	old_slots = mkvm_slots_locked(vm, as);
 	old = mkvm_slot_by_id(old_slots, id);
 
 	r = -EINVAL;
@@ -184,7 +192,7 @@ int mkvm_set_memory_region(struct mkvm *vm,
 			s->dirty_bitmap = NULL;
 	}
 
-	rcu_assign_pointer(vm->memslots, new_slots);
+	rcu_assign_pointer(vm->memslots[as], new_slots);
 	/* KVM's page-table quota, once sized from memory, stays (emulate.c). */
 	if (new_slots->nr)
 		WRITE_ONCE(vm->had_memory, true);
@@ -214,13 +222,18 @@ out_unlock:
 
 void mkvm_free_memslots(struct mkvm *vm)
 {
-	struct mkvm_memslots *slots = rcu_dereference_protected(vm->memslots,
-								 true);
-	int i;
+	int as, i;
 
-	for (i = 0; i < slots->nr; i++)
-		kvfree(slots->slot[i].dirty_bitmap);
-	kfree(slots);
+	for (as = 0; as < MKVM_NR_AS; as++) {
+		struct mkvm_memslots *slots =
+			rcu_dereference_protected(vm->memslots[as], true);
+
+		if (!slots)
+			continue;
+		for (i = 0; i < slots->nr; i++)
+			kvfree(slots->slot[i].dirty_bitmap);
+		kfree(slots);
+	}
 }
 
 /**
@@ -237,12 +250,13 @@ int mkvm_get_dirty_log(struct mkvm *vm, struct kvm_dirty_log *log)
 	struct mkvm_memslot *s;
 	unsigned long *snap;
 	size_t bytes, i;
+	int as = log->slot >> 16;
 	int r = -ENOENT;
 
-	if ((log->slot >> 16) || (u16)log->slot >= MKVM_MAX_MEMSLOTS)
+	if (as >= MKVM_NR_AS || (u16)log->slot >= MKVM_MAX_MEMSLOTS)
 		return -EINVAL;
 	mutex_lock(&vm->lock);
-	s = mkvm_slot_by_id(mkvm_slots_locked(vm), log->slot);
+	s = mkvm_slot_by_id(mkvm_slots_locked(vm, as), (u16)log->slot);
 	if (!s || !s->dirty_bitmap)
 		goto out_unlock;
 	bytes = mkvm_dirty_bytes(s->npages);
@@ -254,7 +268,7 @@ int mkvm_get_dirty_log(struct mkvm *vm, struct kvm_dirty_log *log)
 	for (i = 0; i < bytes / sizeof(long); i++) {
 		snap[i] = xchg(&s->dirty_bitmap[i], 0);
 		if (snap[i])
-			mkvm_tdp_write_protect(vm, s->base_gfn +
+			mkvm_tdp_write_protect(vm, as, s->base_gfn +
 					       i * BITS_PER_LONG, snap[i]);
 	}
 	mkvm_kick_all(vm, MKVM_REQ_TLB_FLUSH);
@@ -266,13 +280,14 @@ out_unlock:
 }
 
 /**
- * mkvm_gfn_to_slot() - the slot holding guest frame @gfn, or NULL.
+ * mkvm_gfn_to_slot() - the slot of address space @as holding guest frame
+ * @gfn, or NULL.
  *
  * Caller holds vm->srcu (vCPU exit handling always does).
  */
-struct mkvm_memslot *mkvm_gfn_to_slot(struct mkvm *vm, u64 gfn)
+struct mkvm_memslot *mkvm_gfn_to_slot(struct mkvm *vm, int as, u64 gfn)
 {
-	struct mkvm_memslots *slots = srcu_dereference(vm->memslots,
+	struct mkvm_memslots *slots = srcu_dereference(vm->memslots[as],
 							&vm->srcu);
 	int i;
 
@@ -285,6 +300,12 @@ struct mkvm_memslot *mkvm_gfn_to_slot(struct mkvm *vm, u64 gfn)
 	return NULL;
 }
 
+/* The same, in the address space @vcpu sees now (SMM or not). */
+struct mkvm_memslot *mkvm_vcpu_gfn_to_slot(struct mkvm_vcpu *vcpu, u64 gfn)
+{
+	return mkvm_gfn_to_slot(vcpu->vm, mkvm_vcpu_as(vcpu), gfn);
+}
+
 /*
  * Copy to or from guest-physical memory through the VMM's own mapping of
  * it. Runs in the vCPU thread, so current->mm is the VM's mm and the
@@ -294,8 +315,8 @@ static int mkvm_access_guest(struct mkvm_vcpu *vcpu, u64 gpa, void *buf,
 			     int len, bool write)
 {
 	while (len > 0) {
-		struct mkvm_memslot *s = mkvm_gfn_to_slot(vcpu->vm,
-							  gpa >> PAGE_SHIFT);
+		struct mkvm_memslot *s = mkvm_vcpu_gfn_to_slot(vcpu,
+							       gpa >> PAGE_SHIFT);
 		int off = offset_in_page(gpa);
 		int n = min_t(int, len, PAGE_SIZE - off);
 		void __user *hva;

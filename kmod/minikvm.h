@@ -32,7 +32,14 @@
 #include "irqchip/irqchip.h"
 
 #define MKVM_MAX_VCPUS		128	/* KVM_CAP_MAX_VCPUS, KVM_CAP_MAX_VCPU_ID */
-#define MKVM_MAX_MEMSLOTS	64	/* KVM_CAP_NR_MEMSLOTS */
+#define MKVM_MAX_MEMSLOTS	64	/* KVM_CAP_NR_MEMSLOTS, per address space */
+/*
+ * Address spaces of guest-physical memory (KVM_CAP_MULTI_ADDRESS_SPACE):
+ * 0 is what a vCPU sees normally, 1 what it sees in System Management
+ * Mode (SMRAM visible). A memslot's id carries its space in bits 31:16.
+ */
+#define MKVM_NR_AS		2
+#define MKVM_SMM_AS		1
 #define MKVM_MAX_CPUID		128	/* entries in KVM_SET_CPUID2 */
 #define MKVM_MAX_IRQ_ROUTES	4096	/* KVM_CAP_IRQ_ROUTING, as KVM */
 #define MKVM_NR_VAR_MTRR	8	/* MTRRcap.VCNT, as KVM */
@@ -133,10 +140,12 @@ struct mkvm_memslots {
  * the core a function that makes an entry (svm/npt.c, vmx/ept.c).
  */
 struct mkvm_tdp {
-	spinlock_t lock;	/* the table and the fields below (tdp.c) */
-	u64 *root;		/* level-4 table, one page */
-	u64 *spare;		/* zeroed page for mkvm_tdp_zap_all() (vm->lock) */
-	phys_addr_t root_pa;
+	spinlock_t lock;	/* the tables and the fields below (tdp.c) */
+	/* One level-4 table per address space (0 normal, 1 SMM), one page. */
+	u64 *root[MKVM_NR_AS];
+	/* zeroed pages for mkvm_tdp_zap_all(), one a root (vm->lock) */
+	u64 *spare[MKVM_NR_AS];
+	phys_addr_t root_pa[MKVM_NR_AS];
 	unsigned long nr_tables;	/* pages in use, for statistics */
 	/* MMU notifier (tdp.c): invalidations ended, and running now */
 	unsigned long mmu_seq;
@@ -186,7 +195,7 @@ struct mkvm_tdp_fault {
  * struct mkvm - one virtual machine (one VM fd).
  * @lock:	serialises ioctls that change the VM (memslots, vCPU creation)
  * @srcu:	protects readers of @memslots
- * @memslots:	the published slot set (rcu pointer)
+ * @memslots:	the published slot sets, one per address space (rcu)
  * @tdp:	the guest-physical -> host-physical table
  * @vcpus:	created vCPUs, indexed by creation order
  * @mm:		the address space of the process that created the VM
@@ -196,7 +205,7 @@ struct mkvm_tdp_fault {
 struct mkvm {
 	struct mutex lock;
 	struct srcu_struct srcu;
-	struct mkvm_memslots __rcu *memslots;
+	struct mkvm_memslots __rcu *memslots[MKVM_NR_AS];
 	struct mkvm_tdp tdp;
 	struct mkvm_vcpu *vcpus[MKVM_MAX_VCPUS];
 	int nr_vcpus;
@@ -274,6 +283,7 @@ struct mkvm {
 #define MKVM_REQ_SHUTDOWN	1	/* next KVM_RUN: KVM_EXIT_SHUTDOWN */
 #define MKVM_REQ_CLOCK_UPDATE	2	/* rewrite the kvmclock structure */
 #define MKVM_REQ_EVENT		3	/* look at the LAPIC/PIC before entry */
+#define MKVM_REQ_SMI		4	/* an SMI arrived (KVM_SMI, LAPIC): smm.c */
 
 /* Where a vCPU is, for kicks (see mkvm_kick_all()). */
 enum mkvm_vcpu_mode {
@@ -345,6 +355,19 @@ struct mkvm_vcpu {
 	 */
 	atomic_t nmi_queued;
 	u8 nmi_pending;
+
+	/*
+	 * System Management Mode (smm.c). smbase: MSR_IA32_SMBASE, where the
+	 * next SMI saves the state (SMBASE + 0xFE00) and starts the handler
+	 * (SMBASE + 0x8000). in_smm: between an SMI and its RSM; the vCPU
+	 * then sees address space 1. smm_inside_nmi: NMIs were already
+	 * blocked when the SMI came, so RSM leaves them blocked.
+	 * smi_pending: accepted, to enter before the next entry (own thread).
+	 */
+	u64 smbase;
+	bool in_smm;
+	bool smm_inside_nmi;
+	bool smi_pending;
 
 	/*
 	 * With an in-kernel irqchip: this vCPU's local APIC, its
@@ -483,6 +506,12 @@ struct mkvm_x86_ops {
 	 */
 	u8 hypercall_insn[3];
 	u8 other_hypercall_insn[3];
+	/*
+	 * The backend runs a guest's System Management Mode (smm.c): the
+	 * SMM entry state (real mode at CS.base = SMBASE) and RSM. Without
+	 * it KVM_CAP_X86_SMM is 0 and every way into SMM is refused.
+	 */
+	bool has_smm;
 	/* MSR_IA32_UCODE_REV of a new vCPU, as KVM's for this vendor. */
 	u64 reset_microcode_version;
 	/* Module load: does this CPU have the extension? 0 or -errno. */
@@ -630,11 +659,22 @@ static inline bool mkvm_test_clear_request(struct mkvm_vcpu *vcpu, int req)
 	       test_and_clear_bit(req, &vcpu->requests);
 }
 
+/* The address space @vcpu sees now: 1 in SMM, else 0. */
+static inline int mkvm_vcpu_as(const struct mkvm_vcpu *vcpu)
+{
+	return vcpu->in_smm ? MKVM_SMM_AS : 0;
+}
+
+/* vcpu.c: KVM_GET/SET_SREGS (also for RSM, smm.c) */
+void mkvm_get_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s);
+int mkvm_set_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s);
+
 /* memslot.c */
 int mkvm_set_memory_region(struct mkvm *vm,
 			   const struct kvm_userspace_memory_region *mr);
 void mkvm_free_memslots(struct mkvm *vm);
-struct mkvm_memslot *mkvm_gfn_to_slot(struct mkvm *vm, u64 gfn);
+struct mkvm_memslot *mkvm_gfn_to_slot(struct mkvm *vm, int as, u64 gfn);
+struct mkvm_memslot *mkvm_vcpu_gfn_to_slot(struct mkvm_vcpu *vcpu, u64 gfn);
 int mkvm_read_guest(struct mkvm_vcpu *vcpu, u64 gpa, void *buf, int len);
 int mkvm_write_guest(struct mkvm_vcpu *vcpu, u64 gpa, const void *buf,
 		     int len);
@@ -647,7 +687,13 @@ void mkvm_tdp_zap_all(struct mkvm *vm);
 void mkvm_tdp_free_cache(struct mkvm_vcpu *vcpu);
 int mkvm_tdp_fault_in(struct mkvm_vcpu *vcpu, struct mkvm_memslot *slot,
 		      u64 gpa, bool write);
-void mkvm_tdp_write_protect(struct mkvm *vm, u64 gfn, unsigned long mask);
+void mkvm_tdp_write_protect(struct mkvm *vm, int as, u64 gfn,
+			    unsigned long mask);
+/* The TDP root @vcpu runs on: that of the address space it sees. */
+static inline phys_addr_t mkvm_tdp_root_pa(const struct mkvm_vcpu *vcpu)
+{
+	return vcpu->vm->tdp.root_pa[mkvm_vcpu_as(vcpu)];
+}
 int mkvm_mmu_notifier_register(struct mkvm *vm);
 void mkvm_mmu_notifier_unregister(struct mkvm *vm);
 
@@ -686,6 +732,17 @@ void mkvm_get_vcpu_events(struct mkvm_vcpu *vcpu, struct kvm_vcpu_events *ev);
 int mkvm_set_vcpu_events(struct mkvm_vcpu *vcpu, struct kvm_vcpu_events *ev);
 long mkvm_events_ioctl(struct mkvm_vcpu *vcpu, unsigned int ioctl,
 		       void __user *argp);
+
+/* smm.c: System Management Mode */
+void mkvm_smm_reset(struct mkvm_vcpu *vcpu, bool init_event);
+void mkvm_smi(struct mkvm_vcpu *vcpu);
+void mkvm_smm_prepare(struct mkvm_vcpu *vcpu);
+int mkvm_emulate_rsm(struct mkvm_vcpu *vcpu);
+void mkvm_smm_get_events(struct mkvm_vcpu *vcpu, struct kvm_vcpu_events *ev);
+int mkvm_smm_check_events(struct mkvm_vcpu *vcpu,
+			  const struct kvm_vcpu_events *ev);
+void mkvm_smm_set_events(struct mkvm_vcpu *vcpu,
+			 const struct kvm_vcpu_events *ev);
 
 /* guestdbg.c: KVM_SET_GUEST_DEBUG, and the KVM_GUESTDBG_* flags it knows */
 #define MKVM_GUESTDBG_VALID						\

@@ -38,6 +38,7 @@ static const u32 mkvm_msr_list[] = {
 	MSR_IA32_TSC_DEADLINE,
 	MSR_IA32_TSC_ADJUST, MSR_IA32_UCODE_REV,
 	MSR_PLATFORM_INFO, MSR_MISC_FEATURES_ENABLES,
+	MSR_IA32_SMBASE,
 };
 
 /* ------------------------------------------------------------------ */
@@ -218,6 +219,17 @@ int mkvm_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data, bool host)
 	case MSR_IA32_MISC_ENABLE:
 		*data = vcpu->msr_misc_enable;
 		return 0;
+	/*
+	 * SMBASE (smm.c): the VMM's to save and restore. The guest reaches
+	 * it only through the SMM save area, as on real CPUs (#GP here).
+	 */
+	case MSR_IA32_SMBASE:
+		if (!mkvm_ops->has_smm)
+			return -ENOENT;
+		if (!host)
+			return -EINVAL;
+		*data = vcpu->smbase;
+		return 0;
 	case MSR_MTRRcap:
 		*data = MKVM_MTRRCAP;
 		return 0;
@@ -311,6 +323,14 @@ int mkvm_set_msr(struct mkvm_vcpu *vcpu, u32 index, u64 data, bool host)
 		return 0;
 	case MSR_IA32_MISC_ENABLE:
 		return mkvm_set_misc_enable(vcpu, data, host);
+	case MSR_IA32_SMBASE:
+		/* Any 32 bits, as KVM (which keeps even 64). */
+		if (!mkvm_ops->has_smm)
+			return -ENOENT;
+		if (!host || upper_32_bits(data))
+			return -EINVAL;
+		vcpu->smbase = data;
+		return 0;
 	case MSR_K7_HWCR:
 		/* Flush filter, IGNNE, TLB cache: ignored; McStatusWrEn kept. */
 		data &= ~(BIT_ULL(3) | BIT_ULL(6) | BIT_ULL(8));
@@ -427,7 +447,9 @@ int mkvm_copy_msr_list(struct kvm_msr_list __user *ul, const u32 *list,
 /* KVM_GET_MSR_INDEX_LIST on /dev/kvm: the MSRs KVM_GET/SET_MSRS know. */
 int mkvm_get_msr_index_list(struct kvm_msr_list __user *ul)
 {
-	return mkvm_copy_msr_list(ul, mkvm_msr_list, ARRAY_SIZE(mkvm_msr_list));
+	/* MSR_IA32_SMBASE, the last, only where SMM works (smm.c). */
+	return mkvm_copy_msr_list(ul, mkvm_msr_list, ARRAY_SIZE(mkvm_msr_list) -
+				  !mkvm_ops->has_smm);
 }
 
 #define MKVM_MAX_MSR_ENTRIES	256

@@ -147,7 +147,8 @@ u64 mkvm_rip_linear(struct mkvm_vcpu *vcpu)
  * for instance after live migration. With the FIX_HYPERCALL_INSN quirk
  * (on by default, as in KVM) the instruction is rewritten in guest memory
  * into this CPU's, and the guest re-executes it. Any other #UD, or with
- * the quirk off, goes to the guest as it came.
+ * the quirk off, goes to the guest as it came. RSM in the guest's SMM
+ * also arrives here on VMX (smm.c).
  */
 int mkvm_handle_ud(struct mkvm_vcpu *vcpu)
 {
@@ -155,6 +156,17 @@ int mkvm_handle_ud(struct mkvm_vcpu *vcpu)
 	const u8 *other = mkvm_ops->other_hypercall_insn;
 	u64 lin = mkvm_rip_linear(vcpu), gpa;
 	u8 insn[3];
+
+	/*
+	 * RSM (0F AA) in the guest's SMM: the real CPU is not in SMM, so
+	 * RSM raised #UD (VMX non-root; SVM intercepts RSM itself). The
+	 * core carries it out (smm.c).
+	 */
+	if (vcpu->in_smm && offset_in_page(lin) <= PAGE_SIZE - 2 &&
+	    !mkvm_gva_to_gpa(vcpu, lin, false, &gpa) &&
+	    !mkvm_read_guest(vcpu, gpa, insn, 2) &&
+	    insn[0] == 0x0f && insn[1] == 0xaa)
+		return mkvm_emulate_rsm(vcpu);
 
 	if (!mkvm_has_quirk(vcpu->vm, KVM_X86_QUIRK_FIX_HYPERCALL_INSN))
 		goto inject;

@@ -52,6 +52,11 @@
  * never runs under it. The notifier takes no mutex: it may be called where
  * sleeping is not allowed (the OOM reaper).
  *
+ * Address spaces (memslot.c): a VM has one tree per space, the normal one
+ * and the one a vCPU in System Management Mode runs on (smm.c switches
+ * the vCPU's root). They share the lock, the sequence and the counters;
+ * an invalidation clears the leaves of both, a zap empties both.
+ *
  * Leaves are cleared, never freed, by an invalidation: tables stay until
  * mkvm_tdp_zap_all() (slot deleted or moved) or the VM goes, so a table
  * page is never freed while a walk could still reach it.
@@ -82,17 +87,28 @@ static inline u64 *tdp_next(u64 pte)
 
 int mkvm_tdp_init(struct mkvm *vm)
 {
-	spin_lock_init(&vm->tdp.lock);
-	vm->tdp.root = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
-	vm->tdp.spare = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
-	if (!vm->tdp.root || !vm->tdp.spare) {
-		free_page((unsigned long)vm->tdp.root);
-		free_page((unsigned long)vm->tdp.spare);
-		vm->tdp.root = vm->tdp.spare = NULL;
-		return -ENOMEM;
+	struct mkvm_tdp *tdp = &vm->tdp;
+	int as;
+
+	spin_lock_init(&tdp->lock);
+	for (as = 0; as < MKVM_NR_AS; as++) {
+		tdp->root[as] = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+		tdp->spare[as] = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	}
-	vm->tdp.root_pa = __pa(vm->tdp.root);
+	for (as = 0; as < MKVM_NR_AS; as++)
+		if (!tdp->root[as] || !tdp->spare[as])
+			goto err_free_pages;
+	for (as = 0; as < MKVM_NR_AS; as++)
+		tdp->root_pa[as] = __pa(tdp->root[as]);
 	return 0;
+
+err_free_pages:
+	for (as = 0; as < MKVM_NR_AS; as++) {
+		free_page((unsigned long)tdp->root[as]);
+		free_page((unsigned long)tdp->spare[as]);
+		tdp->root[as] = tdp->spare[as] = NULL;
+	}
+	return -ENOMEM;
 }
 
 /*
@@ -113,43 +129,49 @@ static void tdp_free_table(u64 *table, int level)
 /**
  * mkvm_tdp_zap_all() - drop every guest-physical mapping of @vm.
  *
- * The root's entries move to a private copy under the lock (from then on,
- * new faults build a fresh tree), every vCPU is kicked out of guest mode
+ * The roots' entries move to private copies under the lock (from then on,
+ * new faults build fresh trees), every vCPU is kicked out of guest mode
  * and told to flush its TLB; only then, when no CPU can still use an old
- * translation, the old tree is freed. The copy is
- * the VM's spare page, allocated with the root: a zap cannot fail, and no
+ * translation, the old trees are freed. The copies are the VM's spare
+ * pages, one per root, allocated with the roots: a zap cannot fail, and no
  * subtree is ever freed while a walk could still reach it. Called with
- * vm->lock held (one zap at a time: the spare is the lock's). May sleep.
+ * vm->lock held (one zap at a time: the spares are the lock's). May sleep.
  */
 void mkvm_tdp_zap_all(struct mkvm *vm)
 {
-	u64 *old = vm->tdp.spare;
-	int i;
+	struct mkvm_tdp *tdp = &vm->tdp;
+	int as, i;
 
 	lockdep_assert_held(&vm->lock);
-	spin_lock(&vm->tdp.lock);
-	memcpy(old, vm->tdp.root, PAGE_SIZE);
-	memset(vm->tdp.root, 0, PAGE_SIZE);
-	vm->tdp.nr_tables = 0;
+	spin_lock(&tdp->lock);
+	for (as = 0; as < MKVM_NR_AS; as++) {
+		memcpy(tdp->spare[as], tdp->root[as], PAGE_SIZE);
+		memset(tdp->root[as], 0, PAGE_SIZE);
+	}
+	tdp->nr_tables = 0;
 	WRITE_ONCE(vm->stat.pages_4k, 0);
 	/*
 	 * Until our kick below, a vCPU may still use a translation from the
-	 * old tree, which no invalidation can see any more: one that comes
+	 * old trees, which no invalidation can see any more: one that comes
 	 * now must kick too before its pages are freed.
 	 */
-	vm->tdp.flush_pending = true;
-	spin_unlock(&vm->tdp.lock);
+	tdp->flush_pending = true;
+	spin_unlock(&tdp->lock);
 
 	mkvm_kick_all(vm, MKVM_REQ_TLB_FLUSH);
-	spin_lock(&vm->tdp.lock);
-	vm->tdp.flush_pending = false;
-	spin_unlock(&vm->tdp.lock);
+	spin_lock(&tdp->lock);
+	tdp->flush_pending = false;
+	spin_unlock(&tdp->lock);
 
-	/* Every entry is cleared again: the spare is zeroed for the next zap. */
-	for (i = 0; i < TDP_ENTRIES; i++) {
-		if (mkvm_ops->tdp_present(old[i])) {
-			tdp_free_table(tdp_next(old[i]), TDP_LEVELS - 1);
-			old[i] = 0;
+	/* Every entry is cleared again: the spares are zeroed for the next zap. */
+	for (as = 0; as < MKVM_NR_AS; as++) {
+		u64 *old = tdp->spare[as];
+
+		for (i = 0; i < TDP_ENTRIES; i++) {
+			if (mkvm_ops->tdp_present(old[i])) {
+				tdp_free_table(tdp_next(old[i]), TDP_LEVELS - 1);
+				old[i] = 0;
+			}
 		}
 	}
 }
@@ -159,7 +181,8 @@ void mkvm_tdp_zap_all(struct mkvm *vm)
  * for dirty logging. The caller kicks the vCPUs with a TLB flush before it
  * relies on the result.
  */
-void mkvm_tdp_write_protect(struct mkvm *vm, u64 gfn, unsigned long mask)
+void mkvm_tdp_write_protect(struct mkvm *vm, int as, u64 gfn,
+			    unsigned long mask)
 {
 	struct mkvm_tdp *tdp = &vm->tdp;
 	int bit, level;
@@ -167,7 +190,7 @@ void mkvm_tdp_write_protect(struct mkvm *vm, u64 gfn, unsigned long mask)
 	spin_lock(&tdp->lock);
 	for_each_set_bit(bit, &mask, BITS_PER_LONG) {
 		u64 gpa = (gfn + bit) << PAGE_SHIFT;
-		u64 *table = tdp->root;
+		u64 *table = tdp->root[as];
 
 		for (level = TDP_LEVELS; level > 1; level--) {
 			u64 pte = table[tdp_index(gpa, level)];
@@ -188,12 +211,15 @@ void mkvm_tdp_write_protect(struct mkvm *vm, u64 gfn, unsigned long mask)
 
 void mkvm_tdp_destroy(struct mkvm *vm)
 {
-	if (!vm->tdp.root)
-		return;
+	int as;
+
 	/* No vCPU exists any more, so nobody to kick: free directly. */
-	tdp_free_table(vm->tdp.root, TDP_LEVELS);
-	free_page((unsigned long)vm->tdp.spare);
-	vm->tdp.root = vm->tdp.spare = NULL;
+	for (as = 0; as < MKVM_NR_AS; as++) {
+		if (vm->tdp.root[as])
+			tdp_free_table(vm->tdp.root[as], TDP_LEVELS);
+		free_page((unsigned long)vm->tdp.spare[as]);
+		vm->tdp.root[as] = vm->tdp.spare[as] = NULL;
+	}
 }
 
 /* Fill the vCPU's cache of zeroed pages; a fault may use one per level. */
@@ -259,7 +285,7 @@ static int tdp_map(struct mkvm_vcpu *vcpu, struct mkvm_memslot *slot,
 {
 	u64 pte;
 	struct mkvm_tdp *tdp = &vcpu->vm->tdp;
-	u64 *table = tdp->root;
+	u64 *table = tdp->root[mkvm_vcpu_as(vcpu)];
 	int level, idx;
 
 	spin_lock(&tdp->lock);
@@ -386,12 +412,15 @@ static bool tdp_zapped(struct mkvm *vm, unsigned long n)
 
 /*
  * Clear (or only count, !@clear) the leaves of every slot page whose VMM
- * address is in [@start, @end). Caller holds tdp.lock and vm->srcu.
+ * address is in [@start, @end), in the tree of address space @as. Caller
+ * holds tdp.lock and vm->srcu.
  */
-static unsigned long tdp_zap_hva_range(struct mkvm *vm, unsigned long start,
-				       unsigned long end, bool clear)
+static unsigned long tdp_zap_hva_range_as(struct mkvm *vm, int as,
+					  unsigned long start,
+					  unsigned long end, bool clear)
 {
-	struct mkvm_memslots *slots = srcu_dereference(vm->memslots, &vm->srcu);
+	struct mkvm_memslots *slots = srcu_dereference(vm->memslots[as],
+							&vm->srcu);
 	unsigned long n = 0;
 	int i;
 
@@ -403,11 +432,23 @@ static unsigned long tdp_zap_hva_range(struct mkvm *vm, unsigned long start,
 
 		if (lo >= hi)
 			continue;
-		n += tdp_zap_leaves(vm->tdp.root, TDP_LEVELS, 0,
+		n += tdp_zap_leaves(vm->tdp.root[as], TDP_LEVELS, 0,
 				    s->base_gfn + ((lo - s->hva) >> PAGE_SHIFT),
 				    s->base_gfn + ((hi - s->hva + PAGE_SIZE - 1) >>
 						   PAGE_SHIFT), clear);
 	}
+	return n;
+}
+
+/* The same in every address space: a page may be mapped in both. */
+static unsigned long tdp_zap_hva_range(struct mkvm *vm, unsigned long start,
+				       unsigned long end, bool clear)
+{
+	unsigned long n = 0;
+	int as;
+
+	for (as = 0; as < MKVM_NR_AS; as++)
+		n += tdp_zap_hva_range_as(vm, as, start, end, clear);
 	return n;
 }
 
@@ -456,12 +497,15 @@ static void mkvm_mmu_invalidate_range_end(struct mmu_notifier *mn,
 static void mkvm_mmu_release(struct mmu_notifier *mn, struct mm_struct *mm)
 {
 	struct mkvm *vm = mn_to_vm(mn);
+	unsigned long n = 0;
 	bool flush;
+	int as;
 
 	spin_lock(&vm->tdp.lock);
-	flush = tdp_zapped(vm, tdp_zap_leaves(vm->tdp.root, TDP_LEVELS, 0, 0,
-					      1ULL << (TDP_GPA_BITS - PAGE_SHIFT),
-					      true));
+	for (as = 0; as < MKVM_NR_AS; as++)
+		n += tdp_zap_leaves(vm->tdp.root[as], TDP_LEVELS, 0, 0,
+				    1ULL << (TDP_GPA_BITS - PAGE_SHIFT), true);
+	flush = tdp_zapped(vm, n);
 	spin_unlock(&vm->tdp.lock);
 	if (flush)
 		mkvm_kick_all(vm, MKVM_REQ_TLB_FLUSH);

@@ -147,7 +147,7 @@ static struct kvm_segment *sregs_seg(struct kvm_sregs *s, int seg)
 	return map[seg];
 }
 
-static void mkvm_get_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s)
+void mkvm_get_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s)
 {
 	int seg;
 
@@ -197,7 +197,7 @@ static bool mkvm_sregs_valid(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s)
 	return mkvm_cr4_valid(vcpu, s->cr4);
 }
 
-static int mkvm_set_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s)
+int mkvm_set_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s)
 {
 	int seg, irq;
 
@@ -391,6 +391,8 @@ static void mkvm_post_run(struct mkvm_vcpu *vcpu)
 		run->cr8 = mkvm_ops->get_cr(vcpu, 8);
 		run->apic_base = vcpu->msr_apic_base;
 	}
+	/* KVM ABI: the VMM sees whether the vCPU is in SMM (smm.c). */
+	run->flags = vcpu->in_smm ? KVM_RUN_X86_SMM : 0;
 	/* With the PIC in the kernel there is nothing for the VMM to wait for. */
 	run->ready_for_interrupt_injection =
 		vcpu->vm->irqchip_mode == MKVM_IRQCHIP_KERNEL ||
@@ -554,6 +556,7 @@ static void mkvm_vcpu_init_state(struct mkvm_vcpu *vcpu)
 	vcpu->event.pending = false;
 	vcpu->queued_irq = -1;
 	mkvm_events_reset(vcpu);
+	mkvm_smm_reset(vcpu, true);
 }
 
 /* After a SIPI: CS = vector << 8, base vector << 12 (SDM Vol.3 8.4.4.1). */
@@ -581,6 +584,14 @@ static void mkvm_accept_events(struct mkvm_vcpu *vcpu)
 
 	if (!READ_ONCE(apic->pending_events))
 		return;
+	/*
+	 * In SMM, INIT stays latched until RSM and a SIPI is lost, as on a
+	 * real CPU (SDM Vol.3 32.5.1 "INIT ... blocked"), as in KVM.
+	 */
+	if (vcpu->in_smm) {
+		clear_bit(MKVM_APIC_SIPI, &apic->pending_events);
+		return;
+	}
 	if (test_and_clear_bit(MKVM_APIC_INIT, &apic->pending_events)) {
 		mkvm_vcpu_init_state(vcpu);
 		mkvm_lapic_reset(vcpu, true);
@@ -598,6 +609,16 @@ static void mkvm_accept_events(struct mkvm_vcpu *vcpu)
 	}
 }
 
+/*
+ * An SMI wakes a halted vCPU (smm.c), not one in SMM already (it waits for
+ * RSM), and not one waiting for a SIPI: the caller checks HALTED.
+ */
+static bool mkvm_smi_wakes(struct mkvm_vcpu *vcpu)
+{
+	return !vcpu->in_smm && (vcpu->smi_pending ||
+				 test_bit(MKVM_REQ_SMI, &vcpu->requests));
+}
+
 /* Would an interrupt reach this vCPU if it ran now? */
 static bool mkvm_vcpu_has_interrupt(struct mkvm_vcpu *vcpu)
 {
@@ -612,14 +633,19 @@ static bool mkvm_vcpu_has_interrupt(struct mkvm_vcpu *vcpu)
  */
 static bool mkvm_vcpu_should_wake(struct mkvm_vcpu *vcpu)
 {
-	if (READ_ONCE(vcpu->apic->pending_events) || signal_pending(current))
+	unsigned long events = READ_ONCE(vcpu->apic->pending_events);
+
+	/* An INIT latched in SMM (mkvm_accept_events()) waits for RSM. */
+	if (vcpu->in_smm)
+		events &= ~BIT(MKVM_APIC_INIT);
+	if (events || signal_pending(current))
 		return true;
 	if (vcpu->mp_state != KVM_MP_STATE_HALTED)
 		return false;
 	/* A new NMI: mkvm_vcpu_wait_runnable() decides whether it wakes us. */
 	return atomic_read(&vcpu->apic->timer_pending) ||
 	       mkvm_vcpu_has_interrupt(vcpu) ||
-	       atomic_read(&vcpu->nmi_queued);
+	       atomic_read(&vcpu->nmi_queued) || mkvm_smi_wakes(vcpu);
 }
 
 /**
@@ -640,7 +666,7 @@ static int mkvm_vcpu_wait_runnable(struct mkvm_vcpu *vcpu, int *idx)
 		mkvm_lapic_sync(vcpu);
 		if (vcpu->mp_state == KVM_MP_STATE_HALTED &&
 		    (mkvm_vcpu_has_interrupt(vcpu) ||
-		     mkvm_nmi_waiting(vcpu))) {
+		     mkvm_nmi_waiting(vcpu) || mkvm_smi_wakes(vcpu))) {
 			vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
 			vcpu->stat.halt_wakeups++;
 		}
@@ -786,6 +812,10 @@ static int mkvm_vcpu_run_loop(struct mkvm_vcpu *vcpu)
 		 * KVM_SET_USER_MEMORY_REGION (synchronize_srcu) never waits
 		 * for a guest that keeps its CPU busy without exiting.
 		 */
+		/* An SMI: enter SMM here, where guest memory may fault (smm.c). */
+		if (unlikely(vcpu->smi_pending ||
+			     test_bit(MKVM_REQ_SMI, &vcpu->requests)))
+			mkvm_smm_prepare(vcpu);
 		/* kvmclock: refreshed here, where guest memory may fault. */
 		if (unlikely(test_bit(MKVM_REQ_CLOCK_UPDATE, &vcpu->requests)))
 			mkvm_kvmclock_update(vcpu);
@@ -879,9 +909,15 @@ static int mkvm_mp_state(struct mkvm_vcpu *vcpu, void __user *argp, bool set)
 	case KVM_MP_STATE_UNINITIALIZED:
 	case KVM_MP_STATE_INIT_RECEIVED:
 	case KVM_MP_STATE_HALTED:
+		/* KVM: no INIT/SIPI state in SMM or with an SMI pending. */
+		if (mp.mp_state == KVM_MP_STATE_INIT_RECEIVED &&
+		    (vcpu->in_smm || vcpu->smi_pending))
+			return -EINVAL;
 		vcpu->mp_state = mp.mp_state;
 		return 0;
 	case KVM_MP_STATE_SIPI_RECEIVED:
+		if (vcpu->in_smm || vcpu->smi_pending)
+			return -EINVAL;
 		vcpu->mp_state = KVM_MP_STATE_INIT_RECEIVED;
 		set_bit(MKVM_APIC_SIPI, &vcpu->apic->pending_events);
 		return 0;
@@ -1004,6 +1040,11 @@ static noinline long mkvm_vcpu_ioctl_state(struct mkvm_vcpu *vcpu,
 	case KVM_X86_SETUP_MCE:
 	case KVM_X86_SET_MCE:
 		return mkvm_mce_ioctl(vcpu, ioctl, argp);
+	case KVM_SMI:	/* smm.c */
+		if (!mkvm_ops->has_smm)
+			return -ENOTTY;
+		mkvm_smi(vcpu);
+		return 0;
 	case KVM_NMI:
 	case KVM_GET_VCPU_EVENTS:
 	case KVM_SET_VCPU_EVENTS:
@@ -1151,6 +1192,7 @@ int mkvm_create_vcpu(struct mkvm *vm, unsigned long id)
 	vcpu->cpu = -1;
 	vcpu->queued_irq = -1;
 	vcpu->mp_state = KVM_MP_STATE_RUNNABLE;
+	mkvm_smm_reset(vcpu, false);
 	init_waitqueue_head(&vcpu->wq);
 	mutex_init(&vcpu->mutex);
 	preempt_notifier_init(&vcpu->pn, &mkvm_preempt_ops);

@@ -143,7 +143,7 @@ static long mkvm_get_nr_mmu_pages(struct mkvm *vm)
 	if (READ_ONCE(vm->nr_mmu_pages))
 		return READ_ONCE(vm->nr_mmu_pages);
 	idx = srcu_read_lock(&vm->srcu);
-	slots = srcu_dereference(vm->memslots, &vm->srcu);
+	slots = srcu_dereference(vm->memslots[0], &vm->srcu);
 	for (i = 0; i < slots->nr; i++)
 		pages += slots->slot[i].npages;
 	srcu_read_unlock(&vm->srcu, idx);
@@ -294,7 +294,7 @@ static const struct file_operations mkvm_vm_fops = {
  */
 int mkvm_create_vm(unsigned long type)
 {
-	struct mkvm_memslots *slots;
+	struct mkvm_memslots *slots, *smm_slots;
 	struct file *file;
 	struct mkvm *vm;
 	int r, fd;
@@ -310,10 +310,16 @@ int mkvm_create_vm(unsigned long type)
 	vm = kzalloc(sizeof(*vm), GFP_KERNEL_ACCOUNT);
 	if (!vm)
 		goto err_hardware_put;
+	/* Address space 0, and 1 (SMM; memslot.c): both empty. */
 	slots = kzalloc(sizeof(*slots), GFP_KERNEL_ACCOUNT);
-	if (!slots)
+	smm_slots = kzalloc(sizeof(*smm_slots), GFP_KERNEL_ACCOUNT);
+	if (!slots || !smm_slots) {
+		kfree(slots);
+		kfree(smm_slots);
 		goto err_free_vm;
-	RCU_INIT_POINTER(vm->memslots, slots);
+	}
+	RCU_INIT_POINTER(vm->memslots[0], slots);
+	RCU_INIT_POINTER(vm->memslots[MKVM_SMM_AS], smm_slots);
 	mutex_init(&vm->lock);
 	refcount_set(&vm->users, 1);
 	INIT_LIST_HEAD(&vm->debugfs_node);
@@ -380,6 +386,7 @@ err_free_ring:
 	mkvm_coalesced_free(vm);
 err_free_slots:
 	kfree(slots);
+	kfree(smm_slots);
 err_free_vm:
 	kfree(vm);
 err_hardware_put:

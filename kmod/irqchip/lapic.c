@@ -224,7 +224,7 @@ static void apic_eoi(struct mkvm_lapic *apic)
  *
  * Any thread, any context: only atomic bit operations here, then a kick.
  * Return: 1 if the message was taken, 0 if dropped (APIC disabled, or a
- * delivery mode this model does not carry: SMI, ExtINT messages).
+ * delivery mode this model does not carry: ExtINT messages).
  */
 int mkvm_lapic_accept_irq(struct mkvm_vcpu *target,
 			  const struct mkvm_lapic_irq *irq)
@@ -257,6 +257,10 @@ int mkvm_lapic_accept_irq(struct mkvm_vcpu *target,
 		 * still takes NMIs (10.4.7.2). events.c queues it and kicks.
 		 */
 		mkvm_vcpu_queue_nmi(target);
+		return 1;
+	case APIC_DM_SMI:
+		/* Vector ignored too (10.6.1); smm.c takes it before entry. */
+		mkvm_smi(target);
 		return 1;
 	case APIC_DM_STARTUP:
 		WRITE_ONCE(apic->sipi_vector, v);
@@ -831,7 +835,7 @@ int mkvm_lapic_set_base(struct mkvm_vcpu *vcpu, u64 value, bool host)
  */
 int mkvm_lapic_set_vapic_addr(struct mkvm_vcpu *vcpu, u64 gpa)
 {
-	if (gpa && (!mkvm_gfn_to_slot(vcpu->vm, gpa >> PAGE_SHIFT) ||
+	if (gpa && (!mkvm_gfn_to_slot(vcpu->vm, 0, gpa >> PAGE_SHIFT) ||
 		    offset_in_page(gpa) > PAGE_SIZE - sizeof(u32)))
 		return -EINVAL;
 	vcpu->apic->vapic_addr = gpa;

@@ -73,20 +73,19 @@ bool svm_tdp_present(u64 pte)
  * The root the hardware walks for a core table rooted at @root.
  *
  * 4-level host: the core's table itself. 5-level host: a per-VM page
- * whose entry 0 points at the core's table, covering guest-physical
+ * (one per address space) whose entry 0 points at the core's table, covering guest-physical
  * addresses below 2^48 - all the memory a guest can have here.
  */
 phys_addr_t svm_npt_root(struct mkvm *vm, phys_addr_t root)
 {
 	struct svm_vm *svm_vm = vm->vendor;
-	u64 top;
+	int as;
 
-	if (!svm_vm->pml5)
-		return root;
-	top = svm_tdp_pte(root, false, true, true);
-	if (READ_ONCE(svm_vm->pml5[0]) != top)
-		WRITE_ONCE(svm_vm->pml5[0], top);
-	return svm_vm->pml5_pa;
+	/* One top page per address space, filled once (svm_vm_init()). */
+	for (as = 0; svm_vm->pml5[0] && as < MKVM_NR_AS; as++)
+		if (root == vm->tdp.root_pa[as])
+			return svm_vm->pml5_pa[as];
+	return root;
 }
 
 /*

@@ -328,16 +328,19 @@ static void svm_free_asid(u32 asid)
 static int svm_vm_init(struct mkvm *vm)
 {
 	struct svm_vm *svm_vm;
-	int asid, r = -ENOMEM;
+	int as, asid, r = -ENOMEM;
 
 	svm_vm = kzalloc(sizeof(*svm_vm), GFP_KERNEL_ACCOUNT);
 	if (!svm_vm)
 		return -ENOMEM;
-	if (pgtable_l5_enabled()) {
-		svm_vm->pml5 = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
-		if (!svm_vm->pml5)
+	/* The core's roots exist already (tdp.c) and never move. */
+	for (as = 0; pgtable_l5_enabled() && as < MKVM_NR_AS; as++) {
+		svm_vm->pml5[as] = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+		if (!svm_vm->pml5[as])
 			goto err_free_vm;
-		svm_vm->pml5_pa = __pa(svm_vm->pml5);
+		svm_vm->pml5_pa[as] = __pa(svm_vm->pml5[as]);
+		svm_vm->pml5[as][0] = svm_tdp_pte(vm->tdp.root_pa[as], false,
+						  true, true);
 	}
 	asid = svm_alloc_asid();
 	if (asid < 0) {
@@ -357,6 +360,8 @@ static int svm_vm_init(struct mkvm *vm)
 	return 0;
 
 err_free_vm:
+	for (as = 0; as < MKVM_NR_AS; as++)
+		free_page((unsigned long)svm_vm->pml5[as]);
 	kfree(svm_vm);
 	return r;
 }
@@ -364,12 +369,14 @@ err_free_vm:
 static void svm_vm_destroy(struct mkvm *vm)
 {
 	struct svm_vm *svm_vm = vm->vendor;
+	int as;
 
 	if (!svm_vm)
 		return;
 	if (!svm_vm->asid_shared)
 		svm_free_asid(svm_vm->asid);
-	free_page((unsigned long)svm_vm->pml5);
+	for (as = 0; as < MKVM_NR_AS; as++)
+		free_page((unsigned long)svm_vm->pml5[as]);
 	kfree(svm_vm);
 	vm->vendor = NULL;
 }
@@ -500,7 +507,7 @@ static void svm_vcpu_reset(struct mkvm_vcpu *vcpu)
 	 */
 	svm->vmcb->control.asid = svm_vm->asid;
 	svm->vmcb->control.nested_cr3 = svm_npt_root(vcpu->vm,
-						     vcpu->vm->tdp.root_pa);
+						     mkvm_tdp_root_pa(vcpu));
 
 	vcpu->rip = svm->vmcb->save.rip;
 	vcpu->rflags = svm->vmcb->save.rflags;
@@ -1519,7 +1526,7 @@ static int (*const svm_exit_handlers[])(struct mkvm_vcpu *vcpu) = {
 	[SVM_EXIT_VINTR]				= svm_handle_vintr,
 	[SVM_EXIT_RDPMC]				= svm_handle_rdpmc,
 	[SVM_EXIT_CPUID]				= svm_handle_cpuid,
-	[SVM_EXIT_RSM]					= svm_handle_ud,
+	[SVM_EXIT_RSM]					= mkvm_emulate_rsm,
 	[SVM_EXIT_IRET]					= svm_handle_iret,
 	[SVM_EXIT_INVD]					= svm_handle_skip,
 	[SVM_EXIT_HLT]					= svm_handle_hlt,
@@ -1598,6 +1605,7 @@ const struct mkvm_x86_ops svm_ops = {
 	.hypercall_insn		= { 0x0f, 0x01, 0xd9 },	/* VMMCALL */
 	.other_hypercall_insn	= { 0x0f, 0x01, 0xc1 },	/* VMCALL */
 	.reset_microcode_version = 0x01000065,	/* KVM's for AMD guests */
+	.has_smm		= true,		/* RSM intercepted (smm.c) */
 	.probe			= svm_probe,
 	.global_init		= svm_global_init,
 	.global_exit		= svm_global_exit,

@@ -22,14 +22,15 @@ extern struct svm_caps svm_caps;
 /**
  * struct svm_vm - per-VM SVM state (vm->vendor).
  * @asid:	address space ID tagging this VM's TLB entries (15.16)
- * @pml5:	one-entry top level over the core's NPT, 5-level hosts only
- * @pml5_pa:	its physical address
+ * @pml5:	one-entry top level over each of the core's NPT roots (one
+ *		per address space, tdp.c), 5-level hosts only
+ * @pml5_pa:	their physical addresses
  */
 struct svm_vm {
 	u32 asid;
 	bool asid_shared;	/* borrowed, not owned: see svm_vm_init() */
-	u64 *pml5;
-	phys_addr_t pml5_pa;
+	u64 *pml5[MKVM_NR_AS];
+	phys_addr_t pml5_pa[MKVM_NR_AS];
 };
 
 /**

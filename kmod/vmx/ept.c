@@ -93,7 +93,7 @@ static void vmx_write_eptp(struct vcpu_vmx *vmx, u64 eptp)
  */
 void vmx_sync_eptp(struct mkvm_vcpu *vcpu)
 {
-	vmx_write_eptp(to_vmx(vcpu), vmx_make_eptp(vcpu->vm->tdp.root_pa));
+	vmx_write_eptp(to_vmx(vcpu), vmx_make_eptp(mkvm_tdp_root_pa(vcpu)));
 }
 
 /* The set_tdp_root op: the same, for a root the core names. */

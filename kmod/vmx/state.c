@@ -711,6 +711,7 @@ void vmx_reset_guest(struct mkvm_vcpu *vcpu)
 
 	vmcs_write(VMCS_GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
 	vmcs_write(VMCS_GUEST_INTERRUPTIBILITY, 0);
+	to_vmx(vcpu)->nmi_known_unmasked = true;
 	vmcs_write(VMCS_ENTRY_INTR_INFO, 0);
 	/* No shadow VMCS: the link pointer must be all ones (27.3.1.5). */
 	vmcs_write(VMCS_LINK_POINTER, ~0ull);

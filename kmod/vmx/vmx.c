@@ -1508,6 +1508,7 @@ const struct mkvm_x86_ops vmx_ops = {
 	.hypercall_insn	= { 0x0f, 0x01, 0xc1 },	/* VMCALL */
 	.other_hypercall_insn = { 0x0f, 0x01, 0xd9 },	/* VMMCALL */
 	.reset_microcode_version = 0x100000000ULL,	/* KVM's for Intel guests */
+	.has_smm		= true,	/* RSM arrives as #UD (pv.c, smm.c) */
 	.probe		= vmx_probe,
 	.global_init	= vmx_global_init,
 	.global_exit	= vmx_global_exit,

@@ -109,6 +109,12 @@ struct vcpu_vmx {
 	int loaded_cpu;
 	struct list_head loaded_link;
 	bool launched;
+	/*
+	 * NMIs are known not to be blocked (vmx/events.c): set when the core
+	 * unblocks them, cleared when an NMI goes in. Meanwhile the VMCS's
+	 * "blocking by NMI" bit is not read, as KVM's nmi_known_unmasked.
+	 */
+	bool nmi_known_unmasked;
 	u16 vpid;
 
 	struct vmx_msr_entry *msr_guest;

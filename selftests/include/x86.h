@@ -69,6 +69,7 @@
 #define MC_VECTOR	18
 
 /* MSRs used by the tests (SDM Vol.4, APM Vol.2 appendix A). */
+#define MSR_IA32_SMBASE		0x9e	/* host-only: SMM state-save base */
 #define MSR_IA32_SYSENTER_CS	0x174
 #define MSR_IA32_SYSENTER_ESP	0x175
 #define MSR_IA32_SYSENTER_EIP	0x176

@@ -1,0 +1,506 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * smi_test: System Management Mode (KVM_CAP_X86_SMM): SMIs, the SMM view of
+ * memory (address space 1), the state-save area, RSM, and the smi block of
+ * KVM_GET/SET_VCPU_EVENTS.
+ *
+ * Memory: RAM at 0 in both address spaces; at SMRAM_GPA (64 KiB) address space 0
+ * has a "decoy" page and address space 1 the SMRAM, each with its own marker. SMBASE
+ * is SMRAM_GPA, so the SMI handler runs at SMRAM_GPA + 0x8000 and the state-save
+ * area is at SMRAM_GPA + 0xFE00 (SDM Vol.3 32.4, 32.5; APM Vol.2 10.2, 10.3).
+ * The handler (real-address mode with 4 GiB segments) reads the marker at
+ * SMRAM_GPA, counts its SMIs in SMRAM, reports SYNC and executes RSM. The cases:
+ *
+ *   caps          KVM_CAP_X86_SMM 1, KVM_CAP_MULTI_ADDRESS_SPACE 2; a slot id in
+ *                 address space 2 is EINVAL
+ *   kvm_smi       KVM_SMI at a SYNC: the handler runs (SMM marker, kvm_run->flags
+ *                 KVM_RUN_X86_SMM, SMM entry registers: CS = SMBASE >> 4, base
+ *                 SMBASE, RIP 0x8000, CR0.PE/PG 0, CR4 0, EFER 0), the save area
+ *                 holds the guest's long-mode state (revision 0x20064, SMBASE, RIP
+ *                 after the OUT, RDI, CR3, EFER, CR4, CS.L); after RSM the guest
+ *                 goes on in long mode and sees the decoy again
+ *   self_ipi      an SMI the guest sends itself through its LAPIC's ICR (delivery
+ *                 mode SMI, shorthand self); a second SMI counts 2
+ *   events        KVM_SET_VCPU_EVENTS smi.pending enters SMM at the next KVM_RUN;
+ *                 in SMM, GET shows smm 1 and NMIs masked; after RSM smm 0, NMIs
+ *                 not masked; KVM_GET/SET_MSRS of MSR_IA32_SMBASE
+ *   migrate_smm   the vCPU is saved inside the handler and restored into a new VM
+ *                 (REGS, SREGS, MSRS with SMBASE, VCPU_EVENTS with smm 1); the
+ *                 handler there finishes with RSM and the guest goes on
+ *   smi_halted    an SMI wakes a vCPU halted in KVM_MP_STATE_HALTED
+ *   rsm_outside   RSM outside SMM is #UD
+ *   close_in_smm  the VM is closed while its vCPU is in SMM
+ *
+ * Every case passes on kvm.ko too (the rigs run it on both).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
+#include "kselftest_harness.h"
+#include "irqchip.h"
+#include "vm.h"
+#include "x86.h"
+
+#define SMRAM_GPA	0x3f0000ULL	/* SMBASE; CS = 0xf000 in SMM */
+#define SMRAM_SIZE	0x10000ULL
+#define SMRAM_SLOT	((1u << 16) | 1)	/* address space 1, slot 1 */
+#define SMM_RAM_SLOT	((1u << 16) | 0)	/* address space 1, slot 0 */
+#define DECOY_SLOT	1
+#define SMM_MARKER	0x5353u		/* "SS" at SMRAM_GPA in SMRAM */
+#define DECOY_MARKER	0x4444u		/* "DD" there in address space 0 */
+#define SMI_COUNT_OFF	0x10		/* SMRAM: SMIs the handler took */
+#define SAVE_OFF	0xfe00		/* the state-save area, from SMBASE */
+#define UD_GPA		(GUEST_DATA_GPA + 0x00)	/* #UDs the guest took */
+
+#define APIC_ICR_SMI_SELF	0x44200	/* self shorthand, assert, delivery SMI */
+
+/* The SMI handler, at SMBASE + 0x8000: 16-bit code, DS base 0, 4 GiB limits. */
+GUEST_ASM(smi_handler, 16,
+	"addr32 movzwl " GSTR(SMRAM_GPA) ", %edi\n\t"
+	"addr32 incl " GSTR(SMRAM_GPA + SMI_COUNT_OFF) "\n\t"
+	"addr32 movl " GSTR(SMRAM_GPA + SMI_COUNT_OFF) ", %esi\n\t"
+	GUEST_SYNC
+	"rsm\n\t");
+
+/*
+ * An IRET to the next instruction. A new vCPU has no NMI blocking (SDM Vol.3 9.1.1),
+ * and this changes nothing on a real CPU; but Bochs 2.7, the VMX rig, keeps the
+ * virtual-NMI blocking an SMI set, past the RSM that ended it, into later VM entries,
+ * even of the next VM's vCPU, until a guest IRET (seen on kvm_intel and minikvm
+ * alike: "ev.smi.smm_inside_nmi (1)" in a new VM). Each guest starts with one.
+ */
+#define IRET_TO_SELF							\
+	"mov %rsp, %rax\n\t"						\
+	"pushq $" GSTR(SEL_DATA) "\n\t"					\
+	"push %rax\n\t"							\
+	"pushfq\n\t"							\
+	"pushq $" GSTR(SEL_CODE64) "\n\t"					\
+	"lea 1f(%rip), %rax\n\t"						\
+	"push %rax\n\t"							\
+	"iretq\n"								\
+	"1:\n\t"
+
+GUEST_ASM(smi_guest, 64,
+	/* ---- kvm_smi, events, migrate_smm, close_in_smm ---- */
+	"host_entry:\n\t"
+	IRET_TO_SELF
+	"movzwl " GSTR(SMRAM_GPA) ", %edi\n\t"
+	GUEST_SYNC				/* host: raises an SMI */
+	"movzwl " GSTR(SMRAM_GPA) ", %edi\n\t"	/* after RSM: the decoy */
+	GUEST_SYNC
+	GUEST_DONE
+
+	/* ---- self_ipi: two SMIs through the ICR ---- */
+	"ipi_entry:\n\t"
+	IRET_TO_SELF
+	"mov $0xfee00000, %ebx\n\t"
+	"movl $0x1ff, 0xf0(%rbx)\n\t"		/* SVR: APIC on */
+	"movl $0, 0x310(%rbx)\n\t"
+	"movl $" GSTR(APIC_ICR_SMI_SELF) ", 0x300(%rbx)\n\t"
+	"movzwl " GSTR(SMRAM_GPA) ", %edi\n\t"
+	GUEST_SYNC
+	"movl $" GSTR(APIC_ICR_SMI_SELF) ", 0x300(%rbx)\n\t"
+	"movzwl " GSTR(SMRAM_GPA) ", %edi\n\t"
+	GUEST_SYNC
+	GUEST_DONE
+
+	/* ---- rsm_outside ---- */
+	"rsm_entry:\n\t"
+	"rsm\n\t"
+	"mov " GSTR(UD_GPA) ", %rdi\n\t"
+	GUEST_DONE
+	"ud_handler:\n\t"
+	"incq " GSTR(UD_GPA) "\n\t"
+	"addq $2, (%rsp)\n\t"			/* past the 2-byte RSM */
+	"iretq\n\t");
+extern const uint8_t host_entry[], ipi_entry[], rsm_entry[], ud_handler[];
+
+struct smm_vm {
+	struct vm *vm;
+	struct vcpu *vcpu;
+	uint8_t *smram;
+	uint8_t *decoy;
+};
+
+static void add_slot(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, void *hva)
+{
+	if (__vm_set_memslot(vm, slot, 0, gpa, size, hva))
+		test_fail("memslot %#x gpa %#llx: %s", slot, (unsigned long long)gpa,
+			  strerror(errno));
+}
+
+static void *smm_alloc(uint64_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		test_fail("mmap: %s", strerror(errno));
+	return p;
+}
+
+/*
+ * A VM with an in-kernel irqchip; RAM in both address spaces; the decoy in 0 and
+ * SMRAM in 1 at SMRAM_GPA (@smram/@decoy: reuse those buffers, else fresh ones).
+ */
+static void smm_vm_create(struct smm_vm *s, uint8_t *smram, uint8_t *decoy)
+{
+	struct vm *vm = irqchip_vm();
+	void *ram;
+
+	ram = vm_add_memory(vm, 0, 0, GUEST_MEM_SIZE, 0);
+	add_slot(vm, SMM_RAM_SLOT, 0, GUEST_MEM_SIZE, ram);
+	s->smram = smram ? smram : smm_alloc(SMRAM_SIZE);
+	s->decoy = decoy ? decoy : smm_alloc(PAGE_SIZE);
+	add_slot(vm, DECOY_SLOT, SMRAM_GPA, PAGE_SIZE, s->decoy);
+	add_slot(vm, SMRAM_SLOT, SMRAM_GPA, SMRAM_SIZE, s->smram);
+	s->vm = vm;
+}
+
+/*
+ * The host's CPUID, long mode included: KVM writes the AMD64 save-area layout only
+ * for a guest whose CPUID has long mode (else the 32-bit one, and EFER stays).
+ */
+static void smm_cpuid(struct vcpu *vcpu)
+{
+	struct kvm_cpuid2 *cpuid = kvm_get_supported_cpuid();
+
+	vcpu_set_cpuid(vcpu, cpuid);
+	free(cpuid);
+}
+
+static void smm_guest(struct smm_vm *s, const void *entry)
+{
+	smm_vm_create(s, NULL, NULL);
+	*(uint16_t *)s->smram = SMM_MARKER;
+	*(uint16_t *)s->decoy = DECOY_MARKER;
+	memcpy(s->smram + 0x8000, smi_handler_start, smi_handler_end - smi_handler_start);
+	vm_init_tables(s->vm);
+	vm_load_code(s->vm, GUEST_CODE(smi_guest));
+	vm_set_idt_gate(s->vm, MODE_LONG64, 6, guest_code_gpa(s->vm, ud_handler));
+	s->vcpu = vcpu_add(s->vm, 0);
+	smm_cpuid(s->vcpu);
+	vcpu_init_mode(s->vcpu, MODE_LONG64, guest_code_gpa(s->vm, entry));
+	vcpu_set_msr(s->vcpu, MSR_IA32_SMBASE, SMRAM_GPA);
+}
+
+static void smm_free(struct smm_vm *s)
+{
+	vm_free(s->vm);
+	munmap(s->smram, SMRAM_SIZE);
+	munmap(s->decoy, PAGE_SIZE);
+}
+
+static void get_events(struct vcpu *vcpu, struct kvm_vcpu_events *ev)
+{
+	memset(ev, 0, sizeof(*ev));
+	if (ioctl(vcpu->fd, KVM_GET_VCPU_EVENTS, ev))
+		test_fail("KVM_GET_VCPU_EVENTS: %s", strerror(errno));
+}
+
+static uint32_t smram_count(struct smm_vm *s)
+{
+	return *(volatile uint32_t *)(s->smram + SMI_COUNT_OFF);
+}
+
+/* The vCPU stopped at the handler's SYNC: check what SMM entry made of it. */
+static void check_in_handler(struct __test_metadata *_metadata, struct smm_vm *s,
+			     const struct ucall *uc, uint32_t count)
+{
+	struct kvm_vcpu_events ev;
+	struct kvm_sregs sr;
+	struct kvm_regs r;
+
+	EXPECT_EQ(SMM_MARKER, uc->args[0]);
+	EXPECT_EQ(count, uc->args[1]);
+	EXPECT_EQ(count, smram_count(s));
+	EXPECT_EQ(KVM_RUN_X86_SMM, s->vcpu->run->flags & KVM_RUN_X86_SMM);
+	vcpu_get_sregs(s->vcpu, &sr);
+	vcpu_get_regs(s->vcpu, &r);
+	EXPECT_EQ(SMRAM_GPA, sr.cs.base);
+	EXPECT_EQ((SMRAM_GPA >> 4) & 0xffff, sr.cs.selector);
+	EXPECT_EQ(0, sr.cr0 & 0x80000001);	/* PG, PE */
+	EXPECT_EQ(0, sr.cr4);
+	EXPECT_EQ(0, sr.efer);
+	EXPECT_EQ(0, sr.ds.base);
+	EXPECT_EQ(0xffffffff, sr.ds.limit);
+	EXPECT_EQ(0, sr.idt.limit);
+	EXPECT_LT(0x8000, r.rip);
+	EXPECT_GT(0x8000 + (smi_handler_end - smi_handler_start), r.rip);
+	get_events(s->vcpu, &ev);
+	EXPECT_NE(0, ev.flags & KVM_VCPUEVENT_VALID_SMM);
+	EXPECT_EQ(1, ev.smi.smm);
+	EXPECT_EQ(0, ev.smi.pending);
+	EXPECT_EQ(1, ev.nmi.masked);	/* NMIs blocked in SMM (SDM 32.8) */
+	EXPECT_EQ(0, ev.smi.smm_inside_nmi);	/* they were not before */
+}
+
+/* Offsets in the AMD64 state-save area (APM Vol.2 Table 10-2), from SMBASE+0xFE00. */
+#define SS_CS_ATTR	0x12
+#define SS_EFER		0xd0
+#define SS_REVISION	0xfc
+#define SS_SMBASE	0x100
+#define SS_CR4		0x148
+#define SS_CR3		0x150
+#define SS_CR0		0x158
+#define SS_RIP		0x178
+#define SS_RDI		0x1c0	/* 0x1f8 - 8 * 7: RDI is register 7 */
+
+/* The save area of the SMI taken at the guest's first SYNC, after its OUT. */
+static void check_save_area(struct __test_metadata *_metadata, struct smm_vm *s,
+			    uint64_t rip, const struct kvm_sregs *before)
+{
+	uint8_t *sa = s->smram + SAVE_OFF;
+
+	EXPECT_EQ(0x00020064, *(uint32_t *)(sa + SS_REVISION));
+	EXPECT_EQ(SMRAM_GPA, *(uint32_t *)(sa + SS_SMBASE));
+	EXPECT_EQ(rip, *(uint64_t *)(sa + SS_RIP));
+	EXPECT_EQ(DECOY_MARKER, *(uint64_t *)(sa + SS_RDI));
+	EXPECT_EQ(before->cr0, *(uint64_t *)(sa + SS_CR0));
+	EXPECT_EQ(before->cr3, *(uint64_t *)(sa + SS_CR3));
+	EXPECT_EQ(before->cr4, *(uint64_t *)(sa + SS_CR4));
+	EXPECT_EQ(before->efer, *(uint64_t *)(sa + SS_EFER));
+	/* Descriptor bits 55:40, as KVM packs them: L is bit 13, P bit 7. */
+	EXPECT_NE(0, *(uint16_t *)(sa + SS_CS_ATTR) & (1 << 13));	/* CS.L */
+	EXPECT_NE(0, *(uint16_t *)(sa + SS_CS_ATTR) & (1 << 7));	/* CS.P */
+}
+
+/* Run to the guest's first SYNC, raise an SMI with @raise, run into the handler. */
+static void smi_at_first_sync(struct __test_metadata *_metadata, struct smm_vm *s,
+			      void (*raise)(struct vcpu *))
+{
+	struct kvm_vcpu_events ev;
+	struct kvm_sregs before;
+	struct kvm_regs r;
+	struct ucall uc;
+
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(s->vcpu, &uc));
+	EXPECT_EQ(DECOY_MARKER, uc.args[0]);	/* address space 0 */
+	EXPECT_EQ(0, s->vcpu->run->flags & KVM_RUN_X86_SMM);
+	vcpu_get_sregs(s->vcpu, &before);
+	vcpu_get_regs(s->vcpu, &r);
+	get_events(s->vcpu, &ev);
+	EXPECT_EQ(0, ev.nmi.masked);
+	raise(s->vcpu);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(s->vcpu, &uc));
+	check_in_handler(_metadata, s, &uc, 1);
+	/* KVM: RIP stays at the OUT until the next KVM_RUN completes it. */
+	check_save_area(_metadata, s, r.rip + 2, &before);
+}
+
+/* After RSM: long mode again, address space 0. */
+static void finish_after_rsm(struct __test_metadata *_metadata, struct smm_vm *s)
+{
+	struct kvm_vcpu_events ev;
+	struct kvm_sregs sr;
+	struct ucall uc;
+
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(s->vcpu, &uc));
+	EXPECT_EQ(DECOY_MARKER, uc.args[0]);
+	EXPECT_EQ(0, s->vcpu->run->flags & KVM_RUN_X86_SMM);
+	vcpu_get_sregs(s->vcpu, &sr);
+	EXPECT_NE(0, sr.efer & (1 << 10));	/* LMA */
+	EXPECT_EQ(1, sr.cs.l);
+	get_events(s->vcpu, &ev);
+	EXPECT_EQ(0, ev.smi.smm);
+	EXPECT_EQ(0, ev.nmi.masked);
+	vcpu_run_until_done(s->vcpu);
+}
+
+static void raise_kvm_smi(struct vcpu *vcpu)
+{
+	if (ioctl(vcpu->fd, KVM_SMI))
+		test_fail("KVM_SMI: %s", strerror(errno));
+}
+
+static void raise_events_smi(struct vcpu *vcpu)
+{
+	struct kvm_vcpu_events ev;
+
+	get_events(vcpu, &ev);
+	ev.flags = KVM_VCPUEVENT_VALID_SMM;
+	ev.smi.pending = 1;
+	if (ioctl(vcpu->fd, KVM_SET_VCPU_EVENTS, &ev))
+		test_fail("KVM_SET_VCPU_EVENTS: %s", strerror(errno));
+	get_events(vcpu, &ev);
+	if (!ev.smi.pending || ev.smi.smm)
+		test_fail("smi.pending %u smm %u", ev.smi.pending, ev.smi.smm);
+}
+
+#define TEST_REQUIRE_SMM() do {							\
+	TEST_REQUIRE_KVM();							\
+	if (kvm_check_cap(KVM_CAP_X86_SMM) <= 0)				\
+		SKIP(return, "no KVM_CAP_X86_SMM");				\
+} while (0)
+
+TEST(caps)
+{
+	struct kvm_userspace_memory_region mr = {
+		.slot = 2u << 16, .memory_size = PAGE_SIZE,
+	};
+	struct vm *vm;
+
+	TEST_REQUIRE_SMM();
+	EXPECT_EQ(1, kvm_check_cap(KVM_CAP_X86_SMM));
+	EXPECT_EQ(2, kvm_check_cap(KVM_CAP_MULTI_ADDRESS_SPACE));
+	vm = vm_create();
+	mr.userspace_addr = (uintptr_t)smm_alloc(PAGE_SIZE);
+	EXPECT_EQ(-1, ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &mr));
+	EXPECT_EQ(EINVAL, errno);
+	mr.slot = (1u << 16) | 3;	/* address space 1 is fine */
+	EXPECT_EQ(0, ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &mr));
+	munmap((void *)(uintptr_t)mr.userspace_addr, PAGE_SIZE);
+	vm_free(vm);
+}
+
+TEST(kvm_smi)
+{
+	struct smm_vm s;
+
+	TEST_REQUIRE_SMM();
+	smm_guest(&s, host_entry);
+	smi_at_first_sync(_metadata, &s, raise_kvm_smi);
+	finish_after_rsm(_metadata, &s);
+	EXPECT_EQ(1, smram_count(&s));
+	smm_free(&s);
+}
+
+TEST(self_ipi)
+{
+	struct smm_vm s;
+	struct ucall uc;
+
+	TEST_REQUIRE_SMM();
+	smm_guest(&s, ipi_entry);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(s.vcpu, &uc));	/* in the handler */
+	check_in_handler(_metadata, &s, &uc, 1);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(s.vcpu, &uc));	/* after RSM */
+	EXPECT_EQ(DECOY_MARKER, uc.args[0]);
+	EXPECT_EQ(0, s.vcpu->run->flags & KVM_RUN_X86_SMM);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(s.vcpu, &uc));	/* the second SMI */
+	check_in_handler(_metadata, &s, &uc, 2);
+	finish_after_rsm(_metadata, &s);
+	smm_free(&s);
+}
+
+TEST(events)
+{
+	struct smm_vm s;
+	uint64_t smbase;
+
+	TEST_REQUIRE_SMM();
+	smm_guest(&s, host_entry);
+	smbase = vcpu_get_msr(s.vcpu, MSR_IA32_SMBASE);
+	EXPECT_EQ(SMRAM_GPA, smbase);
+	smi_at_first_sync(_metadata, &s, raise_events_smi);
+	finish_after_rsm(_metadata, &s);
+	smm_free(&s);
+}
+
+/* Save the vCPU in the handler, restore it into a new VM, let it finish there. */
+TEST(migrate_smm)
+{
+	struct kvm_vcpu_events ev;
+	struct kvm_sregs sr;
+	struct kvm_regs r;
+	struct smm_vm s, t;
+	struct ucall uc;
+	uint64_t smbase;
+	void *ram;
+
+	TEST_REQUIRE_SMM();
+	smm_guest(&s, host_entry);
+	smi_at_first_sync(_metadata, &s, raise_kvm_smi);
+	/* Finish the ucall's OUT before reading the state, as a VMM must. */
+	s.vcpu->run->immediate_exit = 1;
+	EXPECT_EQ(-1, __vcpu_run(s.vcpu));
+	EXPECT_EQ(EINTR, errno);
+	s.vcpu->run->immediate_exit = 0;
+	vcpu_get_regs(s.vcpu, &r);
+	vcpu_get_sregs(s.vcpu, &sr);
+	get_events(s.vcpu, &ev);
+	smbase = vcpu_get_msr(s.vcpu, MSR_IA32_SMBASE);
+	ASSERT_EQ(1, ev.smi.smm);
+
+	smm_vm_create(&t, s.smram, s.decoy);
+	ram = gpa_to_hva(t.vm, 0);
+	memcpy(ram, gpa_to_hva(s.vm, 0), GUEST_MEM_SIZE);
+	t.vm->code = s.vm->code;
+	vm_free(s.vm);
+	t.vcpu = vcpu_add(t.vm, 0);
+	smm_cpuid(t.vcpu);
+	vcpu_set_sregs(t.vcpu, &sr);
+	vcpu_set_msr(t.vcpu, MSR_IA32_SMBASE, smbase);
+	ev.flags |= KVM_VCPUEVENT_VALID_SMM;
+	ASSERT_EQ(0, ioctl(t.vcpu->fd, KVM_SET_VCPU_EVENTS, &ev));
+	vcpu_set_regs(t.vcpu, &r);
+	get_events(t.vcpu, &ev);
+	EXPECT_EQ(1, ev.smi.smm);
+	EXPECT_EQ(1, ev.nmi.masked);
+
+	/* The handler goes on at its RSM; the guest after it. */
+	finish_after_rsm(_metadata, &t);
+	EXPECT_EQ(1, smram_count(&t));
+	smm_free(&t);
+	(void)uc;
+}
+
+/* An SMI wakes a halted vCPU; after RSM it is runnable (RSM returns past HLT). */
+TEST(smi_halted)
+{
+	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_HALTED };
+	struct smm_vm s;
+	struct ucall uc;
+
+	TEST_REQUIRE_SMM();
+	smm_guest(&s, host_entry);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(s.vcpu, &uc));
+	s.vcpu->run->immediate_exit = 1;	/* finish the OUT */
+	EXPECT_EQ(-1, __vcpu_run(s.vcpu));
+	s.vcpu->run->immediate_exit = 0;
+	ASSERT_EQ(0, ioctl(s.vcpu->fd, KVM_SET_MP_STATE, &mp));
+	raise_kvm_smi(s.vcpu);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(s.vcpu, &uc));
+	check_in_handler(_metadata, &s, &uc, 1);
+	ASSERT_EQ(0, ioctl(s.vcpu->fd, KVM_GET_MP_STATE, &mp));
+	EXPECT_EQ(KVM_MP_STATE_RUNNABLE, mp.mp_state);
+	finish_after_rsm(_metadata, &s);
+	smm_free(&s);
+}
+
+TEST(rsm_outside)
+{
+	struct smm_vm s;
+	struct ucall uc;
+
+	TEST_REQUIRE_SMM();
+	smm_guest(&s, rsm_entry);
+	ASSERT_EQ(UCALL_DONE, vcpu_run_ucall(s.vcpu, &uc));
+	EXPECT_EQ(1, uc.args[0]);
+	smm_free(&s);
+}
+
+TEST(close_in_smm)
+{
+	struct smm_vm s;
+	struct ucall uc;
+
+	TEST_REQUIRE_SMM();
+	smm_guest(&s, host_entry);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(s.vcpu, &uc));
+	raise_kvm_smi(s.vcpu);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(s.vcpu, &uc));
+	EXPECT_EQ(KVM_RUN_X86_SMM, s.vcpu->run->flags & KVM_RUN_X86_SMM);
+	/* An SMI latched in SMM stays pending; the VM goes with it. */
+	raise_kvm_smi(s.vcpu);
+	smm_free(&s);
+	/* A guest that runs its IRET_TO_SELF, for the tests after this one. */
+	smm_guest(&s, host_entry);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(s.vcpu, &uc));
+	smm_free(&s);
+}
+
+TEST_HARNESS_MAIN
