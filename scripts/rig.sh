@@ -341,7 +341,14 @@ pack_tools() {
 # that file's sha256, and debugfs (e2fsprogs) for L1 to read back what L2 wrote.
 # Without mkfs.ext4 or debugfs on this host the test skips that boot.
 if [ "$want_l2" = 1 ] && [ -x /usr/sbin/mkfs.ext4 ] && [ -x /usr/sbin/debugfs ]; then
-	user/runner/l2/mkinitrd.sh "$root/l2/initrd-virtio.gz" "$kdir/lib/modules/$ver"
+	# The guest's helper module (user/runner/l2/kmod/l2_virtio_mmio.c), built for $ver.
+	rm -rf "$dir/l2kmod"
+	mkdir -p "$dir/l2kmod"
+	cp user/runner/l2/kmod/Kbuild user/runner/l2/kmod/l2_virtio_mmio.c "$dir/l2kmod/"
+	make -s -C "/usr/src/linux-headers-$ver" M="$PWD/$dir/l2kmod" modules > "$dir/l2kmod.out" 2>&1 ||
+		{ cat "$dir/l2kmod.out"; exit 1; }
+	user/runner/l2/mkinitrd.sh "$root/l2/initrd-virtio.gz" "$kdir/lib/modules/$ver" \
+		"$dir/l2kmod/l2_virtio_mmio.ko"
 	rm -rf "$dir/disk-src" "$dir/disk.img"
 	mkdir -p "$dir/disk-src"
 	head -c 262144 /dev/urandom > "$dir/disk-src/known.bin"

@@ -204,7 +204,7 @@ static void echo_line(char *line, struct l2_seen *seen)
 		sscanf(p, "L2-VIRTIO hwrng=%39s bytes=%d", seen->hwrng, &seen->hwrng_bytes);
 		if (strstr(p, "vdb write refused"))
 			seen->vdb_refused = true;
-		if (strstr(p, "failed") || strstr(p, "no modules"))
+		if (!strncmp(p, "L2-VIRTIO insmod ", 17) || strstr(p, "L2-VIRTIO no modules"))
 			seen->virtio_trouble = true;
 	}
 	if ((p = strstr(line, "L2-CPUS online=")))

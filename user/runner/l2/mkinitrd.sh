@@ -29,8 +29,9 @@
 # argument; without it the virtio mode reports "L2-VIRTIO no modules".
 set -euo pipefail
 
-out=${1:?usage: mkinitrd.sh OUT.gz [MODDIR]}
+out=${1:?usage: mkinitrd.sh OUT.gz [MODDIR [HELPER.ko]]}
 moddir=${2:-}
+helper=${3:-}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
@@ -49,6 +50,12 @@ if [ -n "$moddir" ]; then
 		*) cp "$ko" "$dir/lib/modules/$m.ko" ;;
 		esac
 	done
+	# Debian's kernel lacks CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES: l2/kmod/l2_virtio_mmio.c
+	# declares the devices of the command line instead, after virtio_mmio.
+	if [ -n "$helper" ]; then
+		cp "$helper" "$dir/lib/modules/l2_virtio_mmio.ko"
+		l2_modules=${l2_modules/virtio_mmio/virtio_mmio l2_virtio_mmio}
+	fi
 	echo "$l2_modules" > "$dir/lib/modules/order"
 fi
 cat > "$dir/init" <<'INIT'
@@ -85,14 +92,19 @@ if /bin/busybox grep -q 'l2mode=virtio' /proc/cmdline; then
 	if [ -s /lib/modules/order ]; then
 		for m in $($bb cat /lib/modules/order); do
 			args=
-			[ "$m" != virtio_mmio ] ||
-				args=$($bb tr ' ' '\n' < /proc/cmdline | $bb sed -n 's/^virtio_mmio\.//p')
+			# virtio_mmio.device=A virtio_mmio.device=B -> device=A,B
+			[ "$m" != l2_virtio_mmio ] ||
+				args=device=$($bb tr ' ' '\n' < /proc/cmdline |
+					$bb sed -n 's/^virtio_mmio\.device=//p' | $bb paste -sd, -)
 			[ ! -e /lib/modules/$m.ko ] || $bb insmod /lib/modules/$m.ko $args ||
 				echo "L2-VIRTIO insmod $m failed"
 		done
 	else
 		echo "L2-VIRTIO no modules"
 	fi
+	# What the drivers said (quiet keeps it off the console).
+	$bb dmesg | $bb grep -iE 'virtio|vd[a-z]|ext4|hwrng|random:' | $bb sed 's/^/L2-VIRTIO dmesg: /'
+	echo "L2-VIRTIO platform devices: $($bb ls /sys/bus/platform/devices | $bb tr '\n' ' ')"
 	n=0
 	while [ ! -b /dev/vda ] && [ $n -lt 50 ]; do $bb usleep 100000; n=$((n + 1)); done
 	echo "L2-VIRTIO disks: $($bb ls /sys/block | $bb grep vd | $bb tr '\n' ' ')"
