@@ -138,6 +138,11 @@ rig_pair() {
 # on minikvm, 24 on kvm_intel; 9 and 25 s of guest time, whole rig runs of 274
 # and 402 s of wall time).
 # `make upstream` runs all 66.
+# The minikvm SVM rig also boots it with virtio devices (variant "virtio": --cpus 2
+# --disk --disk-ro --rng, an ext4 image that rig.sh makes; Documentation/tour.rst
+# stop 10): 27-29 s of wall time for a rig run of that boot alone here (2026-12-03).
+# The other rigs leave it out through L2BOOT_VARIANTS: on kvm_amd it has not been
+# run yet, and under Bochs a boot costs minutes.
 l2=(--l2 --test-timeout 900)
 up=(--upstream check)
 rig svm-minikvm-6.1  --vendor svm --kver 6.1  --module minikvm.ko "${l2[@]}" "${up[@]}" --timeout 900
