@@ -345,6 +345,31 @@ pack_tools() {
 }
 [ -z "$tools" ] || pack_tools
 
+# The "virtio" boot of selftests/l2boot_test.c (minikvm-run --disk, --disk-ro, --rng):
+# a second L2 initramfs that carries the L2 kernel's virtio and ext4 modules, an ext4
+# image made here with mkfs.ext4 -d holding /known.bin (256 KiB of random bytes),
+# that file's sha256, and debugfs (e2fsprogs) for L1 to read back what L2 wrote.
+# Without mkfs.ext4 or debugfs on this host the test skips that boot.
+# The guest's helper module (user/runner/l2/kmod/l2_virtio_mmio.c) is built for $ver;
+# if that fails (no headers), the boot skips too, with the build's output in l2kmod.out.
+l2kmod_ok() {
+	rm -rf "$dir/l2kmod"
+	mkdir -p "$dir/l2kmod"
+	cp user/runner/l2/kmod/Kbuild user/runner/l2/kmod/l2_virtio_mmio.c "$dir/l2kmod/"
+	make -s -C "/usr/src/linux-headers-$ver" M="$PWD/$dir/l2kmod" modules > "$dir/l2kmod.out" 2>&1
+}
+if [ "$want_l2" = 1 ] && [ -x /usr/sbin/mkfs.ext4 ] && [ -x /usr/sbin/debugfs ] && l2kmod_ok; then
+	user/runner/l2/mkinitrd.sh "$root/l2/initrd-virtio.gz" "$kdir/lib/modules/$ver" \
+		"$dir/l2kmod/l2_virtio_mmio.ko"
+	rm -rf "$dir/disk-src" "$dir/disk.img"
+	mkdir -p "$dir/disk-src"
+	head -c 262144 /dev/urandom > "$dir/disk-src/known.bin"
+	sha256sum "$dir/disk-src/known.bin" | cut -d' ' -f1 > "$root/l2/known.sha256"
+	mkfs.ext4 -q -F -d "$dir/disk-src" "$dir/disk.img" 8M
+	cp "$dir/disk.img" "$root/l2/disk.img"
+	pack_dynamic /usr/sbin/debugfs
+fi
+
 # bench/minikvm-bench (make bench) only when asked for as "bench": never a test.
 if [[ " ${tests[*]} " == *" bench_test "* ]] && [ -x build/bench/minikvm-bench ]; then
 	cp build/bench/minikvm-bench "$root/tests/bench_test"

@@ -20,6 +20,16 @@
  *           second count minikvm-run gets SIGTERM and must stop all four vCPU
  *           threads (some asleep in the kernel in HLT) within SIGTERM_S, exit
  *           status 1, "terminated by a signal"
+ *   virtio  --irqchip=kernel --cpus 2 with minikvm-run's virtio-mmio devices:
+ *           --disk (a copy of /l2/disk.img, an ext4 image rig.sh made with
+ *           mkfs.ext4 -d), --disk-ro (another copy), --rng, and the initramfs
+ *           /l2/initrd-virtio.gz that carries the virtio and ext4 modules
+ *           (l2mode=virtio, user/runner/l2/mkinitrd.sh). The guest must see
+ *           /known.bin with the sha256 of /l2/known.sha256, write /written.txt
+ *           with this run's nonce (l2nonce=), find /dev/vdb read-only and
+ *           /dev/hwrng served by virtio_rng; after minikvm-run exits, L1 reads
+ *           /written.txt out of the image with debugfs, and the read-only
+ *           image must be byte for byte the original.
  * Each must print the marker, report its number of CPUs ("L2: init running,
  * kernel ..., N cpu") and reset.
  *
@@ -62,6 +72,12 @@
 #define RUNNER		"/bin/minikvm-run"
 #define L2_KERNEL	"/l2/vmlinuz"
 #define L2_INITRD	"/l2/initrd.gz"
+#define L2_INITRD_VIRTIO "/l2/initrd-virtio.gz"
+#define L2_DISK		"/l2/disk.img"		/* pristine ext4 image */
+#define L2_DISK_SHA	"/l2/known.sha256"	/* sha256 of its /known.bin */
+#define DEBUGFS		"/usr/sbin/debugfs"
+#define DISK_RW		"/tmp/l2-disk.img"	/* the copies minikvm-run gets */
+#define DISK_RO		"/tmp/l2-disk-ro.img"
 #define L2_APPEND	"console=ttyS0 earlyprintk=serial,ttyS0,115200 " \
 			"tsc=reliable panic=-1 quiet"
 #define MARKER		"L2-MARKER sum=500500"
@@ -77,6 +93,7 @@ FIXTURE_VARIANT(l2) {
 	int cpus;		/* --cpus */
 	const char *append;	/* more kernel command line */
 	bool sigterm;		/* stop it with SIGTERM at "L2-COUNT 1" */
+	bool virtio;		/* --disk, --disk-ro, --rng; l2mode=virtio */
 };
 
 FIXTURE_VARIANT_ADD(l2, user) {
@@ -96,6 +113,11 @@ FIXTURE_VARIANT_ADD(l2, sigterm) {
 	.sigterm = true,
 };
 
+FIXTURE_VARIANT_ADD(l2, virtio) {
+	.name = "virtio", .irqchip = "kernel", .cpus = 2, .append = "l2mode=virtio",
+	.virtio = true,
+};
+
 /* Guest seconds minikvm-run may take to stop after SIGTERM. */
 #define SIGTERM_S	30
 
@@ -109,6 +131,14 @@ struct l2_seen {
 	char trouble[160];		/* the first line of an oops, WARN, panic */
 	bool count1;			/* "L2-COUNT 1" (l2mode=counter) */
 	bool terminated;		/* "minikvm-run: terminated by a signal" */
+	/* l2mode=virtio: the "L2-VIRTIO ..." lines */
+	char sha256[65];		/* of /known.bin on /dev/vda */
+	char wrote[40];			/* nonce of /written.txt, after umount */
+	int vdb_ro;			/* /sys/block/vdb/ro; -1 */
+	bool vdb_refused;		/* dd to /dev/vdb failed */
+	char hwrng[40];			/* rng_current */
+	int hwrng_bytes;		/* read from /dev/hwrng; -1 */
+	bool virtio_trouble;		/* "insmod ... failed", "no modules" */
 };
 
 static bool l2_files_missing(void)
@@ -167,6 +197,16 @@ static void echo_line(char *line, struct l2_seen *seen)
 		seen->count1 = true;
 	if (strstr(line, "minikvm-run: terminated by a signal"))
 		seen->terminated = true;
+	if ((p = strstr(line, "L2-VIRTIO "))) {
+		sscanf(p, "L2-VIRTIO sha256=%64s", seen->sha256);
+		sscanf(p, "L2-VIRTIO wrote nonce=%39s", seen->wrote);
+		sscanf(p, "L2-VIRTIO vdb ro=%d", &seen->vdb_ro);
+		sscanf(p, "L2-VIRTIO hwrng=%39s bytes=%d", seen->hwrng, &seen->hwrng_bytes);
+		if (strstr(p, "vdb write refused"))
+			seen->vdb_refused = true;
+		if (!strncmp(p, "L2-VIRTIO insmod ", 17) || strstr(p, "L2-VIRTIO no modules"))
+			seen->virtio_trouble = true;
+	}
 	if ((p = strstr(line, "L2-CPUS online=")))
 		sscanf(p, "L2-CPUS online=%31s", seen->online);
 	if ((p = strstr(line, "L2-ONCPU ")) &&
@@ -183,10 +223,13 @@ static void echo_line(char *line, struct l2_seen *seen)
  * Run minikvm-run for variant @var, echo its output; returns its wait status,
  * fills *seen, sets *stuck if the silence watchdog had to stop it.
  */
-static int run_l2(const FIXTURE_VARIANT(l2) *var, struct l2_seen *seen, bool *stuck)
+static int run_l2(const FIXTURE_VARIANT(l2) *var, const char *nonce,
+		  struct l2_seen *seen, bool *stuck)
 {
 	const char *extra = getenv("L2BOOT_APPEND");
 	char line[512], buf[256], append[512], irqchip[32], cpus[16];
+	const char *argv[24];
+	int argc = 0;
 	int pipefd[2], status;
 	size_t used = 0;
 	int waited = 0;
@@ -194,16 +237,39 @@ static int run_l2(const FIXTURE_VARIANT(l2) *var, struct l2_seen *seen, bool *st
 	pid_t pid;
 
 	/* L2BOOT_APPEND: more L2 command line, e.g. "nokaslr+l2sym=ADDR,ADDR". */
-	snprintf(append, sizeof(append), "%s%s%s%s%s", L2_APPEND,
-		 *var->append ? " " : "", var->append, extra ? " " : "", extra ? extra : "");
+	snprintf(append, sizeof(append), "%s%s%s%s%s%s%s", L2_APPEND,
+		 *var->append ? " " : "", var->append, extra ? " " : "", extra ? extra : "",
+		 var->virtio ? " l2nonce=" : "", var->virtio ? nonce : "");
 	/* The rig's command line cannot carry spaces inside a value: '+' stands for one. */
 	for (char *c = append; *c; c++)
 		if (*c == '+')
 			*c = ' ';
 	snprintf(irqchip, sizeof(irqchip), "--irqchip=%s", var->irqchip);
 	snprintf(cpus, sizeof(cpus), "%d", var->cpus);
-	printf("# minikvm-run %s --cpus %s --append '%s'\n", irqchip, cpus, append);
-	*seen = (struct l2_seen){ .cpus = -1 };
+	argv[argc++] = RUNNER;
+	argv[argc++] = "--kernel";
+	argv[argc++] = L2_KERNEL;
+	argv[argc++] = "--initrd";
+	argv[argc++] = var->virtio ? L2_INITRD_VIRTIO : L2_INITRD;
+	argv[argc++] = "--append";
+	argv[argc++] = append;
+	argv[argc++] = "--memory";
+	argv[argc++] = "256";
+	argv[argc++] = irqchip;
+	argv[argc++] = "--cpus";
+	argv[argc++] = cpus;
+	if (var->virtio) {
+		argv[argc++] = "--disk";
+		argv[argc++] = DISK_RW;
+		argv[argc++] = "--disk-ro";
+		argv[argc++] = DISK_RO;
+		argv[argc++] = "--rng";
+	}
+	argv[argc] = NULL;
+	printf("# minikvm-run %s --cpus %s%s --append '%s'\n", irqchip, cpus,
+	       var->virtio ? " --initrd " L2_INITRD_VIRTIO " --disk " DISK_RW " --disk-ro "
+	       DISK_RO " --rng" : "", append);
+	*seen = (struct l2_seen){ .cpus = -1, .vdb_ro = -1, .hwrng_bytes = -1 };
 	*stuck = false;
 	if (pipe(pipefd))
 		return -1;
@@ -214,9 +280,7 @@ static int run_l2(const FIXTURE_VARIANT(l2) *var, struct l2_seen *seen, bool *st
 		dup2(pipefd[1], 1);
 		dup2(pipefd[1], 2);
 		close(pipefd[0]);
-		execl(RUNNER, RUNNER, "--kernel", L2_KERNEL, "--initrd", L2_INITRD,
-		      "--append", append, "--memory", "256", irqchip, "--cpus", cpus,
-		      (char *)NULL);
+		execv(RUNNER, (char **)argv);
 		_exit(127);
 	}
 	close(pipefd[1]);
@@ -277,6 +341,49 @@ static int run_l2(const FIXTURE_VARIANT(l2) *var, struct l2_seen *seen, bool *st
 	return status;
 }
 
+/* The virtio boot's files: its own initramfs, the image, debugfs to look inside. */
+static bool l2_virtio_files_missing(void)
+{
+	return access(L2_INITRD_VIRTIO, R_OK) || access(L2_DISK, R_OK) ||
+	       access(L2_DISK_SHA, R_OK) || access(DEBUGFS, X_OK);
+}
+
+/* Copy (cmp == false) or compare (cmp == true) two files; 0 when done/equal. */
+static int file_copy_or_cmp(const char *a, const char *b, bool cmp)
+{
+	FILE *fa = fopen(a, "rb"), *fb = fopen(b, cmp ? "rb" : "wb");
+	char x[65536], y[65536];
+	size_t n;
+	int ret = fa && fb ? 0 : -1;
+
+	while (!ret && (n = fread(x, 1, sizeof(x), fa)) > 0)
+		if (cmp ? fread(y, 1, n, fb) != n || memcmp(x, y, n) : fwrite(x, 1, n, fb) != n)
+			ret = -1;
+	if (!ret && cmp && fread(y, 1, 1, fb) != 0)
+		ret = -1;			/* b is longer */
+	if (fa)
+		fclose(fa);
+	if (fb && fclose(fb))
+		ret = -1;
+	return ret;
+}
+
+/* The first line of `cmd`'s output into buf, without its newline. */
+static void first_line(const char *cmd, char *buf, size_t len)
+{
+	FILE *f = popen(cmd, "r");
+
+	buf[0] = '\0';
+	if (!f)
+		return;
+	if (fgets(buf, len, f))
+		buf[strcspn(buf, "\r\n")] = '\0';
+	pclose(f);
+}
+
+static void check_virtio(struct __test_metadata *_metadata, const struct l2_seen *seen,
+			 const char *nonce);
+
 /*
  * L2BOOT_RUNS=N in the environment (the rig passes APPEND="L2BOOT_RUNS=N"
  * through the kernel command line to /init) boots N times in a row: a
@@ -297,16 +404,25 @@ TEST_F_TIMEOUT(l2, linux_boot_and_reboot, 3000)
 	 */
 	if (getenv("L2BOOT_VARIANTS") && !strstr(getenv("L2BOOT_VARIANTS"), variant->name))
 		SKIP(return, "not in L2BOOT_VARIANTS");
+	if (variant->virtio && l2_virtio_files_missing())
+		SKIP(return, "no " L2_INITRD_VIRTIO ", " L2_DISK " or " DEBUGFS " (rig.sh packs "
+		     "them when this host has mkfs.ext4 and debugfs)");
 
 	for (int i = 0; i < (runs > 0 ? runs : 1); i++) {
 		uint64_t all = (variant->cpus == 64 ? 0 : 1ull << variant->cpus) - 1;
 		struct l2_seen seen;
+		char nonce[24];
 		bool stuck;
 		int status;
 
 		if (runs > 1)
 			printf("# boot %d of %d\n", i + 1, runs);
-		status = run_l2(variant, &seen, &stuck);
+		snprintf(nonce, sizeof(nonce), "%x%x", (unsigned int)getpid(), i);
+		if (variant->virtio) {
+			ASSERT_EQ(0, file_copy_or_cmp(L2_DISK, DISK_RW, false));
+			ASSERT_EQ(0, file_copy_or_cmp(L2_DISK, DISK_RO, false));
+		}
+		status = run_l2(variant, nonce, &seen, &stuck);
 		ASSERT_NE(-1, status);
 		if (WIFEXITED(status) && WEXITSTATUS(status) == 3)
 			SKIP(return, "this KVM lacks an ioctl minikvm-run needs (see above)");
@@ -329,7 +445,49 @@ TEST_F_TIMEOUT(l2, linux_boot_and_reboot, 3000)
 			continue;
 		}
 		ASSERT_EQ(0, WEXITSTATUS(status));
+		if (variant->virtio)
+			check_virtio(_metadata, &seen, nonce);
 	}
+}
+
+/* What the virtio boot must have shown, in the guest and in the image after. */
+static void check_virtio(struct __test_metadata *_metadata, const struct l2_seen *seen,
+			 const char *nonce)
+{
+	char want[128], got[128], sha[80];
+
+	first_line("cat " L2_DISK_SHA, sha, sizeof(sha));
+	EXPECT_FALSE(seen->virtio_trouble) TH_LOG("a module did not load (see the L2 lines)");
+	EXPECT_STREQ(sha, seen->sha256) TH_LOG("sha256 of /known.bin read through virtio-blk");
+	EXPECT_STREQ(nonce, seen->wrote) TH_LOG("the guest wrote and unmounted /written.txt");
+	EXPECT_EQ(1, seen->vdb_ro) TH_LOG("/dev/vdb (--disk-ro) is read-only in the guest");
+	EXPECT_TRUE(seen->vdb_refused) TH_LOG("a write to /dev/vdb failed");
+	EXPECT_STREQ("virtio_rng.0", seen->hwrng) TH_LOG("/dev/hwrng is virtio-rng");
+	EXPECT_EQ(32, seen->hwrng_bytes) TH_LOG("bytes read from /dev/hwrng");
+	/* After minikvm-run exited: what the guest wrote is in the image file. */
+	snprintf(want, sizeof(want), "written by L2 through virtio-blk nonce=%s sum=500500", nonce);
+	first_line(DEBUGFS " -R 'cat /written.txt' " DISK_RW " 2>/dev/null", got, sizeof(got));
+	printf("# debugfs -R 'cat /written.txt' %s: %s\n", DISK_RW, got);
+	EXPECT_STREQ(want, got) TH_LOG("/written.txt read back in L1");
+	EXPECT_EQ(0, file_copy_or_cmp(L2_DISK, DISK_RO, true))
+		TH_LOG("the read-only image changed");
+}
+
+/* Bad input: a disk image that is not there is a message and exit status 1, no VM. */
+TEST(missing_disk)
+{
+	char out[256];
+	int status;
+
+	if (access(RUNNER, X_OK))
+		SKIP(return, "no " RUNNER);
+	first_line(RUNNER " --kernel /l2/vmlinuz --disk /nonexistent.img 2>&1; echo rc=$?",
+		   out, sizeof(out));
+	printf("# %s\n", out);
+	EXPECT_NE(NULL, strstr(out, "--disk /nonexistent.img: No such file or directory"));
+	status = system(RUNNER " --kernel /l2/vmlinuz --disk /nonexistent.img 2>/dev/null");
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(1, WEXITSTATUS(status));
 }
 
 TEST_HARNESS_MAIN

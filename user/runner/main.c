@@ -4,13 +4,15 @@
  *
  *   minikvm-run --kernel bzImage [--initrd FILE] [--append "CMDLINE"]
  *               [--memory MiB] [--cpus N] [--irqchip=kernel|user]
+ *               [--disk FILE[,ro]]... [--disk-ro FILE]... [--rng]
  *   minikvm-run --image FILE.bin [--entry ADDR] [--mode real|prot|long]
  *
  * The machine is a minimal legacy PC: RAM from 0, a 16550A on COM1 (the
  * console: stdin/stdout), two 8259 PICs, an 8254 PIT, the CMOS clock, an
  * 8042 for reset, and an empty PCI bus; with the in-kernel irqchip (the
  * default when KVM has one) also an IOAPIC, a local APIC per vCPU, and an
- * MP table that lists them. No BIOS: Linux is started by the 64-bit boot
+ * MP table that lists them, and the virtio-mmio devices asked for: disks
+ * on raw image files and an entropy source (virtio/). No BIOS: Linux is started by the 64-bit boot
  * protocol, a raw image at its entry address in the mode asked.
  *
  * The program is: parse options, build the VM (vm.c, irq.c), create the
@@ -53,11 +55,16 @@ static void usage(FILE *f)
 {
 	fputs("usage: minikvm-run --kernel bzImage [--initrd FILE] [--append CMDLINE]\n"
 	      "                   [--memory MiB] [--cpus N] [--irqchip=kernel|user]\n"
+	      "                   [--disk FILE[,ro]]... [--disk-ro FILE]... [--rng]\n"
 	      "       minikvm-run --image FILE.bin [--entry ADDR] [--mode real|prot|long]\n"
 	      "                   [--memory MiB]\n"
 	      "options: --cpus N   vCPUs, 1 to 64 (more than 1 needs --irqchip=kernel)\n"
 	      "         --irqchip  kernel: KVM's PIC, IOAPIC, LAPICs and PIT (the default\n"
 	      "                    when KVM has them); user: minikvm-run's PIC and PIT\n"
+	      "         --disk FILE  a virtio-blk disk on a raw image file (/dev/vda, vdb...);\n"
+	      "                    FILE,ro or --disk-ro FILE: read-only\n"
+	      "         --rng      a virtio-rng device (/dev/hwrng) fed from /dev/urandom\n"
+	      "                    (virtio devices need --irqchip=kernel)\n"
 	      "         --trace    report port and MMIO accesses no device claims\n"
 	      "The console is COM1 on stdin/stdout; Ctrl-A x quits.\n", f);
 }
@@ -92,9 +99,37 @@ static enum irqchip_mode parse_irqchip(const char *s)
 	die(EXIT_USAGE, "--irqchip must be kernel or user, not \"%s\"", s);
 }
 
+/* --disk FILE or FILE,ro; --disk-ro FILE. */
+static void parse_disk(struct config *cfg, const char *arg, bool ro)
+{
+	size_t len = strlen(arg);
+	char *path;
+
+	if (cfg->nr_disks == MAX_DISKS)
+		die(EXIT_USAGE, "--disk: at most %d disks", MAX_DISKS);
+	if (!ro && len > 3 && !strcmp(arg + len - 3, ",ro")) {
+		ro = true;
+		len -= 3;
+	}
+	path = strndup(arg, len);
+	if (!path || !*path)
+		die(EXIT_USAGE, "--disk: give an image file");
+	cfg->disk[cfg->nr_disks].path = path;
+	cfg->disk[cfg->nr_disks++].ro = ro;
+}
+
 /* The combinations that cannot work, each with its reason. */
 static void check_args(const struct config *cfg)
 {
+	if (cfg->image && (cfg->nr_disks || cfg->rng))
+		die(EXIT_USAGE, "--disk and --rng go with --kernel");
+	if ((cfg->nr_disks || cfg->rng) && cfg->irqchip == IRQCHIP_USER)
+		die(EXIT_USAGE, "virtio devices need --irqchip=kernel: their interrupts "
+		    "are irqfds on IOAPIC lines");
+	/* A disk that is not there is bad input: say so before building anything. */
+	for (int i = 0; i < cfg->nr_disks; i++)
+		if (access(cfg->disk[i].path, cfg->disk[i].ro ? R_OK : R_OK | W_OK))
+			die(EXIT_ERROR, "--disk %s: %s", cfg->disk[i].path, strerror(errno));
 	if (cfg->image && (cfg->initrd || cfg->append))
 		die(EXIT_USAGE, "--initrd and --append go with --kernel");
 	if (cfg->kernel && (cfg->mem_mib < 16 || cfg->mem_mib > 3072))
@@ -126,6 +161,9 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 		{ "image",  required_argument, NULL, 'I' },
 		{ "entry",  required_argument, NULL, 'e' },
 		{ "mode",   required_argument, NULL, 'M' },
+		{ "disk",   required_argument, NULL, 'd' },
+		{ "disk-ro", required_argument, NULL, 'D' },
+		{ "rng",    no_argument,       NULL, 'r' },
 		{ "trace",  no_argument,       NULL, 't' },
 		{ "help",   no_argument,       NULL, 'h' },
 		{ 0 }
@@ -143,6 +181,9 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 		case 'c': cfg->cpus = parse_cpus(optarg); break;
 		case 'q': cfg->irqchip = parse_irqchip(optarg); break;
 		case 't': cfg->trace = true; break;
+		case 'd': parse_disk(cfg, optarg, false); break;
+		case 'D': parse_disk(cfg, optarg, true); break;
+		case 'r': cfg->rng = true; break;
 		case 'e':
 			cfg->entry = parse_number("--entry", optarg);
 			cfg->entry_set = true;
@@ -211,6 +252,11 @@ int main(int argc, char **argv)
 	ret = vm__init(vm, &cfg);
 	if (ret)
 		die(exit_code_for(ret), "cannot create the virtual machine");
+	/* Before the kernel is loaded: they add to its command line. */
+	ret = virtio__init(vm, &cfg);
+	if (ret)
+		die(ret == -ENOENT || ret == -EINVAL ? EXIT_ERROR : exit_code_for(ret),
+		    "cannot set up the virtio devices");
 	ret = vcpu__init(vm, 0);
 	/* A raw guest does not need a CPUID table; a Linux guest does. */
 	if (ret && (cfg.kernel || vm->nr_vcpus == 0))
@@ -235,6 +281,8 @@ int main(int argc, char **argv)
 
 	if (pthread_create(&event, NULL, event__thread, vm))
 		die(EXIT_ERROR, "cannot start the event thread");
+	if (virtio__start(vm))
+		die(EXIT_ERROR, "cannot start the virtio I/O threads");
 	for (int i = 0; i < vm->nr_vcpus; i++)
 		if (pthread_create(&vm->vcpu[i].thread, NULL, vcpu__thread, &vm->vcpu[i]))
 			die(EXIT_ERROR, "cannot start vCPU %d", i);
@@ -243,6 +291,7 @@ int main(int argc, char **argv)
 	/* Every vCPU has ended, so the machine is stopping: end the event loop. */
 	on_signal(0);
 	pthread_join(event, NULL);
+	virtio__stop(vm);
 	term__restore();
 
 	if (!vm->exit_reason[0]) {	/* only on_signal() stops without a reason */

@@ -5,7 +5,9 @@
  *
  * Threads: one per vCPU (vcpu.c), running KVM_RUN in a loop; one event loop
  * (event.c) that waits on the host's stdin and the PIT's timerfd. Both kinds
- * reach the devices, so every device access happens under vm->lock.
+ * reach the devices, so every device access happens under vm->lock. And one
+ * I/O thread per virtio device (virtio/virtio.c), woken by ioeventfds; it
+ * takes only its device's own lock, never vm->lock.
  *
  * Interrupts (irq.c), two ways:
  *  --irqchip=user    device -> irq_line -> PIC -> "notify" -> vm__kick(),
@@ -28,10 +30,17 @@
 
 #include "hw/hw.h"
 #include "io.h"
+#include "virtio/mmio.h"
 
 /* --cpus: 1 to 64. The APIC IDs are the vCPU numbers, all below the
  * IOAPIC's (x86/mptable.c), and xAPIC physical destinations reach 0-254. */
 #define MAX_VCPUS	64
+
+/* virtio-mmio devices (virtio/virtio.c): windows from here, 0x200 apart,
+ * above RAM (at most 3 GiB) and below the IOAPIC. */
+#define MAX_VIRTIO		6
+#define MAX_DISKS		4
+#define VIRTIO_MMIO_BASE	0xd0000000ull
 
 /* Exit statuses of minikvm-run. */
 #define EXIT_GUEST_DONE		0	/* reboot, power off, HLT of a raw image */
@@ -54,6 +63,23 @@ struct config {
 	int cpus;				/* 1..MAX_VCPUS */
 	enum irqchip_mode irqchip;
 	bool trace;				/* print unclaimed port/MMIO accesses */
+	struct {
+		const char *path;
+		bool ro;
+	} disk[MAX_DISKS];			/* --disk FILE[,ro], --disk-ro FILE */
+	int nr_disks;
+	bool rng;				/* --rng */
+};
+
+/* One virtio device in the machine (virtio/virtio.c). */
+struct virtio_slot {
+	struct vm *vm;
+	struct virtio_mmio *mmio;		/* transport + device model */
+	uint64_t base;				/* its MMIO window */
+	int irq;				/* its GSI (an ISA line) */
+	int irq_fd;				/* irqfd */
+	int queue_fd[VIRTIO_MMIO_QUEUES];	/* ioeventfds on QueueNotify */
+	pthread_t thread;			/* its I/O thread */
 };
 
 struct vcpu {
@@ -96,6 +122,8 @@ struct vm {
 	struct kbd kbd;
 	struct pci pci;
 	struct misc misc;
+	struct virtio_slot virtio[MAX_VIRTIO];
+	int nr_virtio;
 
 	int timer_fd;			/* PIT channel 0 */
 	int stop_fd;			/* eventfd: wakes the event loop to stop */
@@ -130,6 +158,11 @@ void *event__thread(void *arg);
 void event__dump(struct vm *vm);
 uint64_t event__now_ns(void *opaque);
 void event__arm_timer(void *opaque, uint64_t first_ns, uint64_t period_ns);
+
+/* virtio/virtio.c */
+int virtio__init(struct vm *vm, struct config *cfg);
+int virtio__start(struct vm *vm);
+void virtio__stop(struct vm *vm);
 
 /* term.c */
 void term__raw(void);

@@ -17,15 +17,47 @@
 # forever instead, one short line "L2-COUNT N" a second, and never reboots: a guest
 # whose state moves, for selftests/migrate_test.c (a migrated guest must go on from
 # where the source stopped, without booting again) and libvirt_test.c.
+#
+# With l2mode=virtio the /init, after the marker, tries minikvm-run's virtio devices
+# (--disk, --disk-ro, --rng; selftests/l2boot_test.c, variant "virtio"): it loads the
+# virtio, virtio-blk, virtio-rng and ext4 modules (Debian builds them as modules;
+# busybox insmod takes no dependencies and reads no /proc/cmdline, so /init passes
+# virtio_mmio its device= parameters itself), mounts /dev/vda, prints the sha256 of
+# /known.bin, writes /written.txt with the l2nonce= of the command line, checks
+# that /dev/vdb is read-only, reads 32 bytes of /dev/hwrng. Lines "L2-VIRTIO ...".
+# The modules come from MODDIR (lib/modules/<version> of the L2 kernel), the second
+# argument; without it the virtio mode reports "L2-VIRTIO no modules".
 set -euo pipefail
 
-out=${1:?usage: mkinitrd.sh OUT.gz}
+out=${1:?usage: mkinitrd.sh OUT.gz [MODDIR [HELPER.ko]]}
+moddir=${2:-}
+helper=${3:-}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
-mkdir -p "$dir"/{bin,proc,sys,dev}
+mkdir -p "$dir"/{bin,proc,sys,dev,mnt,lib/modules}
 cp /bin/busybox "$dir/bin/busybox"
 ln -s busybox "$dir/bin/sh"
+# In load order: each after what it needs (modinfo -F depends), crc32c for
+# ext4's and jbd2's checksums (their softdep).
+l2_modules="virtio_ring virtio virtio_mmio virtio_blk virtio-rng crc16 mbcache crc32c_generic jbd2 ext4"
+if [ -n "$moddir" ]; then
+	for m in $l2_modules; do
+		ko=$(find "$moddir/kernel" -name "$m.ko" -o -name "$m.ko.xz" | head -1)
+		case $ko in
+		"") echo "mkinitrd.sh: $m not in $moddir (built in?)" >&2 ;;
+		*.xz) xz -dc "$ko" > "$dir/lib/modules/$m.ko" ;;
+		*) cp "$ko" "$dir/lib/modules/$m.ko" ;;
+		esac
+	done
+	# Debian's kernel lacks CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES: l2/kmod/l2_virtio_mmio.c
+	# declares the devices of the command line instead, after virtio_mmio.
+	if [ -n "$helper" ]; then
+		cp "$helper" "$dir/lib/modules/l2_virtio_mmio.ko"
+		l2_modules=${l2_modules/virtio_mmio/virtio_mmio l2_virtio_mmio}
+	fi
+	echo "$l2_modules" > "$dir/lib/modules/order"
+fi
 cat > "$dir/init" <<'INIT'
 #!/bin/busybox sh
 /bin/busybox mount -t proc proc /proc
@@ -52,6 +84,42 @@ if [ "$ncpu" -gt 1 ]; then
 	done
 	wait
 	/bin/busybox awk '/^cpu[0-9]/ { print "L2-CPUTIME " $1 " busy=" $2 + $3 + $4 " idle=" $5 }' /proc/stat
+fi
+if /bin/busybox grep -q 'l2mode=virtio' /proc/cmdline; then
+	bb=/bin/busybox
+	$bb grep -q ' /dev ' /proc/mounts || $bb mount -t devtmpfs dev /dev
+	$bb grep -q ' /sys ' /proc/mounts || $bb mount -t sysfs sysfs /sys
+	if [ -s /lib/modules/order ]; then
+		for m in $($bb cat /lib/modules/order); do
+			args=
+			# virtio_mmio.device=A virtio_mmio.device=B -> device=A,B
+			[ "$m" != l2_virtio_mmio ] ||
+				args=device=$($bb tr ' ' '\n' < /proc/cmdline |
+					$bb sed -n 's/^virtio_mmio\.device=//p' | $bb paste -sd, -)
+			[ ! -e /lib/modules/$m.ko ] || $bb insmod /lib/modules/$m.ko $args ||
+				echo "L2-VIRTIO insmod $m failed"
+		done
+	else
+		echo "L2-VIRTIO no modules"
+	fi
+	# What the drivers said (quiet keeps it off the console).
+	$bb dmesg | $bb grep -iE 'virtio|vd[a-z]|ext4|hwrng|random:' | $bb sed 's/^/L2-VIRTIO dmesg: /'
+	echo "L2-VIRTIO platform devices: $($bb ls /sys/bus/platform/devices | $bb tr '\n' ' ')"
+	n=0
+	while [ ! -b /dev/vda ] && [ $n -lt 50 ]; do $bb usleep 100000; n=$((n + 1)); done
+	echo "L2-VIRTIO disks: $($bb ls /sys/block | $bb grep vd | $bb tr '\n' ' ')"
+	if $bb mount -t ext4 /dev/vda /mnt; then
+		echo "L2-VIRTIO sha256=$($bb sha256sum /mnt/known.bin | $bb cut -d' ' -f1)"
+		nonce=$($bb sed -n 's/.*l2nonce=\([0-9a-z]*\).*/\1/p' /proc/cmdline)
+		echo "written by L2 through virtio-blk nonce=$nonce sum=$s" > /mnt/written.txt
+		$bb sync
+		$bb umount /mnt && echo "L2-VIRTIO wrote nonce=$nonce"
+	fi
+	echo "L2-VIRTIO vdb ro=$($bb cat /sys/block/vdb/ro 2>/dev/null)"
+	$bb dd if=/dev/zero of=/dev/vdb bs=512 count=1 2>/dev/null ||
+		echo "L2-VIRTIO vdb write refused"
+	echo "L2-VIRTIO hwrng=$($bb cat /sys/devices/virtual/misc/hw_random/rng_current 2>/dev/null)" \
+	     "bytes=$($bb head -c 32 /dev/hwrng 2>/dev/null | $bb wc -c)"
 fi
 if /bin/busybox grep -q 'l2mode=counter' /proc/cmdline; then
 	n=0
