@@ -258,6 +258,11 @@ static void mkvm_enter_smm(struct mkvm_vcpu *vcpu)
 	else
 		mkvm_ops->set_nmi_mask(vcpu, true);
 	mkvm_smm_load_entry_state(vcpu);
+	/*
+	 * No STI/MOV SS shadow at the handler's first instruction: with IF=0
+	 * a VMX entry would fail on it (SDM 26.3.1.5).
+	 */
+	mkvm_ops->set_interrupt_shadow(vcpu, 0);
 }
 
 /**
@@ -386,6 +391,8 @@ int mkvm_emulate_rsm(struct mkvm_vcpu *vcpu)
 	mkvm_smm_changed(vcpu, false);
 	if (mkvm_smm_load_state(vcpu, &sm))
 		return mkvm_exit_shutdown(vcpu);
+	/* "sti; rsm": the shadow ends with the RSM, not after it. */
+	mkvm_ops->set_interrupt_shadow(vcpu, 0);
 	return 1;
 }
 

@@ -417,8 +417,13 @@ static int mkvm_enter_guest(struct mkvm_vcpu *vcpu)
 	local_irq_disable();
 	smp_store_mb(vcpu->mode, MKVM_IN_GUEST);
 
+	/*
+	 * An SMI requested since the run loop looked (mkvm_smi(): its kick
+	 * found us outside the guest): go back and take it.
+	 */
 	if (need_resched() || signal_pending(current) ||
-	    READ_ONCE(mkvm_rebooting)) {
+	    READ_ONCE(mkvm_rebooting) ||
+	    test_bit(MKVM_REQ_SMI, &vcpu->requests)) {
 		if (READ_ONCE(mkvm_rebooting))
 			r = -EIO;
 		WRITE_ONCE(vcpu->mode, MKVM_OUTSIDE_GUEST);
