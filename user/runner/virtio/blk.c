@@ -13,9 +13,10 @@
  * The data iovecs point into guest memory, so a read is one preadv() from
  * the file straight into the guest's page cache, a write one pwritev() out
  * of it. The path of a request, on the I/O thread (virtio.c):
- * blk__queue_work() pops chains, blk__request() splits one into header,
- * data and status and calls blk__rw() or blk__flush(), then the chain goes
- * back on the used ring and the guest gets its interrupt.
+ * blk__queue_work() hands the queue to virtio_mmio__serve_queue(), which
+ * pops chains; blk__request() splits one into header, data and status and
+ * calls blk__rw() or blk__flush(); then the chain goes back on the used ring
+ * and the guest gets its interrupt.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -135,19 +136,15 @@ static uint32_t blk__request(struct virtio_blk *b, struct virtq_chain *c)
 	return in_len;
 }
 
+static uint32_t blk__serve(void *dev, struct virtq_chain *c)
+{
+	return blk__request(dev, c);
+}
+
 /* I/O thread, m->lock held: the guest added requests to the queue. */
 static void blk__queue_work(struct virtio_mmio *m, int q)
 {
 	struct virtio_blk *b = m->dev;
-	bool used = false;
-	int r;
 
-	while ((r = virtq__pop(&m->vq[q], &b->chain)) > 0) {
-		virtq__push(&m->vq[q], b->chain.head, blk__request(b, &b->chain));
-		used = true;
-	}
-	if (r < 0)
-		virtio_mmio__broken(m, "bad descriptor chain on the request queue");
-	if (used)
-		virtio_mmio__used(m, q);
+	virtio_mmio__serve_queue(m, q, &b->chain, blk__serve);
 }

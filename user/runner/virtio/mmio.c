@@ -193,6 +193,22 @@ void virtio_mmio__used(struct virtio_mmio *m, int q)
 		m->interrupt(m->opaque);
 }
 
+void virtio_mmio__serve_queue(struct virtio_mmio *m, int q, struct virtq_chain *c,
+			      uint32_t (*serve)(void *dev, struct virtq_chain *c))
+{
+	bool used = false;
+	int r;
+
+	while ((r = virtq__pop(&m->vq[q], c)) > 0) {
+		virtq__push(&m->vq[q], c->head, serve(m->dev, c));
+		used = true;
+	}
+	if (r < 0)
+		virtio_mmio__broken(m, "bad descriptor chain on the request queue");
+	if (used)
+		virtio_mmio__used(m, q);
+}
+
 void virtio_mmio__broken(struct virtio_mmio *m, const char *why)
 {
 	if (!(m->status & VIRTIO_STATUS_NEEDS_RESET))

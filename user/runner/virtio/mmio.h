@@ -105,5 +105,12 @@ void virtio_mmio__write(void *m, uint64_t offset, int size, uint32_t value);
 void virtio_mmio__used(struct virtio_mmio *m, int q);
 /* Device model, m->lock held: the driver broke the rules on a ring (§2.1.2). */
 void virtio_mmio__broken(struct virtio_mmio *m, const char *why);
+/*
+ * Device model, m->lock held: serve every chain the driver offers on queue q,
+ * one at a time in *c, with serve() (it returns the bytes it wrote into the
+ * chain); then one interrupt for the lot, if the driver wants it.
+ */
+void virtio_mmio__serve_queue(struct virtio_mmio *m, int q, struct virtq_chain *c,
+			      uint32_t (*serve)(void *dev, struct virtq_chain *c));
 
 #endif /* RUNNER_VIRTIO_MMIO_H */

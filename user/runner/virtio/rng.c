@@ -47,18 +47,14 @@ static uint32_t rng__fill(struct virtio_rng *r, struct virtq_chain *c)
 	return done;
 }
 
+static uint32_t rng__serve(void *dev, struct virtq_chain *c)
+{
+	return rng__fill(dev, c);
+}
+
 static void rng__queue_work(struct virtio_mmio *m, int q)
 {
 	struct virtio_rng *r = m->dev;
-	bool used = false;
-	int ret;
 
-	while ((ret = virtq__pop(&m->vq[q], &r->chain)) > 0) {
-		virtq__push(&m->vq[q], r->chain.head, rng__fill(r, &r->chain));
-		used = true;
-	}
-	if (ret < 0)
-		virtio_mmio__broken(m, "bad descriptor chain on the request queue");
-	if (used)
-		virtio_mmio__used(m, q);
+	virtio_mmio__serve_queue(m, q, &r->chain, rng__serve);
 }
