@@ -185,12 +185,6 @@ static int mkvm_vcpu_events_valid(struct mkvm_vcpu *vcpu,
 	if ((ev->flags & KVM_VCPUEVENT_VALID_SMM) &&
 	    mkvm_smm_check_events(vcpu, ev))
 		return -EINVAL;
-	/*
-	 * A software interrupt (INTn) half delivered: KVM never reports one
-	 * (its length is not in the ABI) and minikvm cannot inject one.
-	 */
-	if (ev->interrupt.injected && ev->interrupt.soft)
-		return -EINVAL;
 	return 0;
 }
 
@@ -226,7 +220,17 @@ int mkvm_set_vcpu_events(struct mkvm_vcpu *vcpu, struct kvm_vcpu_events *ev)
 			.pending = true, .vector = ev->exception.nr,
 			.has_error = ev->exception.has_error_code,
 			.error = ev->exception.error_code };
-	if (ev->interrupt.injected)
+	/*
+	 * A software interrupt (INT n, interrupt.soft) is not queued: its
+	 * delivery needs the length of the instruction that raised it (the
+	 * return address, APM Vol.2 15.20 NextRIP; SDM Vol.3 26.6.1.3), which
+	 * the ABI does not carry, and RIP still points at that instruction
+	 * (KVM never reports one either). The guest executes it again and the
+	 * interrupt comes from there: what KVM on SVM does too, which checks
+	 * that the instruction at RIP is an INT n of that vector and drops the
+	 * event otherwise.
+	 */
+	if (ev->interrupt.injected && !ev->interrupt.soft)
 		mkvm_set_event_irq(vcpu, ev->interrupt.nr);
 	if (ev->flags & KVM_VCPUEVENT_VALID_SHADOW)
 		mkvm_ops->set_interrupt_shadow(vcpu, ev->interrupt.shadow);

@@ -106,14 +106,14 @@ static void mkvm_kvmclock_write(struct mkvm_vcpu *vcpu)
 	pv.system_time = mkvm_kvmclock_now(vcpu->vm);
 	preempt_enable();
 
-	if (mkvm_write_guest(vcpu, gpa, &version, sizeof(version)))
+	if (mkvm_write_guest_as0(vcpu, gpa, &version, sizeof(version)))
 		return;		/* not RAM: the guest gets no clock */
 	smp_wmb();
 	pv.version = version;
-	mkvm_write_guest(vcpu, gpa, &pv, sizeof(pv));
+	mkvm_write_guest_as0(vcpu, gpa, &pv, sizeof(pv));
 	smp_wmb();
 	pv.version = ++version;	/* even: done */
-	mkvm_write_guest(vcpu, gpa, &pv.version, sizeof(pv.version));
+	mkvm_write_guest_as0(vcpu, gpa, &pv.version, sizeof(pv.version));
 	vcpu->kvmclock_version = version;
 }
 
@@ -161,7 +161,7 @@ int mkvm_kvmclock_set_wall_clock(struct mkvm_vcpu *vcpu, u64 data, bool host)
 	wc.sec = div_u64_rem(boot_ns, NSEC_PER_SEC, &rem);
 	wc.nsec = rem;
 	wc.version = 2;		/* even: complete, written in one go */
-	mkvm_write_guest(vcpu, data, &wc, sizeof(wc));
+	mkvm_write_guest_as0(vcpu, data, &wc, sizeof(wc));
 	return 0;
 }
 

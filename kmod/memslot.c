@@ -311,12 +311,12 @@ struct mkvm_memslot *mkvm_vcpu_gfn_to_slot(struct mkvm_vcpu *vcpu, u64 gfn)
  * it. Runs in the vCPU thread, so current->mm is the VM's mm and the
  * userspace address is directly usable (it may fault and sleep: fine here).
  */
-static int mkvm_access_guest(struct mkvm_vcpu *vcpu, u64 gpa, void *buf,
-			     int len, bool write)
+static int mkvm_access_guest(struct mkvm_vcpu *vcpu, int as, u64 gpa,
+			     void *buf, int len, bool write)
 {
 	while (len > 0) {
-		struct mkvm_memslot *s = mkvm_vcpu_gfn_to_slot(vcpu,
-							       gpa >> PAGE_SHIFT);
+		struct mkvm_memslot *s = mkvm_gfn_to_slot(vcpu->vm, as,
+							  gpa >> PAGE_SHIFT);
 		int off = offset_in_page(gpa);
 		int n = min_t(int, len, PAGE_SIZE - off);
 		void __user *hva;
@@ -342,13 +342,32 @@ static int mkvm_access_guest(struct mkvm_vcpu *vcpu, u64 gpa, void *buf,
 	return 0;
 }
 
+/* In the address space the vCPU sees now (SMRAM while in SMM). */
 int mkvm_read_guest(struct mkvm_vcpu *vcpu, u64 gpa, void *buf, int len)
 {
-	return mkvm_access_guest(vcpu, gpa, buf, len, false);
+	return mkvm_access_guest(vcpu, mkvm_vcpu_as(vcpu), gpa, buf, len,
+				 false);
 }
 
 int mkvm_write_guest(struct mkvm_vcpu *vcpu, u64 gpa, const void *buf,
 		     int len)
 {
-	return mkvm_access_guest(vcpu, gpa, (void *)buf, len, true);
+	return mkvm_access_guest(vcpu, mkvm_vcpu_as(vcpu), gpa, (void *)buf,
+				 len, true);
+}
+
+/*
+ * Always in address space 0: for structures the guest registered outside
+ * SMM and the host keeps up to date at any time (kvmclock, the wall
+ * clock, the VAPIC page), which an SMI must not redirect into SMRAM.
+ */
+int mkvm_read_guest_as0(struct mkvm_vcpu *vcpu, u64 gpa, void *buf, int len)
+{
+	return mkvm_access_guest(vcpu, 0, gpa, buf, len, false);
+}
+
+int mkvm_write_guest_as0(struct mkvm_vcpu *vcpu, u64 gpa, const void *buf,
+			 int len)
+{
+	return mkvm_access_guest(vcpu, 0, gpa, (void *)buf, len, true);
 }

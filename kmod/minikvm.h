@@ -668,6 +668,7 @@ static inline int mkvm_vcpu_as(const struct mkvm_vcpu *vcpu)
 /* vcpu.c: KVM_GET/SET_SREGS (also for RSM, smm.c) */
 void mkvm_get_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s);
 int mkvm_set_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s);
+int mkvm_rsm_set_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s);
 
 /* memslot.c */
 int mkvm_set_memory_region(struct mkvm *vm,
@@ -678,6 +679,9 @@ struct mkvm_memslot *mkvm_vcpu_gfn_to_slot(struct mkvm_vcpu *vcpu, u64 gfn);
 int mkvm_read_guest(struct mkvm_vcpu *vcpu, u64 gpa, void *buf, int len);
 int mkvm_write_guest(struct mkvm_vcpu *vcpu, u64 gpa, const void *buf,
 		     int len);
+int mkvm_read_guest_as0(struct mkvm_vcpu *vcpu, u64 gpa, void *buf, int len);
+int mkvm_write_guest_as0(struct mkvm_vcpu *vcpu, u64 gpa, const void *buf,
+			 int len);
 int mkvm_get_dirty_log(struct mkvm *vm, struct kvm_dirty_log *log);
 
 /* tdp.c */

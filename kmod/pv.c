@@ -139,6 +139,39 @@ u64 mkvm_rip_linear(struct mkvm_vcpu *vcpu)
 	return (u32)(cs.base + vcpu->rip);
 }
 
+/*
+ * Is the instruction at @lin RSM (0F AA), after any legacy prefixes (and a
+ * REX prefix in 64-bit code) (SDM Vol.2 2.1.1, 2.2.1)? The prefixes change
+ * nothing for RSM; LOCK would make it #UD, so it is not skipped. Read
+ * within the page, at most 15 bytes (the longest instruction).
+ */
+static bool mkvm_insn_is_rsm(struct mkvm_vcpu *vcpu, u64 lin)
+{
+	int n = min_t(int, 15, PAGE_SIZE - offset_in_page(lin)), i;
+	struct kvm_segment cs;
+	bool rex_ok;
+	u8 insn[15];
+	u64 gpa;
+
+	mkvm_ops->get_segment(vcpu, &cs, MKVM_CS);
+	rex_ok = (vcpu->efer & MKVM_EFER_LMA) && cs.l;	/* 64-bit code */
+	if (mkvm_gva_to_gpa(vcpu, lin, false, &gpa) ||
+	    mkvm_read_guest(vcpu, gpa, insn, n))
+		return false;
+	for (i = 0; i < n - 1; i++) {
+		switch (insn[i]) {
+		case 0x26: case 0x2e: case 0x36: case 0x3e:	/* segment */
+		case 0x64: case 0x65: case 0x66: case 0x67:	/* FS GS sizes */
+		case 0xf2: case 0xf3:				/* REPNE REP */
+			continue;
+		}
+		if ((insn[i] & 0xf0) == 0x40 && rex_ok)
+			continue;
+		return insn[i] == 0x0f && insn[i + 1] == 0xaa;
+	}
+	return false;
+}
+
 /**
  * mkvm_handle_ud() - the guest raised #UD (intercepted on both vendors).
  *
@@ -162,10 +195,7 @@ int mkvm_handle_ud(struct mkvm_vcpu *vcpu)
 	 * RSM raised #UD (VMX non-root; SVM intercepts RSM itself). The
 	 * core carries it out (smm.c).
 	 */
-	if (vcpu->in_smm && offset_in_page(lin) <= PAGE_SIZE - 2 &&
-	    !mkvm_gva_to_gpa(vcpu, lin, false, &gpa) &&
-	    !mkvm_read_guest(vcpu, gpa, insn, 2) &&
-	    insn[0] == 0x0f && insn[1] == 0xaa)
+	if (vcpu->in_smm && mkvm_insn_is_rsm(vcpu, lin))
 		return mkvm_emulate_rsm(vcpu);
 
 	if (!mkvm_has_quirk(vcpu->vm, KVM_X86_QUIRK_FIX_HYPERCALL_INSN))

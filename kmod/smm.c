@@ -311,7 +311,7 @@ void mkvm_smm_prepare(struct mkvm_vcpu *vcpu)
 
 /*
  * Load the state RSM found. Everything goes through the checks of
- * KVM_SET_SREGS (vcpu.c) first; EFER.LMA follows from LME and CR0.PG as
+ * KVM_SET_SREGS (vcpu.c, mkvm_rsm_set_sregs()) first; EFER.LMA follows from LME and CR0.PG as
  * the CPU computes it. Return: 0, or -EINVAL when the save area holds a
  * state no CPU could be in: RSM then shuts the processor down (SDM 32.5.3;
  * APM 10.4 "the processor enters the shutdown state").
@@ -346,7 +346,7 @@ static int mkvm_smm_load_state(struct mkvm_vcpu *vcpu,
 	s.gdt.base = sm->gdtr.base;
 	s.idt.limit = sm->idtr.limit;
 	s.idt.base = sm->idtr.base;
-	if (mkvm_set_sregs(vcpu, &s))
+	if (mkvm_rsm_set_sregs(vcpu, &s))
 		return -EINVAL;
 
 	memset(&dr, 0, sizeof(dr));

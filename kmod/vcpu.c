@@ -197,9 +197,41 @@ static bool mkvm_sregs_valid(struct mkvm_vcpu *vcpu, const struct kvm_sregs *s)
 	return mkvm_cr4_valid(vcpu, s->cr4);
 }
 
+/* EFER, CR0/2/3/4, the segments and descriptor tables of @s (checked). */
+static void mkvm_load_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s)
+{
+	int seg;
+
+	vcpu->efer = s->efer;
+	mkvm_ops->set_efer(vcpu, s->efer);
+	mkvm_ops->set_cr(vcpu, 0, s->cr0);
+	mkvm_ops->set_cr(vcpu, 4, s->cr4);
+	mkvm_ops->set_cr(vcpu, 3, s->cr3);
+	mkvm_ops->set_cr(vcpu, 2, s->cr2);
+	for (seg = 0; seg < MKVM_NR_SEGS; seg++)
+		mkvm_ops->set_segment(vcpu, sregs_seg(s, seg), seg);
+	mkvm_ops->set_dtable(vcpu, &s->gdt, false);
+	mkvm_ops->set_dtable(vcpu, &s->idt, true);
+}
+
+/**
+ * mkvm_rsm_set_sregs() - the registers RSM reads back from SMRAM (smm.c):
+ * checked as KVM_SET_SREGS checks them, but no CR8, APIC base or
+ * interrupt bitmap. The save area holds neither, and writing CR8 back
+ * would drop TPR bits 3:0 (CR8 is TPR[7:4], SDM Vol.3 10.8.6.1).
+ * Return: 0, or -EINVAL for a state no CPU could be in.
+ */
+int mkvm_rsm_set_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s)
+{
+	if (!mkvm_sregs_valid(vcpu, s))
+		return -EINVAL;
+	mkvm_load_sregs(vcpu, s);
+	return 0;
+}
+
 int mkvm_set_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s)
 {
-	int seg, irq;
+	int irq;
 
 	if (!mkvm_sregs_valid(vcpu, s))
 		return -EINVAL;
@@ -209,20 +241,11 @@ int mkvm_set_sregs(struct mkvm_vcpu *vcpu, struct kvm_sregs *s)
 	if (!vcpu->apic && !mkvm_apic_base_valid(vcpu, s->apic_base))
 		return -EINVAL;
 
-	vcpu->efer = s->efer;
-	mkvm_ops->set_efer(vcpu, s->efer);
-	mkvm_ops->set_cr(vcpu, 0, s->cr0);
-	mkvm_ops->set_cr(vcpu, 4, s->cr4);
-	mkvm_ops->set_cr(vcpu, 3, s->cr3);
-	mkvm_ops->set_cr(vcpu, 2, s->cr2);
+	mkvm_load_sregs(vcpu, s);
 	if (vcpu->apic)
 		mkvm_lapic_set_cr8(vcpu, s->cr8);
 	else
 		mkvm_ops->set_cr(vcpu, 8, s->cr8);
-	for (seg = 0; seg < MKVM_NR_SEGS; seg++)
-		mkvm_ops->set_segment(vcpu, sregs_seg(s, seg), seg);
-	mkvm_ops->set_dtable(vcpu, &s->gdt, false);
-	mkvm_ops->set_dtable(vcpu, &s->idt, true);
 	vcpu->msr_apic_base = s->apic_base;
 
 	/* A set bit in interrupt_bitmap queues that interrupt (KVM ABI). */
@@ -743,12 +766,15 @@ static noinline void mkvm_sync_regs_store(struct mkvm_vcpu *vcpu, u64 valid)
 }
 
 /*
- * The kernel moved RIP past an instruction (emulated it) while RFLAGS.TF
- * was set: the single-step trap the hardware did not raise (guestdbg.c).
+ * The kernel moved RIP past an instruction (emulated it) that began with
+ * RFLAGS.TF set (@rflags: before it): the single-step trap the hardware
+ * did not raise (guestdbg.c). TF as it was before counts, not after (SDM
+ * Vol.3 17.3.1.4): RSM, which may load a TF of 1, raises no trap itself.
  */
-static inline int mkvm_step_check(struct mkvm_vcpu *vcpu, unsigned long rip)
+static inline int mkvm_step_check(struct mkvm_vcpu *vcpu, unsigned long rip,
+				  unsigned long rflags)
 {
-	if (likely(!(vcpu->rflags & MKVM_RFLAGS_TF)) || vcpu->rip == rip)
+	if (likely(!(rflags & MKVM_RFLAGS_TF)) || vcpu->rip == rip)
 		return 1;
 	return mkvm_step_emulated(vcpu);
 }
@@ -757,7 +783,7 @@ static int mkvm_vcpu_run_loop(struct mkvm_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 	u64 dirty = READ_ONCE(run->kvm_dirty_regs);
-	unsigned long rip;
+	unsigned long rip, rflags;
 	int r, idx;
 
 	run->flags = 0;
@@ -787,9 +813,10 @@ static int mkvm_vcpu_run_loop(struct mkvm_vcpu *vcpu)
 		mkvm_ops->set_cr(vcpu, 8, run->cr8);
 	}
 	rip = vcpu->rip;
+	rflags = vcpu->rflags;
 	r = mkvm_complete_userspace_io(vcpu);
 	if (r > 0)
-		r = mkvm_step_check(vcpu, rip);
+		r = mkvm_step_check(vcpu, rip, rflags);
 	if (r <= 0)
 		goto out;
 	/* KVM_X86_SET_MCE found the machine unable to take the #MC. */
@@ -850,9 +877,10 @@ static int mkvm_vcpu_run_loop(struct mkvm_vcpu *vcpu)
 			continue;
 		}
 		rip = vcpu->rip;
+		rflags = vcpu->rflags;
 		r = mkvm_ops->handle_exit(vcpu);
 		if (r > 0)
-			r = mkvm_step_check(vcpu, rip);
+			r = mkvm_step_check(vcpu, rip, rflags);
 		if (r <= 0)
 			break;
 		/* Split irqchip: the VMM's IOAPIC hears of a level EOI. */

@@ -30,8 +30,19 @@
  *   smi_halted    an SMI wakes a vCPU halted in KVM_MP_STATE_HALTED
  *   rsm_outside   RSM outside SMM is #UD
  *   close_in_smm  the VM is closed while its vCPU is in SMM
+ *   rsm_keeps_tpr in-kernel LAPIC: a TPR of 0x35 is still 0x35 after an SMI and
+ *                 RSM (CR8 holds only TPR[7:4]: RSM must not write TPR through it;
+ *                 kvm_amd loses bits 3:0 at any exit, see the case)
+ *   rsm_tf        the host sets TF in the saved RFLAGS: after RSM the guest takes
+ *                 one single-step #DB, after its first instruction, none at RSM
+ *   rsm_prefixed  the handler's RSM with a CS prefix (2E 0F AA) still returns
+ *                 (VMX: RSM reaches the kernel as #UD and is decoded there)
+ *   kvmclock_in_smm  the VMM sets MSR_KVM_SYSTEM_TIME_NEW while the vCPU is in SMM,
+ *                 at an address where SMRAM hides other memory: the pvclock
+ *                 structure goes to normal memory (address space 0), not SMRAM
  *
- * Every case passes on kvm.ko too (the rigs run it on both).
+ * Every case passes on kvm.ko too (the rigs run it on both), rsm_keeps_tpr on
+ * kvm_amd with the one difference it names.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -54,6 +65,12 @@
 #define SMI_COUNT_OFF	0x10		/* SMRAM: SMIs the handler took */
 #define SAVE_OFF	0xfe00		/* the state-save area, from SMBASE */
 #define UD_GPA		(GUEST_DATA_GPA + 0x00)	/* #UDs the guest took */
+#define DB_COUNT_GPA	(GUEST_DATA_GPA + 0x08)	/* #DBs the guest took */
+#define DB_RIP_GPA	(GUEST_DATA_GPA + 0x10)	/* the first #DB's return RIP */
+#define TPR_VALUE	0x35	/* class 3, sub-class 5 */
+#define RFLAGS_TF	(1u << 8)
+#define MSR_KVM_SYSTEM_TIME_NEW	0x4b564d01
+#define PVCLOCK_OFF	0x100	/* in the page at SMRAM_GPA */
 
 #define APIC_ICR_SMI_SELF	0x44200	/* self shorthand, assert, delivery SMI */
 
@@ -107,6 +124,42 @@ GUEST_ASM(smi_guest, 64,
 	GUEST_SYNC
 	GUEST_DONE
 
+	/* ---- rsm_keeps_tpr ---- */
+	"tpr_entry:\n\t"
+	IRET_TO_SELF
+	"mov $0xfee00000, %ebx\n\t"
+	"movl $0x1ff, 0xf0(%rbx)\n\t"		/* SVR: APIC on */
+	"movl $" GSTR(TPR_VALUE) ", 0x80(%rbx)\n\t"
+	"movzwl " GSTR(SMRAM_GPA) ", %edi\n\t"
+	GUEST_SYNC				/* host: raises an SMI */
+	"mov 0x80(%rbx), %edi\n\t"
+	"mov %cr8, %rsi\n\t"
+	GUEST_SYNC
+	GUEST_DONE
+
+	/* ---- rsm_tf: RSM returns here with TF set ---- */
+	"tf_entry:\n\t"
+	IRET_TO_SELF
+	"movzwl " GSTR(SMRAM_GPA) ", %edi\n\t"
+	GUEST_SYNC				/* host: raises an SMI */
+	"tf_first: nop\n\t"
+	"tf_second: nop\n\t"
+	"mov " GSTR(DB_COUNT_GPA) ", %rdi\n\t"
+	"mov " GSTR(DB_RIP_GPA) ", %rsi\n\t"
+	GUEST_SYNC
+	GUEST_DONE
+	/* #DB: count, note the first return RIP, return with TF off. */
+	"db_handler:\n\t"
+	"push %rax\n\t"
+	"incq " GSTR(DB_COUNT_GPA) "\n\t"
+	"cmpq $1, " GSTR(DB_COUNT_GPA) "\n\t"
+	"jne 2f\n\t"
+	"mov 8(%rsp), %rax\n\t"
+	"mov %rax, " GSTR(DB_RIP_GPA) "\n"
+	"2: andq $~" GSTR(RFLAGS_TF) ", 24(%rsp)\n\t"
+	"pop %rax\n\t"
+	"iretq\n\t"
+
 	/* ---- rsm_outside ---- */
 	"rsm_entry:\n\t"
 	"rsm\n\t"
@@ -116,7 +169,8 @@ GUEST_ASM(smi_guest, 64,
 	"incq " GSTR(UD_GPA) "\n\t"
 	"addq $2, (%rsp)\n\t"			/* past the 2-byte RSM */
 	"iretq\n\t");
-extern const uint8_t host_entry[], ipi_entry[], rsm_entry[], ud_handler[];
+extern const uint8_t host_entry[], ipi_entry[], rsm_entry[], ud_handler[], tpr_entry[],
+	tf_entry[], tf_second[], db_handler[];
 
 struct smm_vm {
 	struct vm *vm;
@@ -181,6 +235,7 @@ static void smm_guest(struct smm_vm *s, const void *entry)
 	vm_init_tables(s->vm);
 	vm_load_code(s->vm, GUEST_CODE(smi_guest));
 	vm_set_idt_gate(s->vm, MODE_LONG64, 6, guest_code_gpa(s->vm, ud_handler));
+	vm_set_idt_gate(s->vm, MODE_LONG64, 1, guest_code_gpa(s->vm, db_handler));
 	s->vcpu = vcpu_add(s->vm, 0);
 	smm_cpuid(s->vcpu);
 	vcpu_init_mode(s->vcpu, MODE_LONG64, guest_code_gpa(s->vm, entry));
@@ -500,6 +555,93 @@ TEST(close_in_smm)
 	/* A guest that runs its IRET_TO_SELF, for the tests after this one. */
 	smm_guest(&s, host_entry);
 	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(s.vcpu, &uc));
+	smm_free(&s);
+}
+
+TEST(rsm_keeps_tpr)
+{
+	struct smm_vm s;
+	struct ucall uc;
+
+	TEST_REQUIRE_SMM();
+	smm_guest(&s, tpr_entry);
+	smi_at_first_sync(_metadata, &s, raise_kvm_smi);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(s.vcpu, &uc));	/* after RSM */
+	EXPECT_EQ(0, s.vcpu->run->flags & KVM_RUN_X86_SMM);
+	/*
+	 * kvm_amd (6.1) sets TPR from the VMCB's V_TPR, which holds only bits 7:4,
+	 * after every exit while CR8 writes are not intercepted (sync_cr8_to_lapic
+	 * in svm.c): bits 3:0 are lost at any exit there, RSM or not.
+	 */
+	if (!kvm_is_minikvm() && host_virt() == HOST_VIRT_SVM) {
+		EXPECT_EQ(TPR_VALUE & 0xf0, uc.args[0] & 0xf0);
+		TH_LOG("kvm_amd: TPR %#llx after RSM", (unsigned long long)uc.args[0]);
+	} else {
+		EXPECT_EQ(TPR_VALUE, uc.args[0]);
+	}
+	EXPECT_EQ(TPR_VALUE >> 4, uc.args[1]);			/* CR8 */
+	vcpu_run_until_done(s.vcpu);
+	smm_free(&s);
+}
+
+/* Offset of the saved RFLAGS in the AMD64 state-save area (APM Table 10-2). */
+#define SS_RFLAGS	0x170
+
+TEST(rsm_tf)
+{
+	struct smm_vm s;
+	struct ucall uc;
+
+	TEST_REQUIRE_SMM();
+	smm_guest(&s, tf_entry);
+	smi_at_first_sync(_metadata, &s, raise_kvm_smi);
+	*(uint64_t *)(s.smram + SAVE_OFF + SS_RFLAGS) |= RFLAGS_TF;
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(s.vcpu, &uc));	/* after RSM */
+	EXPECT_EQ(1, uc.args[0]);
+	/* The trap comes after the first instruction (SDM Vol.3 17.3.1.4). */
+	EXPECT_EQ(guest_code_gpa(s.vm, tf_second), uc.args[1]);
+	vcpu_run_until_done(s.vcpu);
+	smm_free(&s);
+}
+
+TEST(rsm_prefixed)
+{
+	uint8_t *rsm;
+	struct smm_vm s;
+
+	TEST_REQUIRE_SMM();
+	smm_guest(&s, host_entry);
+	smi_at_first_sync(_metadata, &s, raise_kvm_smi);
+	/* The handler ends with RSM: make it 2E 0F AA (SMRAM is zero after it). */
+	rsm = s.smram + 0x8000 + (smi_handler_end - smi_handler_start) - 2;
+	ASSERT_EQ(0x0f, rsm[0]);
+	ASSERT_EQ(0xaa, rsm[1]);
+	rsm[0] = 0x2e;
+	rsm[1] = 0x0f;
+	rsm[2] = 0xaa;
+	finish_after_rsm(_metadata, &s);
+	smm_free(&s);
+}
+
+TEST(kvmclock_in_smm)
+{
+	uint32_t version;
+	struct smm_vm s;
+	int i;
+
+	TEST_REQUIRE_SMM();
+	smm_guest(&s, host_entry);
+	smi_at_first_sync(_metadata, &s, raise_kvm_smi);
+	memset(s.decoy + PVCLOCK_OFF, 0, 32);
+	memset(s.smram + PVCLOCK_OFF, 0, 32);
+	/* Enabled (bit 0), in the page SMRAM covers in address space 1. */
+	vcpu_set_msr(s.vcpu, MSR_KVM_SYSTEM_TIME_NEW, SMRAM_GPA + PVCLOCK_OFF + 1);
+	finish_after_rsm(_metadata, &s);
+	for (i = 0; i < 32; i++)
+		EXPECT_EQ(0, s.smram[PVCLOCK_OFF + i]);
+	version = *(volatile uint32_t *)(s.decoy + PVCLOCK_OFF);
+	EXPECT_NE(0, version);
+	EXPECT_EQ(0, version & 1);
 	smm_free(&s);
 }
 

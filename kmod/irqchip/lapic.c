@@ -850,14 +850,14 @@ void mkvm_lapic_sync_to_vapic(struct mkvm_vcpu *vcpu)
 	u32 data = (apic_reg(apic, APIC_TASKPRI) & 0xff) |
 		   ((max(isr, 0) & 0xf0) << 8) | ((u32)max(irr, 0) << 24);
 
-	mkvm_write_guest(vcpu, apic->vapic_addr, &data, sizeof(data));
+	mkvm_write_guest_as0(vcpu, apic->vapic_addr, &data, sizeof(data));
 }
 
 void mkvm_lapic_sync_from_vapic(struct mkvm_vcpu *vcpu)
 {
 	u32 data;
 
-	if (!mkvm_read_guest(vcpu, vcpu->apic->vapic_addr, &data, sizeof(data)))
+	if (!mkvm_read_guest_as0(vcpu, vcpu->apic->vapic_addr, &data, sizeof(data)))
 		apic_set_tpr(vcpu->apic, data & 0xff);
 }
 
