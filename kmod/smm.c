@@ -29,11 +29,10 @@
  *   RSM               SVM: intercepted (svm.c); VMX: RSM outside real SMM
  *                     is #UD, and the #UD intercept sends it here (pv.c)
  *
- * The state-save area has the AMD64 layout (APM Vol.2 10.2.3, Table 10-2;
- * revision 0x00020064), which KVM uses for every guest whose CPUID has
- * long mode. minikvm uses it for all guests: a guest without long mode
- * in its CPUID (KVM gives those the 32-bit layout of SDM 32.4.1) still
- * gets the 64-bit one here. The handler finds the layout in the revision
+ * The state-save area has one of two layouts, chosen as KVM chooses: the
+ * AMD64 one (APM Vol.2 10.2.3, Table 10-2; revision 0x00020064) for a guest
+ * whose CPUID has long mode, else the 32-bit one (SDM Vol.3 32.4.1, Table
+ * 32-1; revision 0x00020000). The handler finds which in the revision
  * field, as SeaBIOS does.
  *
  * Not modelled: SMI while an event is being delivered waits for the next
@@ -50,6 +49,7 @@
 #define MKVM_SMM_HANDLER	0x8000		/* RIP on entry, from SMBASE */
 #define MKVM_SMM_SAVE		0xfe00		/* the save area, from SMBASE */
 #define MKVM_SMM_REVISION	0x00020064	/* AMD64 layout, SMBASE relocation */
+#define MKVM_SMM_REVISION32	0x00020000	/* 32-bit layout, SMBASE relocation */
 #define MKVM_DR7_FIXED		0x400		/* DR7 bit 10 reads as 1 */
 #define MKVM_CR0_TS		BIT_ULL(3)
 #define MKVM_CR0_EM		BIT_ULL(2)
@@ -97,6 +97,63 @@ static_assert(offsetof(struct mkvm_smram64, smbase) == 0x100);
 static_assert(offsetof(struct mkvm_smram64, cr4) == 0x148);
 static_assert(offsetof(struct mkvm_smram64, gprs) == 0x180);
 
+/* One segment in the 32-bit save area: 12 bytes. */
+struct mkvm_smm_seg32 {
+	u32 flags;	/* the attribute word of mkvm_smm_seg, shifted left by 8 */
+	u32 limit;
+	u32 base;
+} __packed;
+
+/*
+ * The 32-bit state-save area, SMBASE + 0xFE00 to SMBASE + 0xFFFF. SDM
+ * Table 32-1 names the registers, selectors, SMBASE and the revision;
+ * where it says "reserved" (the descriptor caches, GDTR, IDTR, CR4) the
+ * offsets are those KVM and QEMU use, so that SMRAM written by one can
+ * be read back by the other after a migration.
+ */
+struct mkvm_smram32 {
+	u8 rsvd1[0xf8];			/* FE00h */
+	u32 smbase;			/* FEF8h */
+	u32 revision;			/* FEFCh */
+	u8 rsvd2[0x114 - 0x100];	/* FF00h: I/O restart, auto-halt */
+	u32 cr4;			/* FF14h */
+	u8 rsvd3[0x12c - 0x118];	/* FF18h */
+	struct mkvm_smm_seg32 ds, fs, gs;	/* FF2Ch */
+	u8 rsvd4[0x154 - 0x150];	/* FF50h */
+	u32 idtr_limit;			/* FF54h */
+	u32 idtr_base;			/* FF58h */
+	struct mkvm_smm_seg32 tr;	/* FF5Ch */
+	u8 rsvd5[0x170 - 0x168];	/* FF68h */
+	u32 gdtr_limit;			/* FF70h */
+	u32 gdtr_base;			/* FF74h */
+	struct mkvm_smm_seg32 ldtr;	/* FF78h */
+	struct mkvm_smm_seg32 es, cs, ss;	/* FF84h */
+	u32 sel[6];			/* FFA8h: ES, CS, SS, DS, FS, GS */
+	u32 ldtr_sel;			/* FFC0h */
+	u32 tr_sel;			/* FFC4h */
+	u32 dr7;			/* FFC8h */
+	u32 dr6;			/* FFCCh */
+	u32 gprs[8];			/* FFD0h: EAX, ECX, ... EDI at FFECh */
+	u32 eip;			/* FFF0h */
+	u32 eflags;			/* FFF4h */
+	u32 cr3;			/* FFF8h */
+	u32 cr0;			/* FFFCh */
+} __packed;
+
+static_assert(sizeof(struct mkvm_smram32) == 512);
+static_assert(offsetof(struct mkvm_smram32, cr4) == 0x114);
+static_assert(offsetof(struct mkvm_smram32, ds) == 0x12c);
+static_assert(offsetof(struct mkvm_smram32, tr) == 0x15c);
+static_assert(offsetof(struct mkvm_smram32, es) == 0x184);
+static_assert(offsetof(struct mkvm_smram32, sel) == 0x1a8);
+static_assert(offsetof(struct mkvm_smram32, gprs) == 0x1d0);
+
+/* Either layout: what the SMI writes and RSM reads. */
+union mkvm_smram {
+	struct mkvm_smram64 s64;
+	struct mkvm_smram32 s32;
+};
+
 /* gprs[] holds R15 first: register number n lives at gprs[15 - n]. */
 static inline u64 *smram_gpr(struct mkvm_smram64 *sm, int n)
 {
@@ -114,12 +171,30 @@ static inline u64 *smram_gpr(struct mkvm_smram64 *sm, int n)
  * KVM's packing too, which matters: SMRAM migrates with guest memory, and
  * the RSM on the other side must read what this side wrote.
  */
+static u16 smram_attrib(const struct kvm_segment *s)
+{
+	return (s->type & 0xf) | (s->s << 4) | ((s->dpl & 3) << 5) |
+	       (s->present << 7) | (s->avl << 12) | (s->l << 13) |
+	       (s->db << 14) | (s->g << 15);
+}
+
+static void smram_set_attrib(struct kvm_segment *s, u16 a)
+{
+	s->type = a & 0xf;
+	s->s = (a >> 4) & 1;
+	s->dpl = (a >> 5) & 3;
+	s->present = (a >> 7) & 1;
+	s->avl = (a >> 12) & 1;
+	s->l = (a >> 13) & 1;
+	s->db = (a >> 14) & 1;
+	s->g = (a >> 15) & 1;
+	s->unusable = !s->present;
+}
+
 static void smram_put_seg(struct mkvm_smm_seg *d, const struct kvm_segment *s)
 {
 	d->selector = s->selector;
-	d->attrib = (s->type & 0xf) | (s->s << 4) | ((s->dpl & 3) << 5) |
-		    (s->present << 7) | (s->avl << 12) | (s->l << 13) |
-		    (s->db << 14) | (s->g << 15);
+	d->attrib = smram_attrib(s);
 	d->limit = s->limit;
 	d->base = s->base;
 }
@@ -128,17 +203,37 @@ static void smram_get_seg(struct kvm_segment *s, const struct mkvm_smm_seg *d)
 {
 	memset(s, 0, sizeof(*s));
 	s->selector = d->selector;
-	s->type = d->attrib & 0xf;
-	s->s = (d->attrib >> 4) & 1;
-	s->dpl = (d->attrib >> 5) & 3;
-	s->present = (d->attrib >> 7) & 1;
-	s->avl = (d->attrib >> 12) & 1;
-	s->l = (d->attrib >> 13) & 1;
-	s->db = (d->attrib >> 14) & 1;
-	s->g = (d->attrib >> 15) & 1;
-	s->unusable = !s->present;
+	smram_set_attrib(s, d->attrib);
 	s->limit = d->limit;
 	s->base = d->base;
+}
+
+/* The 32-bit layout keeps the selector elsewhere (@sel). */
+static void smram_put_seg32(struct mkvm_smm_seg32 *d, u32 *sel,
+			    const struct kvm_segment *s)
+{
+	*sel = s->selector;
+	d->flags = (u32)smram_attrib(s) << 8;
+	d->limit = s->limit;
+	d->base = s->base;
+}
+
+static void smram_get_seg32(struct kvm_segment *s,
+			    const struct mkvm_smm_seg32 *d, u32 sel)
+{
+	memset(s, 0, sizeof(*s));
+	s->selector = sel;
+	smram_set_attrib(s, d->flags >> 8);
+	s->limit = d->limit;
+	s->base = d->base;
+}
+
+/* Which layout: the AMD64 one when the guest's CPUID has long mode. */
+static bool mkvm_smm_layout64(struct mkvm_vcpu *vcpu)
+{
+	const struct kvm_cpuid_entry2 *e = mkvm_find_cpuid(vcpu, 0x80000001, 0);
+
+	return e && (e->edx & BIT(29));		/* CPUID.80000001H:EDX.LM */
 }
 
 /* ------------------------------------------------------------------ */
@@ -198,6 +293,44 @@ static void mkvm_smm_save_state(struct mkvm_vcpu *vcpu,
 	sm->idtr.base = s.idt.base;
 }
 
+/* Step 1 for a guest without long mode: the 32-bit layout (SDM 32.4.1). */
+static void mkvm_smm_save_state32(struct mkvm_vcpu *vcpu,
+				  struct mkvm_smram32 *sm)
+{
+	struct kvm_sregs s;
+	struct kvm_debugregs dr;
+	int i;
+
+	memset(sm, 0, sizeof(*sm));
+	mkvm_get_sregs(vcpu, &s);
+	memset(&dr, 0, sizeof(dr));
+	mkvm_ops->get_debugregs(vcpu, &dr);
+
+	for (i = 0; i < 8; i++)
+		sm->gprs[i] = vcpu->regs[i];
+	sm->eip = vcpu->rip;
+	sm->eflags = mkvm_get_rflags(vcpu);
+	sm->dr6 = dr.dr6;
+	sm->dr7 = dr.dr7;
+	sm->cr0 = s.cr0;
+	sm->cr3 = s.cr3;
+	sm->cr4 = s.cr4;
+	sm->smbase = vcpu->smbase;
+	sm->revision = MKVM_SMM_REVISION32;
+	smram_put_seg32(&sm->es, &sm->sel[0], &s.es);
+	smram_put_seg32(&sm->cs, &sm->sel[1], &s.cs);
+	smram_put_seg32(&sm->ss, &sm->sel[2], &s.ss);
+	smram_put_seg32(&sm->ds, &sm->sel[3], &s.ds);
+	smram_put_seg32(&sm->fs, &sm->sel[4], &s.fs);
+	smram_put_seg32(&sm->gs, &sm->sel[5], &s.gs);
+	smram_put_seg32(&sm->tr, &sm->tr_sel, &s.tr);
+	smram_put_seg32(&sm->ldtr, &sm->ldtr_sel, &s.ldt);
+	sm->gdtr_limit = s.gdt.limit;
+	sm->gdtr_base = s.gdt.base;
+	sm->idtr_limit = s.idt.limit;
+	sm->idtr_base = s.idt.base;
+}
+
 /*
  * Step 3: the state the SMI handler starts in (SDM 32.5.1 Table 32-4,
  * APM 10.3.2 Table 10-3): paging and protection off, CR4 = 0, EFER = 0,
@@ -243,9 +376,12 @@ static void mkvm_smm_load_entry_state(struct mkvm_vcpu *vcpu)
  */
 static void mkvm_enter_smm(struct mkvm_vcpu *vcpu)
 {
-	struct mkvm_smram64 sm;
+	union mkvm_smram sm;
 
-	mkvm_smm_save_state(vcpu, &sm);
+	if (mkvm_smm_layout64(vcpu))
+		mkvm_smm_save_state(vcpu, &sm.s64);
+	else
+		mkvm_smm_save_state32(vcpu, &sm.s32);
 	mkvm_smm_changed(vcpu, true);
 	/*
 	 * The save area is written in the SMM view, where SMRAM is. Nothing
@@ -365,6 +501,49 @@ static int mkvm_smm_load_state(struct mkvm_vcpu *vcpu,
 	return 0;
 }
 
+/* The same for the 32-bit layout. EFER is not in it and stays as it is. */
+static int mkvm_smm_load_state32(struct mkvm_vcpu *vcpu,
+				 struct mkvm_smram32 *sm)
+{
+	struct kvm_sregs s;
+	struct kvm_debugregs dr;
+	int i;
+
+	mkvm_get_sregs(vcpu, &s);
+	memset(s.interrupt_bitmap, 0, sizeof(s.interrupt_bitmap));
+	s.cr0 = sm->cr0;
+	s.cr3 = sm->cr3;
+	s.cr4 = sm->cr4;
+	smram_get_seg32(&s.es, &sm->es, sm->sel[0]);
+	smram_get_seg32(&s.cs, &sm->cs, sm->sel[1]);
+	smram_get_seg32(&s.ss, &sm->ss, sm->sel[2]);
+	smram_get_seg32(&s.ds, &sm->ds, sm->sel[3]);
+	smram_get_seg32(&s.fs, &sm->fs, sm->sel[4]);
+	smram_get_seg32(&s.gs, &sm->gs, sm->sel[5]);
+	smram_get_seg32(&s.tr, &sm->tr, sm->tr_sel);
+	smram_get_seg32(&s.ldt, &sm->ldtr, sm->ldtr_sel);
+	s.gdt.limit = sm->gdtr_limit;
+	s.gdt.base = sm->gdtr_base;
+	s.idt.limit = sm->idtr_limit;
+	s.idt.base = sm->idtr_base;
+	if (mkvm_rsm_set_sregs(vcpu, &s))
+		return -EINVAL;
+
+	memset(&dr, 0, sizeof(dr));
+	mkvm_ops->get_debugregs(vcpu, &dr);
+	dr.dr6 = sm->dr6;
+	dr.dr7 = sm->dr7;
+	mkvm_ops->set_debugregs(vcpu, &dr);
+	for (i = 0; i < 8; i++)
+		vcpu->regs[i] = sm->gprs[i];
+	vcpu->rip = sm->eip;
+	mkvm_set_rflags(vcpu, (sm->eflags & MKVM_RFLAGS_DEFINED) |
+			      MKVM_RFLAGS_FIXED);
+	vcpu->smbase = sm->smbase;
+	mkvm_cpuid_update_runtime(vcpu);
+	return 0;
+}
+
 /**
  * mkvm_emulate_rsm() - the guest executed RSM (SVM: RSM intercept; VMX:
  * its #UD). Outside SMM RSM is an invalid opcode (#UD) on every CPU.
@@ -377,7 +556,9 @@ static int mkvm_smm_load_state(struct mkvm_vcpu *vcpu,
  */
 int mkvm_emulate_rsm(struct mkvm_vcpu *vcpu)
 {
-	struct mkvm_smram64 sm;
+	bool layout64 = mkvm_smm_layout64(vcpu);
+	union mkvm_smram sm;
+	int r;
 
 	if (!vcpu->in_smm) {
 		mkvm_queue_exception(vcpu, MKVM_UD_VECTOR, false, 0);
@@ -389,7 +570,9 @@ int mkvm_emulate_rsm(struct mkvm_vcpu *vcpu)
 	if (!vcpu->smm_inside_nmi)
 		mkvm_ops->set_nmi_mask(vcpu, false);
 	mkvm_smm_changed(vcpu, false);
-	if (mkvm_smm_load_state(vcpu, &sm))
+	r = layout64 ? mkvm_smm_load_state(vcpu, &sm.s64) :
+		       mkvm_smm_load_state32(vcpu, &sm.s32);
+	if (r)
 		return mkvm_exit_shutdown(vcpu);
 	/* "sti; rsm": the shadow ends with the RSM, not after it. */
 	mkvm_ops->set_interrupt_shadow(vcpu, 0);

@@ -26,7 +26,7 @@
  *   soft_interrupt   SET_VCPU_EVENTS with a software interrupt (INT n, soft 1)
  *                    "being delivered" while RIP is at that INT n: accepted,
  *                    never reported back, and the guest's handler runs once
- *                    (kvm_intel differs: see the case)
+ *                    (kvm_intel fails the entry: the case skips there)
  *   debugregs        reset values, KVM's checks, a round trip, the guest's MOV
  *                    from DR0-3/DR6/DR7 sees them, its MOV to DR0 is seen
  *
@@ -497,8 +497,9 @@ TEST(interrupt)
  * never reports one; it accepts one from the VMM, and on SVM delivers it only if
  * the instruction at RIP is that INT n, past it: the same as executing it, which
  * is what minikvm lets the guest do (events.c). kvm_intel delivers it with the
- * instruction length of the vCPU's last event exit (0 for a new vCPU), not of
- * the INT n at RIP: the handler's count is not checked there.
+ * instruction length of the vCPU's last event exit, not of the INT n at RIP; 0
+ * for this new vCPU, and its entry fails (in the VMX rig: "expected a ucall, got
+ * exit FAIL_ENTRY (9) hardware reason 0x7"): the case skips there after the GET.
  */
 TEST(soft_interrupt)
 {
@@ -522,13 +523,13 @@ TEST(soft_interrupt)
 	get_events(vcpu, &ev);
 	EXPECT_EQ(0, ev.interrupt.injected);
 	EXPECT_EQ(0, ev.interrupt.soft);
-	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
-	if (kvm_is_minikvm() || host_virt() == HOST_VIRT_SVM) {
-		EXPECT_EQ(1, uc.args[0]);
-	} else {
-		TH_LOG("kvm_intel: the handler ran %llu times",
-		       (unsigned long long)uc.args[0]);
+	if (!kvm_is_minikvm() && host_virt() == HOST_VIRT_VMX) {
+		vm_free(vcpu->vm);
+		SKIP(return, "kvm_intel: the next entry fails (KVM_EXIT_FAIL_ENTRY, reason 7): "
+		     "it injects with the length of the last event exit, 0 here");
 	}
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
+	EXPECT_EQ(1, uc.args[0]);
 	vcpu_run_until_done(vcpu);
 	vm_free(vcpu->vm);
 }

@@ -37,6 +37,9 @@
  *                 one single-step #DB, after its first instruction, none at RSM
  *   rsm_prefixed  the handler's RSM with a CS prefix (2E 0F AA) still returns
  *                 (VMX: RSM reaches the kernel as #UD and is decoded there)
+ *   smi_32bit     a 32-bit protected-mode guest whose CPUID lacks long mode: the
+ *                 save area has the 32-bit layout (revision 0x20000, SDM Vol.3
+ *                 Table 32-1: EIP, EDI, CR0, CR3, CR4, CS), and RSM returns to it
  *   kvmclock_in_smm  the VMM sets MSR_KVM_SYSTEM_TIME_NEW while the vCPU is in SMM,
  *                 at an address where SMRAM hides other memory: the pvclock
  *                 structure goes to normal memory (address space 0), not SMRAM
@@ -171,6 +174,24 @@ GUEST_ASM(smi_guest, 64,
 	"iretq\n\t");
 extern const uint8_t host_entry[], ipi_entry[], rsm_entry[], ud_handler[], tpr_entry[],
 	tf_entry[], tf_second[], db_handler[];
+
+/* A 32-bit guest (CR0.PE, no paging) for the 32-bit save-area layout. */
+GUEST_ASM(smi_guest32, 32,
+	"host32_entry:\n\t"
+	/* IRET to the next instruction, as IRET_TO_SELF does in 64-bit code. */
+	"call 2f\n"
+	"2: pop %eax\n\t"
+	"add $(1f - 2b), %eax\n\t"
+	"pushfl\n\t"
+	"pushl %cs\n\t"
+	"push %eax\n\t"
+	"iretl\n"
+	"1: movzwl " GSTR(SMRAM_GPA) ", %edi\n\t"
+	GUEST_SYNC				/* host: raises an SMI */
+	"movzwl " GSTR(SMRAM_GPA) ", %edi\n\t"	/* after RSM: the decoy */
+	GUEST_SYNC
+	GUEST_DONE);
+extern const uint8_t host32_entry[];
 
 struct smm_vm {
 	struct vm *vm;
@@ -538,26 +559,6 @@ TEST(rsm_outside)
 	smm_free(&s);
 }
 
-TEST(close_in_smm)
-{
-	struct smm_vm s;
-	struct ucall uc;
-
-	TEST_REQUIRE_SMM();
-	smm_guest(&s, host_entry);
-	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(s.vcpu, &uc));
-	raise_kvm_smi(s.vcpu);
-	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(s.vcpu, &uc));
-	EXPECT_EQ(KVM_RUN_X86_SMM, s.vcpu->run->flags & KVM_RUN_X86_SMM);
-	/* An SMI latched in SMM stays pending; the VM goes with it. */
-	raise_kvm_smi(s.vcpu);
-	smm_free(&s);
-	/* A guest that runs its IRET_TO_SELF, for the tests after this one. */
-	smm_guest(&s, host_entry);
-	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(s.vcpu, &uc));
-	smm_free(&s);
-}
-
 TEST(rsm_keeps_tpr)
 {
 	struct smm_vm s;
@@ -623,6 +624,76 @@ TEST(rsm_prefixed)
 	smm_free(&s);
 }
 
+/* Offsets in the 32-bit state-save area (SDM Table 32-1), from SMBASE+0xFE00. */
+#define SS32_SMBASE	0xf8
+#define SS32_REVISION	0xfc
+#define SS32_CR4	0x114
+#define SS32_CS_FLAGS	0x190
+#define SS32_CS_SEL	0x1ac
+#define SS32_EDI	0x1ec
+#define SS32_EIP	0x1f0
+#define SS32_CR3	0x1f8
+#define SS32_CR0	0x1fc
+
+TEST(smi_32bit)
+{
+	struct kvm_cpuid2 *cpuid;
+	struct kvm_sregs before, sr;
+	struct kvm_regs r;
+	struct smm_vm s;
+	struct ucall uc;
+	uint8_t *sa;
+	uint32_t i;
+
+	TEST_REQUIRE_SMM();
+	smm_vm_create(&s, NULL, NULL);
+	*(uint16_t *)s.smram = SMM_MARKER;
+	*(uint16_t *)s.decoy = DECOY_MARKER;
+	memcpy(s.smram + 0x8000, smi_handler_start, smi_handler_end - smi_handler_start);
+	vm_init_tables(s.vm);
+	vm_load_code(s.vm, GUEST_CODE(smi_guest32));
+	s.vcpu = vcpu_add(s.vm, 0);
+	cpuid = kvm_get_supported_cpuid();
+	for (i = 0; i < cpuid->nent; i++)
+		if (cpuid->entries[i].function == 0x80000001)
+			cpuid->entries[i].edx &= ~(1u << 29);	/* no LM */
+	vcpu_set_cpuid(s.vcpu, cpuid);
+	free(cpuid);
+	vcpu_init_mode(s.vcpu, MODE_PROT32, guest_code_gpa(s.vm, host32_entry));
+	vcpu_set_msr(s.vcpu, MSR_IA32_SMBASE, SMRAM_GPA);
+
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(s.vcpu, &uc));
+	EXPECT_EQ(DECOY_MARKER, uc.args[0]);
+	vcpu_get_sregs(s.vcpu, &before);
+	vcpu_get_regs(s.vcpu, &r);
+	raise_kvm_smi(s.vcpu);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(s.vcpu, &uc));
+	check_in_handler(_metadata, &s, &uc, 1);
+
+	sa = s.smram + SAVE_OFF;
+	EXPECT_EQ(0x00020000, *(uint32_t *)(sa + SS32_REVISION));
+	EXPECT_EQ(SMRAM_GPA, *(uint32_t *)(sa + SS32_SMBASE));
+	EXPECT_EQ(r.rip + 2, *(uint32_t *)(sa + SS32_EIP));
+	EXPECT_EQ(DECOY_MARKER, *(uint32_t *)(sa + SS32_EDI));
+	EXPECT_EQ(before.cr0, *(uint32_t *)(sa + SS32_CR0));
+	EXPECT_EQ(before.cr3, *(uint32_t *)(sa + SS32_CR3));
+	EXPECT_EQ(before.cr4, *(uint32_t *)(sa + SS32_CR4));
+	EXPECT_EQ(before.cs.selector, *(uint32_t *)(sa + SS32_CS_SEL));
+	/* Descriptor bits 55:40 shifted left by 8: D/B is bit 22, P bit 15. */
+	EXPECT_NE(0, *(uint32_t *)(sa + SS32_CS_FLAGS) & (1u << 22));
+	EXPECT_NE(0, *(uint32_t *)(sa + SS32_CS_FLAGS) & (1u << 15));
+
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(s.vcpu, &uc));	/* after RSM */
+	EXPECT_EQ(DECOY_MARKER, uc.args[0]);
+	EXPECT_EQ(0, s.vcpu->run->flags & KVM_RUN_X86_SMM);
+	vcpu_get_sregs(s.vcpu, &sr);
+	EXPECT_EQ(before.cr0, sr.cr0);
+	EXPECT_EQ(1, sr.cs.db);
+	EXPECT_EQ(before.cs.selector, sr.cs.selector);
+	vcpu_run_until_done(s.vcpu);
+	smm_free(&s);
+}
+
 TEST(kvmclock_in_smm)
 {
 	uint32_t version;
@@ -642,6 +713,29 @@ TEST(kvmclock_in_smm)
 	version = *(volatile uint32_t *)(s.decoy + PVCLOCK_OFF);
 	EXPECT_NE(0, version);
 	EXPECT_EQ(0, version & 1);
+	smm_free(&s);
+}
+
+TEST(close_in_smm)
+{
+	struct smm_vm s;
+	struct ucall uc;
+
+	TEST_REQUIRE_SMM();
+	smm_guest(&s, host_entry);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(s.vcpu, &uc));
+	raise_kvm_smi(s.vcpu);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(s.vcpu, &uc));
+	EXPECT_EQ(KVM_RUN_X86_SMM, s.vcpu->run->flags & KVM_RUN_X86_SMM);
+	/* An SMI latched in SMM stays pending; the VM goes with it. */
+	raise_kvm_smi(s.vcpu);
+	smm_free(&s);
+	/*
+	 * A guest that runs its IRET_TO_SELF, for the tests after this one (in
+	 * the rig: the next test binaries): keep this case last.
+	 */
+	smm_guest(&s, host_entry);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(s.vcpu, &uc));
 	smm_free(&s);
 }
 
