@@ -27,9 +27,12 @@
  *           (l2mode=virtio, user/runner/l2/mkinitrd.sh). The guest must see
  *           /known.bin with the sha256 of /l2/known.sha256, write /written.txt
  *           with this run's nonce (l2nonce=), find /dev/vdb read-only and
- *           /dev/hwrng served by virtio_rng; after minikvm-run exits, L1 reads
- *           /written.txt out of the image with debugfs, and the read-only
- *           image must be byte for byte the original.
+ *           /dev/hwrng served by virtio_rng, and write "L2-HVC hello nonce=N"
+ *           to /dev/hvc0 (--virtio-console: it reaches minikvm-run's stdout),
+ *           to which this test answers "ping-N" on minikvm-run's stdin and the
+ *           guest must read that line from /dev/hvc0; after minikvm-run exits,
+ *           L1 reads /written.txt out of the image with debugfs, and the
+ *           read-only image must be byte for byte the original.
  * Each must print the marker, report its number of CPUs ("L2: init running,
  * kernel ..., N cpu") and reset.
  *
@@ -139,6 +142,8 @@ struct l2_seen {
 	char hwrng[40];			/* rng_current */
 	int hwrng_bytes;		/* read from /dev/hwrng; -1 */
 	bool virtio_trouble;		/* "insmod ... failed", "no modules" */
+	char hvc_hello[40];		/* nonce of "L2-HVC hello", written to hvc0 */
+	char hvc_got[48];		/* the line L2 read from hvc0 */
 };
 
 static bool l2_files_missing(void)
@@ -207,6 +212,10 @@ static void echo_line(char *line, struct l2_seen *seen)
 		if (!strncmp(p, "L2-VIRTIO insmod ", 17) || strstr(p, "L2-VIRTIO no modules"))
 			seen->virtio_trouble = true;
 	}
+	if ((p = strstr(line, "L2-HVC hello nonce=")))
+		sscanf(p, "L2-HVC hello nonce=%39s", seen->hvc_hello);
+	if ((p = strstr(line, "L2-HVC got=")))
+		sscanf(p, "L2-HVC got=%47s", seen->hvc_got);
 	if ((p = strstr(line, "L2-CPUS online=")))
 		sscanf(p, "L2-CPUS online=%31s", seen->online);
 	if ((p = strstr(line, "L2-ONCPU ")) &&
@@ -230,7 +239,8 @@ static int run_l2(const FIXTURE_VARIANT(l2) *var, const char *nonce,
 	char line[512], buf[256], append[512], irqchip[32], cpus[16];
 	const char *argv[24];
 	int argc = 0;
-	int pipefd[2], status;
+	int pipefd[2], inpipe[2] = { -1, -1 }, status;
+	bool pinged = false;
 	size_t used = 0;
 	int waited = 0;
 	bool termed = false;
@@ -264,14 +274,15 @@ static int run_l2(const FIXTURE_VARIANT(l2) *var, const char *nonce,
 		argv[argc++] = "--disk-ro";
 		argv[argc++] = DISK_RO;
 		argv[argc++] = "--rng";
+		argv[argc++] = "--virtio-console";
 	}
 	argv[argc] = NULL;
 	printf("# minikvm-run %s --cpus %s%s --append '%s'\n", irqchip, cpus,
 	       var->virtio ? " --initrd " L2_INITRD_VIRTIO " --disk " DISK_RW " --disk-ro "
-	       DISK_RO " --rng" : "", append);
+	       DISK_RO " --rng --virtio-console" : "", append);
 	*seen = (struct l2_seen){ .cpus = -1, .vdb_ro = -1, .hwrng_bytes = -1 };
 	*stuck = false;
-	if (pipe(pipefd))
+	if (pipe(pipefd) || (var->virtio && pipe(inpipe)))
 		return -1;
 	pid = fork();
 	if (pid == 0) {
@@ -280,10 +291,17 @@ static int run_l2(const FIXTURE_VARIANT(l2) *var, const char *nonce,
 		dup2(pipefd[1], 1);
 		dup2(pipefd[1], 2);
 		close(pipefd[0]);
+		/* The virtio boot: stdin is hvc0's input (--virtio-console). */
+		if (inpipe[0] >= 0) {
+			dup2(inpipe[0], 0);
+			close(inpipe[1]);
+		}
 		execv(RUNNER, (char **)argv);
 		_exit(127);
 	}
 	close(pipefd[1]);
+	if (inpipe[0] >= 0)
+		close(inpipe[0]);
 	for (;;) {
 		struct pollfd pfd = { .fd = pipefd[0], .events = POLLIN };
 		ssize_t n;
@@ -324,6 +342,14 @@ static int run_l2(const FIXTURE_VARIANT(l2) *var, const char *nonce,
 				used = 0;
 			}
 		}
+		/* hvc0 said hello (through the transmitq): answer on its receiveq. */
+		if (inpipe[1] >= 0 && seen->hvc_hello[0] && !pinged) {
+			char ping[64];
+			int len = snprintf(ping, sizeof(ping), "ping-%s\n", seen->hvc_hello);
+
+			printf("# writing '%.*s' to minikvm-run's stdin\n", len - 1, ping);
+			pinged = write(inpipe[1], ping, len) == len;
+		}
 		if (var->sigterm && seen->count1 && !termed) {
 			printf("# L2 is counting: SIGTERM to minikvm-run\n");
 			kill(pid, SIGTERM);
@@ -336,6 +362,8 @@ static int run_l2(const FIXTURE_VARIANT(l2) *var, const char *nonce,
 		echo_line(line, seen);
 	}
 	close(pipefd[0]);
+	if (inpipe[1] >= 0)
+		close(inpipe[1]);
 	if (waitpid(pid, &status, 0) != pid)
 		return -1;
 	return status;
@@ -464,6 +492,9 @@ static void check_virtio(struct __test_metadata *_metadata, const struct l2_seen
 	EXPECT_TRUE(seen->vdb_refused) TH_LOG("a write to /dev/vdb failed");
 	EXPECT_STREQ("virtio_rng.0", seen->hwrng) TH_LOG("/dev/hwrng is virtio-rng");
 	EXPECT_EQ(32, seen->hwrng_bytes) TH_LOG("bytes read from /dev/hwrng");
+	EXPECT_STREQ(nonce, seen->hvc_hello) TH_LOG("L2 wrote to /dev/hvc0 (virtio-console)");
+	snprintf(want, sizeof(want), "ping-%s", nonce);
+	EXPECT_STREQ(want, seen->hvc_got) TH_LOG("L2 read minikvm-run's stdin from /dev/hvc0");
 	/* After minikvm-run exited: what the guest wrote is in the image file. */
 	snprintf(want, sizeof(want), "written by L2 through virtio-blk nonce=%s sum=500500", nonce);
 	first_line(DEBUGFS " -R 'cat /written.txt' " DISK_RW " 2>/dev/null", got, sizeof(got));

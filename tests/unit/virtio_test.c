@@ -2,7 +2,8 @@
 /*
  * Host-side tests of user/runner/virtio/: the virtio-mmio transport
  * (mmio.c, virtio 1.x spec §4.2), virtio-blk on a temporary image file
- * (blk.c, §5.2) and virtio-rng (rng.c, §5.4). The test plays Linux's
+ * (blk.c, §5.2), virtio-rng (rng.c, §5.4) and virtio-console (console.c,
+ * §5.3, its transmitq and receiveq on pipes). The test plays Linux's
  * virtio_mmio driver through the register window: device discovery,
  * feature negotiation, queue set-up, QueueNotify. The notify callback
  * serves the queue at once (the I/O thread's job in minikvm-run), the
@@ -14,7 +15,10 @@
 #include <unistd.h>
 
 #include "virtio_driver.h"
+#include <sys/ioctl.h>
+
 #include "virtio/blk.h"
+#include "virtio/console.h"
 #include "virtio/rng.h"
 
 static struct fake_driver d;
@@ -58,12 +62,12 @@ static uint32_t negotiate(struct virtio_mmio *m, uint64_t features)
 	return rd(m, VMMIO_STATUS);
 }
 
-/* What Linux does after FEATURES_OK: queue 0 of num entries, then DRIVER_OK. */
-static void bring_up(struct virtio_mmio *m, uint64_t features, uint16_t num)
+/* What Linux does after FEATURES_OK: queue q of num entries, then DRIVER_OK. */
+static void bring_up_q(struct virtio_mmio *m, uint64_t features, uint16_t num, int q)
 {
 	negotiate(m, features);
 	drv_init(&d, num);
-	wr(m, VMMIO_QUEUE_SEL, 0);
+	wr(m, VMMIO_QUEUE_SEL, q);
 	wr(m, VMMIO_QUEUE_NUM, num);
 	wr(m, VMMIO_QUEUE_DESC_LO, DESC_GPA);
 	wr(m, VMMIO_QUEUE_DESC_HI, 0);
@@ -76,6 +80,11 @@ static void bring_up(struct virtio_mmio *m, uint64_t features, uint16_t num)
 	m->notify = on_notify;
 	m->interrupt = on_interrupt;
 	m->opaque = m;
+}
+
+static void bring_up(struct virtio_mmio *m, uint64_t features, uint16_t num)
+{
+	bring_up_q(m, features, num, 0);
 }
 
 static const uint64_t V1 = 1ull << VIRTIO_F_VERSION_1;
@@ -251,6 +260,74 @@ static void test_rng(void)
 	close(fd);
 }
 
+static bool drop_x(void *opaque, uint8_t byte)
+{
+	(void)opaque;
+	return byte == 'x';
+}
+
+static int pending(int fd)
+{
+	int n = -1;
+
+	return ioctl(fd, FIONREAD, &n) ? -1 : n;
+}
+
+static void test_console(void)
+{
+	static struct virtio_console c;
+	struct virtio_mmio *m = &c.mmio;
+	struct drv_buf out[] = { { DATA_GPA, 6, false }, { DATA_GPA + 0x100, 5, false } };
+	struct drv_buf in[] = { { DATA_GPA + 0x1000, 16, true } };
+	int to_guest[2], from_guest[2];
+	uint32_t id, len = 0;
+	char got[32] = "";
+
+	tap_ok(!pipe(to_guest) && !pipe(from_guest), "console: two pipes for stdin, stdout");
+	console__init(&c, to_guest[0], from_guest[1], guest_gpa, NULL);
+	wr(m, VMMIO_QUEUE_SEL, 1);
+	tap_ok(rd(m, VMMIO_DEVICE_ID) == 3 && dev_features(m) == V1 &&
+	       rd(m, VMMIO_QUEUE_NUM_MAX) > 0,
+	       "console: device ID 3, features VERSION_1 only, a transmitq (1)");
+
+	/* transmitq: the guest's output, in order, on the host side. */
+	bring_up_q(m, V1, 8, VIRTIO_CONSOLE_TX);
+	memcpy(guest + DATA_GPA, "hello ", 6);
+	memcpy(guest + DATA_GPA + 0x100, "hvc0\n", 5);
+	drv_add(&d, 2, out);
+	interrupts = 0;
+	wr(m, VMMIO_QUEUE_NOTIFY, VIRTIO_CONSOLE_TX);
+	tap_ok(drv_get_used(&d, &id, &len) && len == 0 && interrupts == 1 &&
+	       read(from_guest[0], got, sizeof(got)) == 11 && !memcmp(got, "hello hvc0\n", 11),
+	       "console: a two-buffer chain on the transmitq reaches stdout, used len 0");
+
+	/* receiveq: host input waits for a posted buffer, then fills it. */
+	bring_up_q(m, V1, 8, VIRTIO_CONSOLE_RX);
+	c.filter = drop_x;
+	tap_ok(write(to_guest[1], "pixng\n", 6) == 6 && m->ops->poll_fd(m) == to_guest[0],
+	       "console: stdin is watched while no buffer is known to be missing");
+	m->ops->input(m);
+	tap_ok(m->ops->poll_fd(m) == -1 && pending(to_guest[0]) == 6,
+	       "console: no receive buffer: input stays in stdin, stdin unwatched");
+	drv_add(&d, 1, in);
+	wr(m, VMMIO_QUEUE_NOTIFY, VIRTIO_CONSOLE_RX);
+	tap_ok(m->ops->poll_fd(m) == to_guest[0], "console: a notify on the receiveq: watched again");
+	interrupts = 0;
+	m->ops->input(m);
+	tap_ok(drv_get_used(&d, &id, &len) && len == 5 && interrupts == 1 &&
+	       !memcmp(guest + DATA_GPA + 0x1000, "ping\n", 5),
+	       "console: input into the buffer, the filter's byte dropped, used len 5");
+	close(to_guest[1]);
+	drv_add(&d, 1, in);
+	wr(m, VMMIO_QUEUE_NOTIFY, VIRTIO_CONSOLE_RX);
+	m->ops->input(m);
+	tap_ok(drv_get_used(&d, &id, &len) && len == 0 && m->ops->poll_fd(m) == -1,
+	       "console: end of stdin: an empty buffer back, stdin no longer watched");
+	close(to_guest[0]);
+	close(from_guest[0]);
+	close(from_guest[1]);
+}
+
 int main(void)
 {
 	static struct virtio_blk b;
@@ -266,6 +343,7 @@ int main(void)
 	test_blk(&b, fd);
 	test_blk_ro(path);
 	test_rng();
+	test_console();
 	unlink(path);
 	close(fd);
 	return tap_done();

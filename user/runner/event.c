@@ -4,7 +4,8 @@
  *
  *   the PIT timerfd    channel 0 expired: a rising edge on IRQ 0 (only
  *                      while the PIT is ours: without KVM_CREATE_PIT2)
- *   stdin              keyboard input for COM1 (Ctrl-A x quits)
+ *   stdin              keyboard input for COM1 (Ctrl-A x quits), unless
+ *                      --virtio-console gave it to hvc0 (virtio/console.c)
  *   stop_fd            the machine is stopping
  *   dump_fd            SIGUSR2 arrived: print the machine's state (event__dump)
  *
@@ -69,7 +70,7 @@ static void event__timer(struct vm *vm)
  * Host keyboard -> COM1. On a terminal, Ctrl-A is the escape key as in
  * QEMU: Ctrl-A x quits, Ctrl-A Ctrl-A sends one Ctrl-A.
  */
-static bool event__escape(struct vm *vm, uint8_t c, bool *seen_ctrl_a)
+bool event__escape(struct vm *vm, uint8_t c, bool *seen_ctrl_a)
 {
 	if (*seen_ctrl_a) {
 		*seen_ctrl_a = false;
@@ -158,7 +159,7 @@ void event__dump(struct vm *vm)
 void *event__thread(void *arg)
 {
 	struct vm *vm = arg;
-	bool stdin_open = true, seen_ctrl_a = false;
+	bool stdin_open = !vm->stdin_virtio, seen_ctrl_a = false;
 	struct pollfd fds[4];
 	uint64_t n;
 	unsigned int room;

@@ -56,6 +56,7 @@ static void usage(FILE *f)
 	fputs("usage: minikvm-run --kernel bzImage [--initrd FILE] [--append CMDLINE]\n"
 	      "                   [--memory MiB] [--cpus N] [--irqchip=kernel|user]\n"
 	      "                   [--disk FILE[,ro]]... [--disk-ro FILE]... [--rng]\n"
+	      "                   [--virtio-console]\n"
 	      "       minikvm-run --image FILE.bin [--entry ADDR] [--mode real|prot|long]\n"
 	      "                   [--memory MiB]\n"
 	      "options: --cpus N   vCPUs, 1 to 64 (more than 1 needs --irqchip=kernel)\n"
@@ -64,6 +65,8 @@ static void usage(FILE *f)
 	      "         --disk FILE  a virtio-blk disk on a raw image file (/dev/vda, vdb...);\n"
 	      "                    FILE,ro or --disk-ro FILE: read-only\n"
 	      "         --rng      a virtio-rng device (/dev/hwrng) fed from /dev/urandom\n"
+	      "         --virtio-console  a virtio-console (/dev/hvc0) on stdin/stdout:\n"
+	      "                    stdin goes to hvc0 instead of COM1 (console=hvc0)\n"
 	      "                    (virtio devices need --irqchip=kernel)\n"
 	      "         --trace    report port and MMIO accesses no device claims\n"
 	      "The console is COM1 on stdin/stdout; Ctrl-A x quits.\n", f);
@@ -121,9 +124,11 @@ static void parse_disk(struct config *cfg, const char *arg, bool ro)
 /* The combinations that cannot work, each with its reason. */
 static void check_args(const struct config *cfg)
 {
-	if (cfg->image && (cfg->nr_disks || cfg->rng))
-		die(EXIT_USAGE, "--disk and --rng go with --kernel");
-	if ((cfg->nr_disks || cfg->rng) && cfg->irqchip == IRQCHIP_USER)
+	bool virtio = cfg->nr_disks || cfg->rng || cfg->virtio_console;
+
+	if (cfg->image && virtio)
+		die(EXIT_USAGE, "--disk, --rng and --virtio-console go with --kernel");
+	if (virtio && cfg->irqchip == IRQCHIP_USER)
 		die(EXIT_USAGE, "virtio devices need --irqchip=kernel: their interrupts "
 		    "are irqfds on IOAPIC lines");
 	/* A disk that is not there is bad input: say so before building anything. */
@@ -164,6 +169,7 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 		{ "disk",   required_argument, NULL, 'd' },
 		{ "disk-ro", required_argument, NULL, 'D' },
 		{ "rng",    no_argument,       NULL, 'r' },
+		{ "virtio-console", no_argument, NULL, 'C' },
 		{ "trace",  no_argument,       NULL, 't' },
 		{ "help",   no_argument,       NULL, 'h' },
 		{ 0 }
@@ -184,6 +190,7 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 		case 'd': parse_disk(cfg, optarg, false); break;
 		case 'D': parse_disk(cfg, optarg, true); break;
 		case 'r': cfg->rng = true; break;
+		case 'C': cfg->virtio_console = true; break;
 		case 'e':
 			cfg->entry = parse_number("--entry", optarg);
 			cfg->entry_set = true;

@@ -69,6 +69,7 @@ struct config {
 	} disk[MAX_DISKS];			/* --disk FILE[,ro], --disk-ro FILE */
 	int nr_disks;
 	bool rng;				/* --rng */
+	bool virtio_console;			/* --virtio-console: stdin/stdout on hvc0 */
 };
 
 /* One virtio device in the machine (virtio/virtio.c). */
@@ -103,6 +104,7 @@ struct vm {
 	bool halt_ends_run;		/* raw images: HLT means "done" */
 	bool kernel_irqchip;		/* KVM_CREATE_IRQCHIP done (irq.c) */
 	bool kernel_pit;		/* KVM_CREATE_PIT2 done */
+	bool stdin_virtio;		/* stdin feeds hvc0, not COM1 (virtio.c) */
 	uint32_t irq_levels;		/* kernel irqchip: lines we hold high */
 	bool irq_error;			/* a KVM_IRQ_LINE failed (said once) */
 	uint32_t cpu_signature;		/* CPUID 1 EAX and EDX of the vCPUs, */
@@ -155,6 +157,7 @@ int vcpu__install_kick(void);
 
 /* event.c */
 void *event__thread(void *arg);
+bool event__escape(struct vm *vm, uint8_t c, bool *seen_ctrl_a);
 void event__dump(struct vm *vm);
 uint64_t event__now_ns(void *opaque);
 void event__arm_timer(void *opaque, uint64_t first_ns, uint64_t period_ns);

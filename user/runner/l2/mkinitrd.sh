@@ -19,12 +19,14 @@
 # where the source stopped, without booting again) and libvirt_test.c.
 #
 # With l2mode=virtio the /init, after the marker, tries minikvm-run's virtio devices
-# (--disk, --disk-ro, --rng; selftests/l2boot_test.c, variant "virtio"): it loads the
-# virtio, virtio-blk, virtio-rng and ext4 modules (Debian builds them as modules;
+# (--disk, --disk-ro, --rng, --virtio-console; selftests/l2boot_test.c, variant
+# "virtio"): it loads the virtio, virtio-blk, virtio-rng, virtio_console and ext4
+# modules (Debian builds them as modules;
 # busybox insmod takes no dependencies and reads no /proc/cmdline, so /init passes
 # virtio_mmio its device= parameters itself), mounts /dev/vda, prints the sha256 of
 # /known.bin, writes /written.txt with the l2nonce= of the command line, checks
-# that /dev/vdb is read-only, reads 32 bytes of /dev/hwrng. Lines "L2-VIRTIO ...".
+# that /dev/vdb is read-only, reads 32 bytes of /dev/hwrng ("L2-VIRTIO ..." lines),
+# says hello on /dev/hvc0 and prints the line it reads back from it ("L2-HVC ...").
 # The modules come from MODDIR (lib/modules/<version> of the L2 kernel), the second
 # argument; without it the virtio mode reports "L2-VIRTIO no modules".
 set -euo pipefail
@@ -40,7 +42,7 @@ cp /bin/busybox "$dir/bin/busybox"
 ln -s busybox "$dir/bin/sh"
 # In load order: each after what it needs (modinfo -F depends), crc32c for
 # ext4's and jbd2's checksums (their softdep).
-l2_modules="virtio_ring virtio virtio_mmio virtio_blk virtio-rng crc16 mbcache crc32c_generic jbd2 ext4"
+l2_modules="virtio_ring virtio virtio_mmio virtio_blk virtio-rng virtio_console crc16 mbcache crc32c_generic jbd2 ext4"
 if [ -n "$moddir" ]; then
 	for m in $l2_modules; do
 		ko=$(find "$moddir/kernel" -name "$m.ko" -o -name "$m.ko.xz" | head -1)
@@ -87,6 +89,7 @@ if [ "$ncpu" -gt 1 ]; then
 fi
 if /bin/busybox grep -q 'l2mode=virtio' /proc/cmdline; then
 	bb=/bin/busybox
+	nonce=$($bb sed -n 's/.*l2nonce=\([0-9a-z]*\).*/\1/p' /proc/cmdline)
 	$bb grep -q ' /dev ' /proc/mounts || $bb mount -t devtmpfs dev /dev
 	$bb grep -q ' /sys ' /proc/mounts || $bb mount -t sysfs sysfs /sys
 	if [ -s /lib/modules/order ]; then
@@ -110,7 +113,6 @@ if /bin/busybox grep -q 'l2mode=virtio' /proc/cmdline; then
 	echo "L2-VIRTIO disks: $($bb ls /sys/block | $bb grep vd | $bb tr '\n' ' ')"
 	if $bb mount -t ext4 /dev/vda /mnt; then
 		echo "L2-VIRTIO sha256=$($bb sha256sum /mnt/known.bin | $bb cut -d' ' -f1)"
-		nonce=$($bb sed -n 's/.*l2nonce=\([0-9a-z]*\).*/\1/p' /proc/cmdline)
 		echo "written by L2 through virtio-blk nonce=$nonce sum=$s" > /mnt/written.txt
 		$bb sync
 		$bb umount /mnt && echo "L2-VIRTIO wrote nonce=$nonce"
@@ -120,6 +122,26 @@ if /bin/busybox grep -q 'l2mode=virtio' /proc/cmdline; then
 		echo "L2-VIRTIO vdb write refused"
 	echo "L2-VIRTIO hwrng=$($bb cat /sys/devices/virtual/misc/hw_random/rng_current 2>/dev/null)" \
 	     "bytes=$($bb head -c 32 /dev/hwrng 2>/dev/null | $bb wc -c)"
+	# virtio-console: hello on /dev/hvc0 (minikvm-run's stdout), one line back
+	# from it (minikvm-run's stdin, where l2boot_test answers "ping-NONCE").
+	n=0
+	while [ ! -c /dev/hvc0 ] && [ $n -lt 50 ]; do $bb usleep 100000; n=$((n + 1)); done
+	if [ -c /dev/hvc0 ]; then
+		# One open for the whole exchange: input that arrives while the tty
+		# of a closed open is being torn down is lost with it.
+		exec 3<>/dev/hvc0
+		$bb stty -echo <&3 2>/dev/null
+		# Both consoles end up on minikvm-run's stdout: let ttyS0 finish its
+		# line first (stty sets the mode with TCSADRAIN: it waits for that).
+		$bb stty -F /dev/ttyS0 icrnl 2>/dev/null || $bb sleep 2
+		echo "L2-HVC hello nonce=$nonce" >&3
+		line=
+		read -t 60 line <&3 || line=
+		echo "L2-HVC got=$(echo "$line" | $bb tr -d '\r')"
+		exec 3<&-
+	else
+		echo "L2-HVC no /dev/hvc0"
+	fi
 fi
 if /bin/busybox grep -q 'l2mode=counter' /proc/cmdline; then
 	n=0

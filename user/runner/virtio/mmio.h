@@ -68,10 +68,17 @@ struct virtio_mmio;
 /* What a device model gives the transport. */
 struct virtio_dev_ops {
 	const char *name;
-	uint32_t device_id;		/* 2 block, 4 entropy (§5) */
+	uint32_t device_id;		/* 2 block, 3 console, 4 entropy (§5) */
 	int nr_queues;
 	/* I/O thread, m->lock held: the driver notified queue q. */
 	void (*queue_work)(struct virtio_mmio *m, int q);
+	/*
+	 * Optional, for a device fed by the host (console.c): the fd the I/O
+	 * thread should also poll now (-1: none), and what to do when it is
+	 * readable. Both with m->lock held.
+	 */
+	int (*poll_fd)(struct virtio_mmio *m);
+	void (*input)(struct virtio_mmio *m);
 };
 
 struct virtio_mmio {

@@ -3,7 +3,7 @@
  * virtio.c: the virtio devices in the machine: where they sit, how the
  * guest's notifications reach them and how their interrupts reach the guest.
  *
- * Each device (--disk, --rng) gets a 0x200-byte virtio-mmio window at
+ * Each device (--disk, --rng, --virtio-console) gets a 0x200-byte virtio-mmio window at
  * VIRTIO_MMIO_BASE + 0x200 * n and an ISA interrupt line from virtio_irqs[],
  * and the guest learns both from its kernel command line:
  * "virtio_mmio.device=0x200@0xd0000000:5" (Linux's
@@ -15,8 +15,9 @@
  *              is work on queue q" write is swallowed by KVM, which signals
  *              the eventfd and re-enters the guest: no KVM_EXIT_MMIO, the
  *              vCPU thread never hears of it.
- *   I/O thread one per device: poll()s on the queues' eventfds, and serves
- *              the queue (blk.c, rng.c) under the device's lock.
+ *   I/O thread one per device: poll()s on the queues' eventfds (and the
+ *              console on stdin), and serves the queue (blk.c, rng.c,
+ *              console.c) under the device's lock.
  *   irqfd      KVM_IRQFD on the device's GSI: the I/O thread writes the
  *              eventfd, KVM raises and lowers the line (an edge, as the
  *              MP table describes ISA lines), the IOAPIC delivers it. Again
@@ -39,6 +40,7 @@
 
 #include "../runner.h"
 #include "blk.h"
+#include "console.h"
 #include "rng.h"
 
 /* Free ISA lines: 0 PIT, 1 keyboard, 4 COM1, 8 RTC, 12 mouse are taken. */
@@ -77,15 +79,29 @@ static void *virtio__thread(void *arg)
 	struct virtio_slot *s = arg;
 	struct virtio_mmio *m = s->mmio;
 	int nq = m->ops->nr_queues;
-	struct pollfd fds[1 + VIRTIO_MMIO_QUEUES];
+	struct pollfd fds[2 + VIRTIO_MMIO_QUEUES];
 	uint64_t count;
 
 	while (!atomic_load(&s->vm->stopping)) {
+		int in_fd = -1;
+
 		fds[0] = (struct pollfd){ .fd = s->vm->stop_fd, .events = POLLIN };
 		for (int q = 0; q < nq; q++)
 			fds[1 + q] = (struct pollfd){ .fd = s->queue_fd[q], .events = POLLIN };
-		if (poll(fds, 1 + nq, -1) < 0 && errno != EINTR)
+		/* A device fed by the host (the console) watches its input too. */
+		if (m->ops->poll_fd) {
+			pthread_mutex_lock(&m->lock);
+			in_fd = m->ops->poll_fd(m);
+			pthread_mutex_unlock(&m->lock);
+		}
+		fds[1 + nq] = (struct pollfd){ .fd = in_fd, .events = POLLIN };
+		if (poll(fds, 2 + nq, -1) < 0 && errno != EINTR)
 			break;
+		if (fds[1 + nq].revents & (POLLIN | POLLHUP | POLLERR)) {
+			pthread_mutex_lock(&m->lock);
+			m->ops->input(m);
+			pthread_mutex_unlock(&m->lock);
+		}
 		for (int q = 0; q < nq; q++) {
 			if (!(fds[1 + q].revents & POLLIN) ||
 			    read(s->queue_fd[q], &count, sizeof(count)) != sizeof(count))
@@ -190,6 +206,27 @@ static int virtio__add_rng(struct vm *vm)
 	return virtio__add(vm, &r->mmio);
 }
 
+/* Ctrl-A x still quits when stdin belongs to hvc0 (event.c). */
+static bool virtio__console_filter(void *opaque, uint8_t byte)
+{
+	static bool seen_ctrl_a;
+
+	return event__escape(opaque, byte, &seen_ctrl_a);
+}
+
+static int virtio__add_console(struct vm *vm)
+{
+	struct virtio_console *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	console__init(c, STDIN_FILENO, STDOUT_FILENO, virtio__gpa, vm);
+	c->filter = virtio__console_filter;
+	c->filter_opaque = vm;
+	vm->stdin_virtio = true;	/* the event loop leaves stdin alone */
+	return virtio__add(vm, &c->mmio);
+}
+
 /*
  * The devices cfg asks for, and the kernel command line that names them:
  * cfg->append becomes the user's text plus one virtio_mmio.device= each.
@@ -200,7 +237,7 @@ int virtio__init(struct vm *vm, struct config *cfg)
 	size_t len;
 	int ret = 0;
 
-	if (!cfg->nr_disks && !cfg->rng)
+	if (!cfg->nr_disks && !cfg->rng && !cfg->virtio_console)
 		return 0;
 	if (!vm->kernel_irqchip) {
 		pr_err("virtio devices need the in-kernel irqchip (their interrupts are irqfds)");
@@ -210,6 +247,8 @@ int virtio__init(struct vm *vm, struct config *cfg)
 		ret = virtio__add_disk(vm, cfg->disk[i].path, cfg->disk[i].ro);
 	if (!ret && cfg->rng)
 		ret = virtio__add_rng(vm);
+	if (!ret && cfg->virtio_console)
+		ret = virtio__add_console(vm);
 	if (ret)
 		return ret;
 	len = snprintf(cmdline, sizeof(cmdline), "%s", cfg->append ? cfg->append : "");
