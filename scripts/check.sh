@@ -138,9 +138,10 @@ rig_pair() {
 # passed, 0 failed, 3 skipped" (222 s of wall time for the whole rig run).
 # `make upstream` runs all 66.
 # The minikvm SVM rig also boots it with virtio devices (variant "virtio": --cpus 2
-# --disk --disk-ro --rng, an ext4 image that rig.sh makes; Documentation/tour.rst
-# stop 10): 25 s of wall time for a rig run of that boot alone here (2026-12-03,
-# "virtio-svm-mk: 6 passed, 0 failed, 4 skipped"). On kvm_amd (--ref) the same run
+# --disk --disk-ro --rng --virtio-console, an ext4 image that rig.sh makes;
+# Documentation/tour.rst stop 10): 25 s of wall time for a rig run of that boot
+# alone here (2026-12-03, "virtio-svm-mk: 6 passed, 0 failed, 4 skipped"), and
+# with the monitor (variant "monitor": stop, cont, quit over --monitor). On kvm_amd (--ref) the same run
 # passed once ("virtio-svm-kvm: 6 passed, 0 failed, 4 skipped", 13.7 s guest time);
 # one run is too few against the in-kernel-irqchip stalls seen there (below), so
 # the kvm_amd rig leaves it out through L2BOOT_VARIANTS, as do the VMX rigs, where
@@ -183,7 +184,10 @@ rig svm-kvm-6.12     --vendor svm --kver 6.12 --ref --timeout 480
 # rig boots it with --irqchip=user only, as the kvm_amd one (above); its 1-vCPU
 # in-kernel-irqchip boot under Bochs has not been tried. The SIGTERM case (4
 # vCPUs again) stays out of both VMX rigs for time.
-vmx_l2=(--env L2BOOT_VARIANTS=user,kernel,smp4)
+# The virtio boot (with hvc0) runs in the minikvm VMX rig too: 307 s of wall time
+# for a rig run of it alone (2026-12-03, rig.sh --vendor vmx --test l2boot --env
+# L2BOOT_VARIANTS=virtio: "hvc-vmx-mk: 6 passed, 0 failed, 4 skipped").
+vmx_l2=(--env L2BOOT_VARIANTS=user,kernel,smp4,virtio)
 rig_pair vmx-minikvm-6.1 "--vendor vmx --kver 6.1 --module minikvm.ko ${l2[*]} ${up[*]} ${vmx_l2[*]} --timeout 2400" \
          vmx-kvm-6.1     "--vendor vmx --kver 6.1 --ref ${l2[*]} ${up[*]} --env L2BOOT_VARIANTS=user --timeout 2400"
 

@@ -33,6 +33,13 @@
  *           guest must read that line from /dev/hvc0; after minikvm-run exits,
  *           L1 reads /written.txt out of the image with debugfs, and the
  *           read-only image must be byte for byte the original.
+ *   monitor --irqchip=kernel --cpus 2, l2mode=counter, --monitor (a QMP-like
+ *           socket, user/runner/monitor.c): at "L2-COUNT 1" a thread of this test
+ *           connects, gets the greeting, is refused a command before
+ *           qmp_capabilities, then: query-status (running), stop (a STOP event;
+ *           the guest must not count for the next 3 s), query-status (paused),
+ *           system_powerdown (an error: no ACPI), cont (a RESUME event; the
+ *           count must go on), quit (minikvm-run exits 0, "quit (monitor)")
  * Each must print the marker, report its number of CPUs ("L2: init running,
  * kernel ..., N cpu") and reset.
  *
@@ -61,12 +68,15 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -97,6 +107,7 @@ FIXTURE_VARIANT(l2) {
 	const char *append;	/* more kernel command line */
 	bool sigterm;		/* stop it with SIGTERM at "L2-COUNT 1" */
 	bool virtio;		/* --disk, --disk-ro, --rng; l2mode=virtio */
+	bool monitor;		/* --monitor: stop, cont, quit at "L2-COUNT 1" */
 };
 
 FIXTURE_VARIANT_ADD(l2, user) {
@@ -116,6 +127,11 @@ FIXTURE_VARIANT_ADD(l2, sigterm) {
 	.sigterm = true,
 };
 
+FIXTURE_VARIANT_ADD(l2, monitor) {
+	.name = "monitor", .irqchip = "kernel", .cpus = 2, .append = "l2mode=counter",
+	.monitor = true,
+};
+
 FIXTURE_VARIANT_ADD(l2, virtio) {
 	.name = "virtio", .irqchip = "kernel", .cpus = 2, .append = "l2mode=virtio",
 	.virtio = true,
@@ -133,6 +149,8 @@ struct l2_seen {
 	uint64_t ran_wrong;		/* bit K: cpu=K reported another CPU or sum */
 	char trouble[160];		/* the first line of an oops, WARN, panic */
 	bool count1;			/* "L2-COUNT 1" (l2mode=counter) */
+	int last_count;			/* the last "L2-COUNT n"; -1 (atomic) */
+	bool quit;			/* "minikvm-run: quit (monitor)" */
 	bool terminated;		/* "minikvm-run: terminated by a signal" */
 	/* l2mode=virtio: the "L2-VIRTIO ..." lines */
 	char sha256[65];		/* of /known.bin on /dev/vda */
@@ -200,6 +218,10 @@ static void echo_line(char *line, struct l2_seen *seen)
 		sscanf(p, ", %d cpu", &seen->cpus);
 	if (strstr(line, "L2-COUNT 1"))
 		seen->count1 = true;
+	if ((p = strstr(line, "L2-COUNT ")) && sscanf(p, "L2-COUNT %d", &k) == 1)
+		__atomic_store_n(&seen->last_count, k, __ATOMIC_RELAXED);
+	if (strstr(line, "minikvm-run: quit (monitor)"))
+		seen->quit = true;
 	if (strstr(line, "minikvm-run: terminated by a signal"))
 		seen->terminated = true;
 	if ((p = strstr(line, "L2-VIRTIO "))) {
@@ -229,11 +251,124 @@ static void echo_line(char *line, struct l2_seen *seen)
 }
 
 /*
+ * The monitor variant: a QMP-like session with minikvm-run (--monitor,
+ * user/runner/monitor.c) while the guest counts, from a thread of its own,
+ * so that run_l2() goes on echoing the guest's lines.
+ */
+#define MON_SOCK	"/tmp/l2-monitor.sock"
+
+struct qmp_session {
+	struct l2_seen *seen;
+	pthread_t thread;
+	int fd;
+	char failed[200];	/* the first step that went wrong; "" */
+	int paused_from, paused_to;	/* last count 1 s and 4 s after "stop" */
+	int resumed;		/* a count seen after "cont"; -1 */
+};
+
+/* One line from the monitor (without CR LF), within @ms; false on timeout. */
+static bool qmp_line(struct qmp_session *q, char *buf, size_t size, int ms)
+{
+	size_t n = 0;
+
+	while (n < size - 1) {
+		struct pollfd pfd = { .fd = q->fd, .events = POLLIN };
+		char c;
+
+		if (poll(&pfd, 1, ms) <= 0 || read(q->fd, &c, 1) != 1)
+			return false;
+		if (c == '\n')
+			break;
+		if (c != '\r')
+			buf[n++] = c;
+	}
+	buf[n] = '\0';
+	printf("# qmp <- %s\n", buf);
+	fflush(stdout);
+	return true;
+}
+
+/*
+ * Send @json; read lines up to the answer ("return" or "error"). True if
+ * @want is in the answer and @event (if any) in a line before it.
+ */
+static bool qmp_cmd(struct qmp_session *q, const char *json, const char *want,
+		    const char *event)
+{
+	bool event_seen = !event;
+	char buf[512];
+
+	printf("# qmp -> %s\n", json);
+	if (write(q->fd, json, strlen(json)) != (ssize_t)strlen(json) || write(q->fd, "\n", 1) != 1)
+		return false;
+	while (qmp_line(q, buf, sizeof(buf), 30000)) {
+		if (event && strstr(buf, event))
+			event_seen = true;
+		if (strstr(buf, "\"return\"") || strstr(buf, "\"error\""))
+			return event_seen && strstr(buf, want);
+	}
+	return false;
+}
+
+static int qmp_count(struct qmp_session *q)
+{
+	return __atomic_load_n(&q->seen->last_count, __ATOMIC_RELAXED);
+}
+
+#define QMP_STEP(q, ok, what) do {						\
+	if (!(ok)) {								\
+		snprintf((q)->failed, sizeof((q)->failed), "%s", what);		\
+		return NULL;							\
+	}									\
+} while (0)
+
+static void *qmp_thread(void *arg)
+{
+	struct qmp_session *q = arg;
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	char buf[512];
+	int i;
+
+	strcpy(addr.sun_path, MON_SOCK);
+	q->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	QMP_STEP(q, q->fd >= 0 && !connect(q->fd, (struct sockaddr *)&addr, sizeof(addr)),
+		 "connect to " MON_SOCK);
+	QMP_STEP(q, qmp_line(q, buf, sizeof(buf), 30000) && strstr(buf, "{\"QMP\""),
+		 "the greeting");
+	QMP_STEP(q, qmp_cmd(q, "{\"execute\": \"query-status\"}", "CommandNotFound", NULL),
+		 "a command before qmp_capabilities is refused");
+	QMP_STEP(q, qmp_cmd(q, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}", NULL),
+		 "qmp_capabilities");
+	QMP_STEP(q, qmp_cmd(q, "{\"execute\": \"query-status\"}", "\"running\": true", NULL),
+		 "query-status: running");
+	QMP_STEP(q, qmp_cmd(q, "{\"execute\": \"stop\"}", "{\"return\": {}}", "\"STOP\""),
+		 "stop, with a STOP event");
+	sleep(1);
+	q->paused_from = qmp_count(q);
+	sleep(3);
+	q->paused_to = qmp_count(q);
+	QMP_STEP(q, qmp_cmd(q, "{\"execute\": \"query-status\"}", "\"status\": \"paused\"", NULL),
+		 "query-status: paused");
+	QMP_STEP(q, qmp_cmd(q, "{\"execute\": \"system_powerdown\"}", "GenericError", NULL),
+		 "system_powerdown: an error (no ACPI)");
+	QMP_STEP(q, qmp_cmd(q, "{\"execute\": \"cont\"}", "{\"return\": {}}", "\"RESUME\""),
+		 "cont, with a RESUME event");
+	for (i = 0; i < 120 && q->resumed < 0; i++) {
+		if (qmp_count(q) > q->paused_to)
+			q->resumed = qmp_count(q);
+		else
+			usleep(500000);
+	}
+	QMP_STEP(q, qmp_cmd(q, "{\"execute\": \"quit\"}", "{\"return\": {}}", NULL), "quit");
+	return NULL;
+}
+
+/*
  * Run minikvm-run for variant @var, echo its output; returns its wait status,
  * fills *seen, sets *stuck if the silence watchdog had to stop it.
  */
 static int run_l2(const FIXTURE_VARIANT(l2) *var, const char *nonce,
-		  struct l2_seen *seen, bool *stuck)
+		  struct l2_seen *seen, bool *stuck, struct qmp_session *qmp)
 {
 	const char *extra = getenv("L2BOOT_APPEND");
 	char line[512], buf[256], append[512], irqchip[32], cpus[16];
@@ -276,11 +411,18 @@ static int run_l2(const FIXTURE_VARIANT(l2) *var, const char *nonce,
 		argv[argc++] = "--rng";
 		argv[argc++] = "--virtio-console";
 	}
+	if (var->monitor) {
+		argv[argc++] = "--monitor";
+		argv[argc++] = MON_SOCK;
+		unlink(MON_SOCK);	/* minikvm-run binds a new socket */
+	}
 	argv[argc] = NULL;
 	printf("# minikvm-run %s --cpus %s%s --append '%s'\n", irqchip, cpus,
 	       var->virtio ? " --initrd " L2_INITRD_VIRTIO " --disk " DISK_RW " --disk-ro "
 	       DISK_RO " --rng --virtio-console" : "", append);
-	*seen = (struct l2_seen){ .cpus = -1, .vdb_ro = -1, .hwrng_bytes = -1 };
+	*seen = (struct l2_seen){ .cpus = -1, .vdb_ro = -1, .hwrng_bytes = -1,
+				  .last_count = -1 };
+	*qmp = (struct qmp_session){ .seen = seen, .fd = -1, .resumed = -1 };
 	*stuck = false;
 	if (pipe(pipefd) || (var->virtio && pipe(inpipe)))
 		return -1;
@@ -350,6 +492,10 @@ static int run_l2(const FIXTURE_VARIANT(l2) *var, const char *nonce,
 			printf("# writing '%.*s' to minikvm-run's stdin\n", len - 1, ping);
 			pinged = write(inpipe[1], ping, len) == len;
 		}
+		/* The guest counts: talk to the monitor (once). */
+		if (var->monitor && seen->count1 && !qmp->thread &&
+		    pthread_create(&qmp->thread, NULL, qmp_thread, qmp))
+			snprintf(qmp->failed, sizeof(qmp->failed), "pthread_create");
 		if (var->sigterm && seen->count1 && !termed) {
 			printf("# L2 is counting: SIGTERM to minikvm-run\n");
 			kill(pid, SIGTERM);
@@ -364,6 +510,11 @@ static int run_l2(const FIXTURE_VARIANT(l2) *var, const char *nonce,
 	close(pipefd[0]);
 	if (inpipe[1] >= 0)
 		close(inpipe[1]);
+	if (qmp->thread) {
+		pthread_join(qmp->thread, NULL);
+		if (qmp->fd >= 0)
+			close(qmp->fd);
+	}
 	if (waitpid(pid, &status, 0) != pid)
 		return -1;
 	return status;
@@ -438,6 +589,7 @@ TEST_F_TIMEOUT(l2, linux_boot_and_reboot, 3000)
 
 	for (int i = 0; i < (runs > 0 ? runs : 1); i++) {
 		uint64_t all = (variant->cpus == 64 ? 0 : 1ull << variant->cpus) - 1;
+		struct qmp_session qmp;
 		struct l2_seen seen;
 		char nonce[24];
 		bool stuck;
@@ -450,7 +602,7 @@ TEST_F_TIMEOUT(l2, linux_boot_and_reboot, 3000)
 			ASSERT_EQ(0, file_copy_or_cmp(L2_DISK, DISK_RW, false));
 			ASSERT_EQ(0, file_copy_or_cmp(L2_DISK, DISK_RO, false));
 		}
-		status = run_l2(variant, nonce, &seen, &stuck);
+		status = run_l2(variant, nonce, &seen, &stuck, &qmp);
 		ASSERT_NE(-1, status);
 		if (WIFEXITED(status) && WEXITSTATUS(status) == 3)
 			SKIP(return, "this KVM lacks an ioctl minikvm-run needs (see above)");
@@ -475,6 +627,13 @@ TEST_F_TIMEOUT(l2, linux_boot_and_reboot, 3000)
 		ASSERT_EQ(0, WEXITSTATUS(status));
 		if (variant->virtio)
 			check_virtio(_metadata, &seen, nonce);
+		if (variant->monitor) {
+			EXPECT_STREQ("", qmp.failed) TH_LOG("the monitor step that failed");
+			EXPECT_EQ(qmp.paused_from, qmp.paused_to)
+				TH_LOG("the guest counted on while stopped");
+			EXPECT_LT(qmp.paused_to, qmp.resumed) TH_LOG("no count after cont");
+			EXPECT_TRUE(seen.quit) TH_LOG("no \"minikvm-run: quit (monitor)\"");
+		}
 	}
 }
 

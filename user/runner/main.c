@@ -5,6 +5,7 @@
  *   minikvm-run --kernel bzImage [--initrd FILE] [--append "CMDLINE"]
  *               [--memory MiB] [--cpus N] [--irqchip=kernel|user]
  *               [--disk FILE[,ro]]... [--disk-ro FILE]... [--rng]
+ *               [--virtio-console] [--monitor PATH]
  *   minikvm-run --image FILE.bin [--entry ADDR] [--mode real|prot|long]
  *
  * The machine is a minimal legacy PC: RAM from 0, a 16550A on COM1 (the
@@ -12,7 +13,8 @@
  * 8042 for reset, and an empty PCI bus; with the in-kernel irqchip (the
  * default when KVM has one) also an IOAPIC, a local APIC per vCPU, and an
  * MP table that lists them, and the virtio-mmio devices asked for: disks
- * on raw image files and an entropy source (virtio/). No BIOS: Linux is started by the 64-bit boot
+ * on raw image files, an entropy source and a console (virtio/). A monitor
+ * socket, if asked for, takes QMP-like commands (monitor.c). No BIOS: Linux is started by the 64-bit boot
  * protocol, a raw image at its entry address in the mode asked.
  *
  * The program is: parse options, build the VM (vm.c, irq.c), create the
@@ -56,7 +58,7 @@ static void usage(FILE *f)
 	fputs("usage: minikvm-run --kernel bzImage [--initrd FILE] [--append CMDLINE]\n"
 	      "                   [--memory MiB] [--cpus N] [--irqchip=kernel|user]\n"
 	      "                   [--disk FILE[,ro]]... [--disk-ro FILE]... [--rng]\n"
-	      "                   [--virtio-console]\n"
+	      "                   [--virtio-console] [--monitor PATH]\n"
 	      "       minikvm-run --image FILE.bin [--entry ADDR] [--mode real|prot|long]\n"
 	      "                   [--memory MiB]\n"
 	      "options: --cpus N   vCPUs, 1 to 64 (more than 1 needs --irqchip=kernel)\n"
@@ -68,6 +70,8 @@ static void usage(FILE *f)
 	      "         --virtio-console  a virtio-console (/dev/hvc0) on stdin/stdout:\n"
 	      "                    stdin goes to hvc0 instead of COM1 (console=hvc0)\n"
 	      "                    (virtio devices need --irqchip=kernel)\n"
+	      "         --monitor PATH  a QMP-like monitor on a new UNIX socket at PATH:\n"
+	      "                    qmp_capabilities, query-status, stop, cont, quit\n"
 	      "         --trace    report port and MMIO accesses no device claims\n"
 	      "The console is COM1 on stdin/stdout; Ctrl-A x quits.\n", f);
 }
@@ -170,6 +174,7 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 		{ "disk-ro", required_argument, NULL, 'D' },
 		{ "rng",    no_argument,       NULL, 'r' },
 		{ "virtio-console", no_argument, NULL, 'C' },
+		{ "monitor", required_argument, NULL, 'Q' },
 		{ "trace",  no_argument,       NULL, 't' },
 		{ "help",   no_argument,       NULL, 'h' },
 		{ 0 }
@@ -191,6 +196,7 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 		case 'D': parse_disk(cfg, optarg, true); break;
 		case 'r': cfg->rng = true; break;
 		case 'C': cfg->virtio_console = true; break;
+		case 'Q': cfg->monitor = optarg; break;
 		case 'e':
 			cfg->entry = parse_number("--entry", optarg);
 			cfg->entry_set = true;
@@ -290,6 +296,8 @@ int main(int argc, char **argv)
 		die(EXIT_ERROR, "cannot start the event thread");
 	if (virtio__start(vm))
 		die(EXIT_ERROR, "cannot start the virtio I/O threads");
+	if (cfg.monitor && monitor__start(vm, cfg.monitor))
+		die(EXIT_ERROR, "cannot start the monitor");
 	for (int i = 0; i < vm->nr_vcpus; i++)
 		if (pthread_create(&vm->vcpu[i].thread, NULL, vcpu__thread, &vm->vcpu[i]))
 			die(EXIT_ERROR, "cannot start vCPU %d", i);
@@ -299,6 +307,7 @@ int main(int argc, char **argv)
 	on_signal(0);
 	pthread_join(event, NULL);
 	virtio__stop(vm);
+	monitor__stop(vm);
 	term__restore();
 
 	if (!vm->exit_reason[0]) {	/* only on_signal() stops without a reason */

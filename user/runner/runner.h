@@ -70,6 +70,7 @@ struct config {
 	int nr_disks;
 	bool rng;				/* --rng */
 	bool virtio_console;			/* --virtio-console: stdin/stdout on hvc0 */
+	const char *monitor;			/* --monitor PATH: a QMP-like socket */
 };
 
 /* One virtio device in the machine (virtio/virtio.c). */
@@ -131,6 +132,16 @@ struct vm {
 	int stop_fd;			/* eventfd: wakes the event loop to stop */
 	int dump_fd;			/* eventfd: SIGUSR2 asks for a state dump */
 	atomic_bool stopping;
+	/*
+	 * The monitor's "stop" (monitor.c): vCPU threads park in vcpu.c, outside
+	 * KVM_RUN, while paused is set; parked counts them (pause_lock).
+	 */
+	atomic_bool paused;
+	int parked;
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
+	struct kvm_clock_data paused_clock;	/* KVM_GET_CLOCK at the pause */
+	bool paused_clock_ok;
 	int exit_code;
 	char exit_reason[160];
 	pthread_mutex_t stop_lock;
@@ -144,6 +155,12 @@ void *vm__gpa(struct vm *vm, uint64_t gpa, uint64_t len);
 void vm__kick(struct vm *vm);
 void vm__stop(struct vm *vm, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+void vm__pause(struct vm *vm);
+void vm__resume(struct vm *vm);
+
+/* monitor.c */
+int monitor__start(struct vm *vm, const char *path);
+void monitor__stop(struct vm *vm);
 
 /* irq.c */
 int irq__init(struct vm *vm, const struct config *cfg);

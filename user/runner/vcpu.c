@@ -216,7 +216,8 @@ static int vcpu__exit_hlt(struct vcpu *v)
 		return 1;
 	}
 	pthread_mutex_lock(&vm->lock);
-	while (!pic__has_interrupt(&vm->pic) && !atomic_load(&vm->stopping)) {
+	while (!pic__has_interrupt(&vm->pic) && !atomic_load(&vm->stopping) &&
+	       !atomic_load(&vm->paused)) {
 		/* The timeout only guards against a missed wakeup. */
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_nsec += 100 * 1000 * 1000;
@@ -331,7 +332,7 @@ static int vcpu__inject_user(struct vcpu *v)
 
 /*
  * Enter the "in KVM_RUN" window (in_run set), unless the machine is
- * stopping: 1 to run, 0 to stop, a negative errno from KVM_INTERRUPT.
+ * stopping or paused: 1 to run, 0 not to, a negative errno from KVM_INTERRUPT.
  *
  * The stopper (vm__stop(), the signal handler) sets vm->stopping and then
  * signals every vCPU whose in_run it sees; we set in_run and then look at
@@ -347,10 +348,37 @@ static int vcpu__enter(struct vcpu *v)
 		atomic_store(&v->in_run, true);
 	else
 		ret = vcpu__inject_user(v);
-	if (!ret && !atomic_load(&v->vm->stopping))
+	if (!ret && !atomic_load(&v->vm->stopping) && !atomic_load(&v->vm->paused))
 		return 1;
 	atomic_store(&v->in_run, false);
 	return ret;
+}
+
+/*
+ * The monitor paused the machine (vm__pause()): wait here, outside KVM_RUN,
+ * until it resumes or the machine stops. A timed wait, because on_signal()
+ * (main.c) may not take locks to wake us.
+ */
+static void vcpu__park(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->parked++;
+	pthread_cond_broadcast(&vm->pause_cond);
+	while (atomic_load(&vm->paused) && !atomic_load(&vm->stopping)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&vm->pause_cond, &vm->pause_lock, &ts);
+	}
+	vm->parked--;
+	pthread_mutex_unlock(&vm->pause_lock);
 }
 
 void *vcpu__thread(void *arg)
@@ -361,12 +389,18 @@ void *vcpu__thread(void *arg)
 
 	kick_run = v->run;
 	while (!atomic_load(&vm->stopping)) {
+		if (atomic_load(&vm->paused)) {
+			vcpu__park(v);
+			continue;
+		}
 		ret = vcpu__enter(v);
 		if (ret < 0)
 			vm__stop(vm, ret == -ENOTTY ? EXIT_UNSUPPORTED : EXIT_ERROR,
 				 "KVM_INTERRUPT: %s", strerror(-ret));
-		if (ret <= 0)
+		if (ret < 0 || (ret == 0 && atomic_load(&vm->stopping)))
 			break;
+		if (ret == 0)
+			continue;	/* paused: park */
 		ret = ioctl(v->fd, KVM_RUN, 0);
 		err = errno;
 		atomic_store(&v->in_run, false);

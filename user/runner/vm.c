@@ -114,7 +114,54 @@ void vm__stop(struct vm *vm, int code, const char *fmt, ...)
 	pthread_mutex_unlock(&vm->stop_lock);
 	/* Wake the event loop; an eventfd counter cannot overflow here. */
 	(void)!write(vm->stop_fd, &one, sizeof(one));
+	/* Parked vCPUs (and a monitor waiting for them) see stopping too. */
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
 	vm__kick(vm);
+}
+
+/*
+ * Pause every vCPU (the monitor's "stop"): set paused, pull the vCPUs out of
+ * KVM_RUN, wait until each has parked in vcpu__park(). KVM keeps the guest's
+ * state where it was; the devices' threads go on, with nothing to drive them.
+ * The guest's kvmclock is read here and written back at vm__resume(), as
+ * QEMU does, so that a paused guest does not find its clock jumped ahead.
+ */
+void vm__pause(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->pause_lock);
+	atomic_store(&vm->paused, true);
+	pthread_mutex_unlock(&vm->pause_lock);
+	vm__kick(vm);
+	pthread_mutex_lock(&vm->pause_lock);
+	while (vm->parked < vm->nr_vcpus && !atomic_load(&vm->stopping)) {
+		struct timespec ts;
+
+		/* vm__kick() again now and then: a kick can race with the entry. */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec++;
+		if (pthread_cond_timedwait(&vm->pause_cond, &vm->pause_lock, &ts)) {
+			pthread_mutex_unlock(&vm->pause_lock);
+			vm__kick(vm);
+			pthread_mutex_lock(&vm->pause_lock);
+		}
+	}
+	pthread_mutex_unlock(&vm->pause_lock);
+	vm->paused_clock_ok = !ioctl(vm->vm_fd, KVM_GET_CLOCK, &vm->paused_clock);
+}
+
+void vm__resume(struct vm *vm)
+{
+	if (vm->paused_clock_ok) {
+		struct kvm_clock_data clock = { .clock = vm->paused_clock.clock };
+
+		(void)!ioctl(vm->vm_fd, KVM_SET_CLOCK, &clock);
+	}
+	pthread_mutex_lock(&vm->pause_lock);
+	atomic_store(&vm->paused, false);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
 }
 
 /* ---------------------------------------------------------------- devices */
@@ -199,6 +246,8 @@ int vm__init(struct vm *vm, const struct config *cfg)
 	vm->kvm_fd = vm->vm_fd = vm->timer_fd = vm->stop_fd = vm->dump_fd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_mutex_init(&vm->stop_lock, NULL);
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_cond_init(&vm->pause_cond, NULL);
 	pthread_cond_init(&vm->wake, NULL);
 	vm->pio = (struct io_bus){ .name = "port", .trace = cfg->trace };
 	vm->mmio = (struct io_bus){ .name = "mmio", .trace = cfg->trace };

@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * monitor.c: a QMP-like monitor on a UNIX socket (--monitor PATH).
+ *
+ * QEMU's management interface, QMP, is JSON over a socket: libvirt talks to
+ * every QEMU it starts that way ("virsh suspend" is QMP's "stop"). This is
+ * the same conversation, small:
+ *
+ *   <- {"QMP": {"version": {...}, "capabilities": []}}       greeting
+ *   -> {"execute": "qmp_capabilities"}                       first, as in QMP
+ *   <- {"return": {}}
+ *   -> {"execute": "stop"}
+ *   <- {"event": "STOP", "timestamp": {...}}                 then the answer
+ *   <- {"return": {}}
+ *
+ * Commands: qmp_capabilities, query-status, stop, cont, quit, and
+ * system_powerdown, which answers an error (the machine has no ACPI, so no
+ * power button). One client at a time, one command per line; the thread
+ * below serves it. "stop" parks every vCPU thread outside KVM_RUN
+ * (vm__pause(), vcpu.c): the guest's state stays in KVM, nothing runs, and
+ * "cont" lets the threads go on from there.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "runner.h"
+
+#define MONITOR_LINE	4096
+
+struct monitor {
+	struct vm *vm;
+	int listen_fd, client_fd;
+	bool negotiated;		/* qmp_capabilities seen */
+	char path[108];
+	char line[MONITOR_LINE];
+	size_t used;
+	pthread_t thread;
+};
+
+static struct monitor mon = { .listen_fd = -1, .client_fd = -1 };
+
+static void monitor__send(struct monitor *m, const char *json)
+{
+	size_t len = strlen(json);
+
+	/* A client that went away is noticed by the next read. */
+	if (send(m->client_fd, json, len, MSG_NOSIGNAL) == (ssize_t)len)
+		send(m->client_fd, "\r\n", 2, MSG_NOSIGNAL);
+}
+
+static void monitor__event(struct monitor *m, const char *name)
+{
+	struct timespec ts;
+	char buf[160];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(buf, sizeof(buf),
+		 "{\"event\": \"%s\", \"timestamp\": {\"seconds\": %lld, \"microseconds\": %ld}}",
+		 name, (long long)ts.tv_sec, ts.tv_nsec / 1000);
+	monitor__send(m, buf);
+}
+
+static void monitor__error(struct monitor *m, const char *class, const char *desc)
+{
+	char buf[512];
+
+	snprintf(buf, sizeof(buf), "{\"error\": {\"class\": \"%s\", \"desc\": \"%s\"}}",
+		 class, desc);
+	monitor__send(m, buf);
+}
+
+/*
+ * The value of "execute" in one JSON object, into @cmd. Not a general JSON
+ * parser: enough for {"execute": "name"} with optional "arguments" or "id"
+ * members, which are ignored. Returns false for anything else.
+ */
+static bool monitor__command(const char *line, char *cmd, size_t size)
+{
+	const char *p = line, *key, *end;
+	size_t len;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p != '{' || !strrchr(p, '}'))
+		return false;
+	key = strstr(p, "\"execute\"");
+	if (!key)
+		return false;
+	p = key + strlen("\"execute\"");
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p++ != ':')
+		return false;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p++ != '"')
+		return false;
+	end = strchr(p, '"');
+	len = end ? (size_t)(end - p) : 0;
+	if (!end || !len || len >= size)
+		return false;
+	memcpy(cmd, p, len);
+	cmd[len] = '\0';
+	return true;
+}
+
+static void monitor__execute(struct monitor *m, const char *line)
+{
+	struct vm *vm = m->vm;
+	char cmd[64], buf[160];
+
+	if (!monitor__command(line, cmd, sizeof(cmd))) {
+		monitor__error(m, "GenericError", "Invalid JSON: expected {\\\"execute\\\": \\\"command\\\"}");
+		return;
+	}
+	if (!strcmp(cmd, "qmp_capabilities")) {
+		m->negotiated = true;
+		monitor__send(m, "{\"return\": {}}");
+	} else if (!m->negotiated) {
+		monitor__error(m, "CommandNotFound",
+			       "Expecting capabilities negotiation with 'qmp_capabilities'");
+	} else if (!strcmp(cmd, "query-status")) {
+		bool running = !atomic_load(&vm->paused);
+
+		snprintf(buf, sizeof(buf),
+			 "{\"return\": {\"status\": \"%s\", \"singlestep\": false, \"running\": %s}}",
+			 running ? "running" : "paused", running ? "true" : "false");
+		monitor__send(m, buf);
+	} else if (!strcmp(cmd, "stop")) {
+		if (!atomic_load(&vm->paused)) {
+			vm__pause(vm);
+			monitor__event(m, "STOP");
+		}
+		monitor__send(m, "{\"return\": {}}");
+	} else if (!strcmp(cmd, "cont")) {
+		if (atomic_load(&vm->paused)) {
+			vm__resume(vm);
+			monitor__event(m, "RESUME");
+		}
+		monitor__send(m, "{\"return\": {}}");
+	} else if (!strcmp(cmd, "quit")) {
+		monitor__send(m, "{\"return\": {}}");
+		monitor__event(m, "SHUTDOWN");
+		vm__stop(vm, EXIT_GUEST_DONE, "quit (monitor)");
+	} else if (!strcmp(cmd, "system_powerdown")) {
+		monitor__error(m, "GenericError",
+			       "no power button: this machine has no ACPI (use quit)");
+	} else {
+		snprintf(buf, sizeof(buf), "The command %s has not been found", cmd);
+		monitor__error(m, "CommandNotFound", buf);
+	}
+}
+
+/* A new client: the greeting; commands must start with qmp_capabilities. */
+static void monitor__accept(struct monitor *m)
+{
+	int fd = accept(m->listen_fd, NULL, NULL);
+
+	if (fd < 0)
+		return;
+	if (m->client_fd >= 0) {	/* one at a time, as a QMP socket */
+		close(fd);
+		return;
+	}
+	m->client_fd = fd;
+	m->negotiated = false;
+	m->used = 0;
+	monitor__send(m, "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 0, "
+		      "\"major\": 0}, \"package\": \"minikvm-run\"}, \"capabilities\": []}}");
+}
+
+/* Bytes from the client: run each complete line. */
+static void monitor__read(struct monitor *m)
+{
+	ssize_t n = read(m->client_fd, m->line + m->used, sizeof(m->line) - 1 - m->used);
+	char *nl;
+
+	if (n <= 0) {
+		close(m->client_fd);
+		m->client_fd = -1;
+		return;
+	}
+	m->used += n;
+	m->line[m->used] = '\0';
+	while ((nl = strchr(m->line, '\n'))) {
+		*nl = '\0';
+		if (nl > m->line && nl[-1] == '\r')
+			nl[-1] = '\0';
+		if (m->line[0])
+			monitor__execute(m, m->line);
+		m->used -= nl + 1 - m->line;
+		memmove(m->line, nl + 1, m->used + 1);
+	}
+	if (m->used == sizeof(m->line) - 1) {	/* a line too long: drop it */
+		monitor__error(m, "GenericError", "command line too long");
+		m->used = 0;
+	}
+}
+
+static void *monitor__thread(void *arg)
+{
+	struct monitor *m = arg;
+	struct vm *vm = m->vm;
+
+	while (!atomic_load(&vm->stopping)) {
+		struct pollfd fds[2] = {
+			{ .fd = vm->stop_fd, .events = POLLIN },
+			{ .fd = m->client_fd >= 0 ? m->client_fd : m->listen_fd, .events = POLLIN },
+		};
+
+		if (poll(fds, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (!(fds[1].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		if (m->client_fd >= 0)
+			monitor__read(m);
+		else
+			monitor__accept(m);
+	}
+	return NULL;
+}
+
+/* Listen at @path (which must not exist yet) and start serving it. */
+int monitor__start(struct vm *vm, const char *path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct monitor *m = &mon;
+
+	if (strlen(path) >= sizeof(addr.sun_path)) {
+		pr_err("--monitor %s: the path is too long for a UNIX socket", path);
+		return -EINVAL;
+	}
+	strcpy(addr.sun_path, path);
+	m->vm = vm;
+	m->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (m->listen_fd < 0 ||
+	    bind(m->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+	    listen(m->listen_fd, 1) < 0) {
+		pr_err("--monitor %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	snprintf(m->path, sizeof(m->path), "%s", path);
+	if (pthread_create(&m->thread, NULL, monitor__thread, m)) {
+		pr_err("--monitor: cannot start its thread");
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+/* After vm->stopping and stop_fd: the thread ends; the socket goes. */
+void monitor__stop(struct vm *vm)
+{
+	struct monitor *m = &mon;
+
+	(void)vm;
+	if (m->listen_fd < 0)
+		return;
+	pthread_join(m->thread, NULL);
+	if (m->client_fd >= 0)
+		close(m->client_fd);
+	close(m->listen_fd);
+	unlink(m->path);
+}
