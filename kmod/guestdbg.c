@@ -28,12 +28,11 @@
 
 #include "minikvm.h"
 
-/* DR6 bits that read as 1 (SDM Vol.3 17.2.3), BD and BS in DR6, GD in DR7. */
+/* DR6 bits that read as 1 (SDM Vol.3 17.2.3), BD and BS in DR6. */
 #define MKVM_DR6_FIXED	0xffff0ff0ULL
 #define MKVM_DR6_B0_3	0xfULL
 #define MKVM_DR6_BD	BIT_ULL(13)
 #define MKVM_DR6_BS	BIT_ULL(14)
-#define MKVM_DR7_GD	BIT_ULL(13)
 
 /*
  * RFLAGS as the VMM sees it: without the TF that single-stepping put
@@ -167,24 +166,36 @@ bool mkvm_dr_general_detect(struct mkvm_vcpu *vcpu, int *ret)
 }
 
 /**
- * mkvm_load_debug_addrs() - DR0-3 for KVM_GUESTDBG_USE_HW_BP.
+ * mkvm_load_debug_addrs() - DR0-3 for the entry about to happen.
+ * @guest_db: the guest's own DR0-3
  *
  * Neither VMRUN nor VM entry switches DR0-3 (APM Vol.2 15.5.1, SDM Vol.3
- * 26.3.2.1): the vendors call this with interrupts off right before the
- * world switch. The host's DR7 goes to 0 first so none of its enabled
- * breakpoints matches these addresses in between; after the exit the
- * vendors put the host's registers back (hw_breakpoint_restore()).
+ * 27.3.2.1; DR7 comes from the VMCB / VMCS, see mkvm_hw_dr7()). The
+ * vendors call this with interrupts off right before the world switch,
+ * and only when the DR7 the guest runs with enables a breakpoint (or, on
+ * SVM, when the guest reads and writes them itself): the VMM's addresses
+ * with KVM_GUESTDBG_USE_HW_BP, else the guest's own. Any other time the
+ * host's stay in place, harmless under a DR7 with every breakpoint off.
+ *
+ * The host's DR7 goes to 0 first, so that none of the host's enabled
+ * breakpoints matches these addresses in between; the exit leaves DR7
+ * with every breakpoint off (APM Vol.2 15.6, SDM Vol.3 28.5.1), and the
+ * vendors then put the host's registers back (hw_breakpoint_restore())
+ * if it has breakpoints of its own.
  */
-void mkvm_load_debug_addrs(struct mkvm_vcpu *vcpu)
+void mkvm_load_debug_addrs(struct mkvm_vcpu *vcpu,
+			   const unsigned long *guest_db)
 {
-	if (likely(!(vcpu->guest_debug & KVM_GUESTDBG_USE_HW_BP)))
-		return;
+	const unsigned long *db = guest_db;
+
+	if (vcpu->guest_debug & KVM_GUESTDBG_USE_HW_BP)
+		db = vcpu->debug_db;
 	if (hw_breakpoint_active())
 		set_debugreg(0, 7);
-	set_debugreg(vcpu->debug_db[0], 0);
-	set_debugreg(vcpu->debug_db[1], 1);
-	set_debugreg(vcpu->debug_db[2], 2);
-	set_debugreg(vcpu->debug_db[3], 3);
+	set_debugreg(db[0], 0);
+	set_debugreg(db[1], 1);
+	set_debugreg(db[2], 2);
+	set_debugreg(db[3], 3);
 }
 
 /**

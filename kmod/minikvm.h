@@ -762,12 +762,39 @@ int mkvm_debug_exit(struct mkvm_vcpu *vcpu, u8 vector, u64 dr6, u64 dr7);
 int mkvm_handle_db(struct mkvm_vcpu *vcpu, u64 dr6, u64 dr7);
 int mkvm_step_emulated(struct mkvm_vcpu *vcpu);
 bool mkvm_dr_general_detect(struct mkvm_vcpu *vcpu, int *ret);
-void mkvm_load_debug_addrs(struct mkvm_vcpu *vcpu);
+void mkvm_load_debug_addrs(struct mkvm_vcpu *vcpu,
+			   const unsigned long *guest_db);
 /* The VMM, not the guest, takes the guest's #DB (single step, HW BPs). */
 static inline bool mkvm_debug_owns_db(struct mkvm_vcpu *vcpu)
 {
 	return vcpu->guest_debug &
 	       (KVM_GUESTDBG_SINGLESTEP | KVM_GUESTDBG_USE_HW_BP);
+}
+
+/* DR7 L0-3/G0-3: a breakpoint is enabled; GD (SDM Vol.3 17.2.4). */
+#define MKVM_DR7_BP_EN		0xffULL
+#define MKVM_DR7_GD		BIT_ULL(13)
+/*
+ * The bits of a guest's DR7 that go into the hardware: L0-3/G0-3, LE/GE,
+ * GD, R/W0-3 and LEN0-3; not bit 11 (RTM, not offered to guests) nor the
+ * reserved 12, 14, 15, 63:32, which would fail VMRUN/VM entry (APM Vol.2
+ * 15.5.1, SDM Vol.3 27.3.1.1). Bit 10 reads as 1.
+ */
+#define MKVM_DR7_HW_BITS	0xffff23ffULL
+#define MKVM_DR7_RESET		0x400ULL
+
+/**
+ * mkvm_hw_dr7() - the DR7 the guest runs with, for the VMCB / VMCS.
+ * @guest_dr7: the guest's own DR7 (its software copy)
+ *
+ * The VMM's while it uses hardware breakpoints (they take precedence over
+ * the guest's, as in KVM), else the guest's own.
+ */
+static inline u64 mkvm_hw_dr7(struct mkvm_vcpu *vcpu, u64 guest_dr7)
+{
+	if (unlikely(vcpu->guest_debug & KVM_GUESTDBG_USE_HW_BP))
+		return vcpu->debug_dr7;
+	return (guest_dr7 & MKVM_DR7_HW_BITS) | MKVM_DR7_RESET;
 }
 /* The guest's linear RIP (pv.c). */
 u64 mkvm_rip_linear(struct mkvm_vcpu *vcpu);

@@ -9,18 +9,20 @@
  * data watchpoints in each of DR0-DR3 (exception 1, DR6.Bn; an instruction breakpoint
  * is a fault, pc at the instruction; a watchpoint a trap, pc after the write), DR7.GD
  * (MOV DR faults with DR6.BD), INJECT_DB, and the TF that stepping adds never shows in
- * KVM_GET_REGS.
+ * KVM_GET_REGS. The VMM's hardware breakpoints take the place of the guest's own
+ * (hw_breakpoint_precedence: the guest's instruction breakpoint, set with
+ * KVM_SET_DEBUGREGS, stays silent while the VMM's watchpoint exits, and fires in the
+ * guest once the VMM stops; the guest's own breakpoints are events_test's).
  *
  * The SVM rig's emulated CPU (QEMU 7.2 TCG) cannot host three of these: it checks an
  * INT3 in guest mode against the INTn intercept, not the #BP exception intercept, and
  * it does not arm the breakpoints of the DR7 that VMRUN loads from the VMCB. The real
  * kvm_amd fails them there exactly as minikvm does (measured: sw_breakpoint ends in a
  * triple fault, the hardware breakpoints never fire), so under QEMU TCG with an SVM
- * host they skip; everywhere else they run. DR7.GD under TCG: minikvm checks it in
- * software (it intercepts every MOV DR), kvm_amd leaves the check to the CPU and the
- * MOV runs, so only kvm_amd skips it there.
+ * host they skip, hw_breakpoint_precedence too; everywhere else they run. DR7.GD under
+ * TCG: minikvm checks it in software (every MOV DR exits while the VMM debugs), kvm_amd
+ * leaves the check to the CPU and the MOV runs, so only kvm_amd skips it there.
  */
-#include <cpuid.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -73,19 +75,8 @@ GUEST_ASM(gd_guest, 64,
 extern const uint8_t gd_start[], gd_step1[], gd_step2[], gd_step3[], gd_step4[], gd_step5[],
 	gd_int3[], gd_exec[], gd_write[], gd_after_write[], gd_movdr[], gd_db_handler[];
 
-/* An SVM host under QEMU TCG: its hypervisor leaf says "TCGTCGTCGTCG". */
-static bool svm_under_tcg(void)
-{
-	unsigned int a, sig[3];
-
-	if (host_virt() != HOST_VIRT_SVM)
-		return false;
-	__cpuid(0x40000000, a, sig[0], sig[1], sig[2]);
-	return !memcmp(sig, "TCGTCGTCGTCG", 12);
-}
-
 #define SKIP_UNDER_TCG() do {							\
-	if (svm_under_tcg())							\
+	if (host_svm_under_tcg())						\
 		SKIP(return, "QEMU TCG's SVM cannot (see the top of the file)");	\
 } while (0)
 
@@ -285,6 +276,48 @@ TEST(hw_general_detect)
 	set_rip(vcpu, guest_code_gpa(vcpu->vm, gd_movdr));
 	set_guest_debug(vcpu, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP, dr);
 	expect_debug(vcpu, 1, guest_code_gpa(vcpu->vm, gd_movdr), DR6_FIXED | DR6_BD);
+	finish(vcpu);
+}
+
+/*
+ * The VMM's hardware breakpoints replace the guest's own while it uses them (as in
+ * KVM): the guest's instruction breakpoint on gd_exec does not fire, the VMM's
+ * watchpoint on the write after it does, and KVM_GET_DEBUGREGS still shows the
+ * guest's own DR0 and DR7. Once the VMM stops, the guest's breakpoint goes to the
+ * guest's #DB handler.
+ */
+TEST(hw_breakpoint_precedence)
+{
+	uint64_t dr[8] = { 0 };
+	struct kvm_debugregs own, back;
+	struct vcpu *vcpu;
+	struct ucall uc;
+
+	TEST_REQUIRE_CAP(KVM_CAP_SET_GUEST_DEBUG);
+	TEST_REQUIRE_CAP(KVM_CAP_DEBUGREGS);
+	SKIP_UNDER_TCG();
+	vcpu = create();
+	ASSERT_EQ(0, ioctl(vcpu->fd, KVM_GET_DEBUGREGS, &own));
+	own.db[0] = guest_code_gpa(vcpu->vm, gd_exec);
+	own.dr7 = DR7_FIXED | 1;			/* L0, execute */
+	ASSERT_EQ(0, ioctl(vcpu->fd, KVM_SET_DEBUGREGS, &own));
+
+	set_rip(vcpu, guest_code_gpa(vcpu->vm, gd_exec));
+	dr[1] = GUEST_DATA_GPA;
+	dr[7] = DR7_FIXED | (1ULL << 3) | (0xdULL << 20);	/* G1, writes, 4 bytes */
+	set_guest_debug(vcpu, KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP, dr);
+	expect_debug(vcpu, 1, guest_code_gpa(vcpu->vm, gd_after_write), DR6_FIXED | 2);
+	ASSERT_EQ(0, ioctl(vcpu->fd, KVM_GET_DEBUGREGS, &back));
+	EXPECT_EQ(own.db[0], back.db[0]);
+	EXPECT_EQ(own.dr7, back.dr7);
+
+	set_guest_debug(vcpu, 0, NULL);
+	set_rip(vcpu, guest_code_gpa(vcpu->vm, gd_exec));
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
+	EXPECT_EQ(0xdb, uc.args[0]);
+	/* The handler returns without RF: the breakpoint goes off first. */
+	own.dr7 = DR7_FIXED;
+	ASSERT_EQ(0, ioctl(vcpu->fd, KVM_SET_DEBUGREGS, &own));
 	finish(vcpu);
 }
 

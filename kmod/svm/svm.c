@@ -60,6 +60,8 @@ static_assert(sizeof(((struct mkvm_vcpu *)0)->regs[0]) == 8);
 #define SVM_RESET_CR0		0x60000010ULL	/* CD, NW, ET */
 #define SVM_RESET_DR6		0xffff0ff0ULL
 #define SVM_RESET_DR7		0x400ULL
+/* Reads and writes of DR0-7 (VMCB offset 004h, APM Vol.2 Table B-1). */
+#define SVM_DR_INTERCEPTS	0x00ff00ffU
 #define SVM_RESET_PAT		0x0007040600070406ULL
 
 /* An ASID bitmap larger than this would only waste memory. */
@@ -409,9 +411,10 @@ static void svm_init_intercepts(struct vmcb_control *c)
 	 *
 	 * Debug registers are not switched by VMRUN except DR6/DR7: a guest
 	 * writing DR0-DR3 would change the host's breakpoints. Intercept
-	 * every MOV DR and emulate them (svm_handle_dr()).
+	 * every MOV DR; the first one hands them to the guest until the next
+	 * exit (svm_handle_dr()).
 	 */
-	c->intercepts[VMCB_ICPT_DR] = 0x00ff00ff;
+	c->intercepts[VMCB_ICPT_DR] = SVM_DR_INTERCEPTS;
 	c->intercepts[VMCB_ICPT_CR] = BIT(16 + 8);	/* CR8 writes */
 
 	/*
@@ -498,6 +501,7 @@ static void svm_vcpu_reset(struct mkvm_vcpu *vcpu)
 	svm_init_save(&svm->vmcb->save);
 	memset(svm->db, 0, sizeof(svm->db));
 	svm->dr7 = SVM_RESET_DR7;
+	svm->dr_passthrough = false;	/* the MOV DR intercepts are back */
 	svm->flush_tlb = true;
 	svm->virq_posted = false;
 
@@ -954,18 +958,27 @@ static void svm_prepare_tlb(struct vcpu_svm *svm, struct svm_cpu *sd)
 }
 
 /*
- * Guest debugging (guestdbg.c). VMRUN loads DR6 and DR7 from the VMCB
- * (APM Vol.2 15.5.1), not DR0-3: with USE_HW_BP the VMM's DR7 goes into
- * the VMCB and mkvm_load_debug_addrs() puts its DR0-3 into the CPU; else
- * DR7 keeps every breakpoint off (svm_handle_dr()). While the VMM owns
- * #DB, DR6 starts clean at each entry (KVM does the same).
+ * The debug registers the guest runs with. VMRUN loads DR6 and DR7 from
+ * the VMCB (APM Vol.2 15.5.1), not DR0-3: the VMCB gets the guest's own
+ * DR7, or the VMM's with USE_HW_BP (mkvm_hw_dr7()), and when that enables
+ * a breakpoint, or the guest's MOV DR does not exit (svm_handle_dr()),
+ * mkvm_load_debug_addrs() puts the matching DR0-3 into the CPU right
+ * before VMRUN (svm_run()). Otherwise the host's DR0-3 stay, never
+ * matched under a DR7 with every breakpoint off. DR6 is the VMCB's: the
+ * CPU sets its bits there as the guest runs, #DB intercept included.
+ * While the VMM owns #DB, DR6 starts clean at each entry (KVM does the
+ * same) and the guest's own waits in guest_dr6.
  */
+static bool svm_debug_addrs_live(struct vcpu_svm *svm)
+{
+	return (svm->vmcb->save.dr7 & MKVM_DR7_BP_EN) || svm->dr_passthrough;
+}
+
 static void svm_load_debug(struct mkvm_vcpu *vcpu, struct vmcb *vmcb)
 {
 	struct vcpu_svm *svm = to_svm(vcpu);
 
-	vmcb->save.dr7 = (vcpu->guest_debug & KVM_GUESTDBG_USE_HW_BP) ?
-			 vcpu->debug_dr7 : SVM_RESET_DR7;
+	vmcb->save.dr7 = mkvm_hw_dr7(vcpu, svm->dr7);
 	if (unlikely(mkvm_debug_owns_db(vcpu))) {
 		svm->guest_dr6 = vmcb->save.dr6;
 		vmcb->save.dr6 = SVM_RESET_DR6;
@@ -1033,9 +1046,39 @@ static void svm_load_guest_regs(struct vcpu_svm *svm, struct svm_cpu *sd,
 		write_pkru(svm->pkru);
 }
 
+/*
+ * MOV DR intercepts on or off (svm_handle_dr()). Off, the guest reads
+ * and writes its DR0-3 in the CPU (svm_run() loads them) and DR6/DR7 in
+ * the VMCB, until svm_sync_guest_dr() after the next #VMEXIT.
+ */
+static void svm_set_dr_intercepts(struct vcpu_svm *svm, bool on)
+{
+	svm->vmcb->control.intercepts[VMCB_ICPT_DR] = on ? SVM_DR_INTERCEPTS : 0;
+	svm->dr_passthrough = !on;
+}
+
+/*
+ * After a #VMEXIT that ended a stretch of MOV DR without exits: take
+ * back what the guest left in DR0-3 and the VMCB's DR7 (DR6 stays in the
+ * VMCB, where svm_get_debugregs() reads it), and intercept again, so the
+ * copies stay the truth outside guest mode. Before the host's registers
+ * are reloaded, with GIF = 0.
+ */
+static void svm_sync_guest_dr(struct vcpu_svm *svm)
+{
+	get_debugreg(svm->db[0], 0);
+	get_debugreg(svm->db[1], 1);
+	get_debugreg(svm->db[2], 2);
+	get_debugreg(svm->db[3], 3);
+	svm->dr7 = svm->vmcb->save.dr7;
+	svm_set_dr_intercepts(svm, true);
+}
+
 static void svm_load_host_regs(struct vcpu_svm *svm, struct svm_cpu *sd,
 			       u32 host_pkru)
 {
+	if (unlikely(svm->dr_passthrough))
+		svm_sync_guest_dr(svm);
 	if (svm_has_tsc_aux && svm->tsc_aux != sd->host_tsc_aux)
 		wrmsrl(MSR_TSC_AUX, sd->host_tsc_aux);
 	/*
@@ -1047,10 +1090,11 @@ static void svm_load_host_regs(struct vcpu_svm *svm, struct svm_cpu *sd,
 		write_pkru(host_pkru);
 
 	/*
-	 * The guest ran with its own DR6 and DR7 (the VMCB's), and #VMEXIT
-	 * does not bring the host's back (APM Vol.2 15.6 lists what it
-	 * reloads): put back the host's breakpoints if it has any, else at
-	 * least a clean DR6 for the host's next #DB.
+	 * The guest ran with its own DR6 and DR7 (the VMCB's), maybe its own
+	 * DR0-3, and #VMEXIT brings back none of the host's (APM Vol.2 15.6
+	 * lists what it reloads; DR7 is left with every breakpoint off): put
+	 * back the host's breakpoints if it has any, else at least a clean
+	 * DR6 for the host's next #DB.
 	 */
 	if (hw_breakpoint_active())
 		hw_breakpoint_restore();
@@ -1078,7 +1122,8 @@ static void svm_run(struct mkvm_vcpu *vcpu)
 	 */
 	svm_clgi();
 	svm_load_guest_regs(svm, sd, &host_pkru);
-	mkvm_load_debug_addrs(vcpu);	/* GIF = 0: nothing runs between */
+	if (unlikely(svm_debug_addrs_live(svm)))	/* GIF = 0 until VMRUN */
+		mkvm_load_debug_addrs(vcpu, svm->db);
 
 	/*
 	 * With V_INTR_MASKING, the host's RFLAGS.IF at VMRUN decides
@@ -1101,11 +1146,17 @@ static void svm_run(struct mkvm_vcpu *vcpu)
 	svm_save_vmcb(vcpu, vmcb);
 }
 
-/* KVM_SET_GUEST_DEBUG: #BP exits only for USE_SW_BP; #DB always does. */
+/*
+ * KVM_SET_GUEST_DEBUG: #BP exits only for USE_SW_BP; #DB always does.
+ * While the VMM debugs, every MOV DR exits (svm_handle_dr()); the copies
+ * are current (a stretch without MOV DR exits ends at each #VMEXIT).
+ */
 static void svm_update_guest_debug(struct mkvm_vcpu *vcpu)
 {
 	struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
 
+	if (vcpu->guest_debug)
+		svm_set_dr_intercepts(to_svm(vcpu), true);
 	if (vcpu->guest_debug & KVM_GUESTDBG_USE_SW_BP)
 		c->intercepts[VMCB_ICPT_EXC] |= BIT(MKVM_BP_VECTOR);
 	else
@@ -1212,6 +1263,12 @@ static int svm_handle_db(struct mkvm_vcpu *vcpu)
 	/* Unless it was minikvm's own step to an NMI window (events.c). */
 	if (svm_nmi_step_done(vcpu))
 		return 1;
+	/*
+	 * The guest's own: a breakpoint of its DR7, its TF, DR7.GD. The CPU
+	 * already set DR6 (the VMCB's) before the intercept; delivering the
+	 * #DB clears DR7.GD (SDM Vol.3 17.2.4), which EVENTINJ does not do.
+	 */
+	svm->dr7 &= ~MKVM_DR7_GD;
 	mkvm_queue_exception(vcpu, 1, false, 0);
 	return 1;
 }
@@ -1417,14 +1474,22 @@ static int svm_decode_mov_crdr(struct mkvm_vcpu *vcpu)
 }
 
 /*
- * MOV to/from DR0-DR7. The guest gets debug registers of its own that
- * never reach the hardware: DR0-DR3 and DR7 live in struct vcpu_svm,
- * and the VMCB's DR7 stays at "all breakpoints off" so host addresses in
- * the real DR0-DR3 never trigger in the guest. DR6 is the VMCB's, which
- * the CPU keeps up to date (e.g. single-step). The guest's own hardware
- * breakpoints therefore do not fire: a simplification of minikvm (the
- * VMM's do, KVM_GUESTDBG_USE_HW_BP). Its DR7.GD is checked here, as the
- * CPU would before the intercept (guestdbg.c).
+ * MOV to/from DR0-DR7. The guest's DR0-DR3 and DR7 live in struct
+ * vcpu_svm (its DR6 in the VMCB) and are loaded around each VMRUN whose
+ * DR7 enables a breakpoint (svm_load_debug()). Its DR7.GD is checked
+ * here first, as the CPU would before the intercept (guestdbg.c).
+ *
+ * Then, unless the VMM debugs the guest, the MOV is not emulated: as KVM
+ * does, the intercepts go off and the guest runs the instruction again,
+ * in the hardware, with its own DR0-3 loaded (svm_run()), DR6 and DR7
+ * from the VMCB; the next #VMEXIT, whatever its reason, reads them back
+ * and intercepts again (svm_sync_guest_dr()). A guest that writes DR7
+ * and DR0-3 in a row (a kernel switching to a task with breakpoints)
+ * exits once, not five times. The emulator in QEMU TCG, the SVM rig,
+ * also arms hardware breakpoints only when the guest's own MOV to DR7
+ * runs, never from the DR7 that VMRUN loads: with every MOV DR emulated,
+ * the guest's breakpoints would never fire there. While the VMM debugs
+ * (KVM_SET_GUEST_DEBUG), every MOV DR is emulated from the copies.
  */
 static int svm_handle_dr(struct mkvm_vcpu *vcpu)
 {
@@ -1437,6 +1502,10 @@ static int svm_handle_dr(struct mkvm_vcpu *vcpu)
 
 	if (mkvm_dr_general_detect(vcpu, &r))
 		return r;
+	if (!vcpu->guest_debug) {
+		svm_set_dr_intercepts(svm, false);
+		return 1;	/* RIP unchanged: the MOV runs in the guest */
+	}
 
 	if (svm_caps.decode_assists && (info & SVM_EXITINFO_MOV_VALID)) {
 		gpr = info & SVM_EXITINFO_MOV_GPR;

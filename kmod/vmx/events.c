@@ -187,7 +187,11 @@ void vmx_set_interrupt_shadow(struct mkvm_vcpu *vcpu, u32 shadow)
 				    INTERRUPTIBILITY_MOV_SS, set);
 }
 
-/* The software copies vmx_handle_dr() serves to the guest (exit.c). */
+/*
+ * The software copies vmx_handle_dr() serves to the guest (exit.c); DR6
+ * is read back after each exit while the guest's breakpoints are live
+ * (vmx.c: vmx_save_guest_dr6()). A new DR7 goes into the VMCS.
+ */
 void vmx_get_debugregs(struct mkvm_vcpu *vcpu, struct kvm_debugregs *d)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
@@ -204,4 +208,7 @@ void vmx_set_debugregs(struct mkvm_vcpu *vcpu, const struct kvm_debugregs *d)
 	memcpy(vmx->dr, d->db, sizeof(vmx->dr));
 	vmx->dr6 = d->dr6;
 	vmx->dr7 = d->dr7;
+	vmx_vmcs_get(vmx);
+	vmx_write_dr7(vcpu);
+	vmx_vmcs_put(vmx);
 }

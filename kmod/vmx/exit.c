@@ -278,11 +278,18 @@ static int vmx_handle_cr(struct mkvm_vcpu *vcpu)
 
 /*
  * Reason 29: MOV to/from a debug register (Table 28-4). minikvm keeps
- * the guest's DR0-3, DR6 and DR7 in software and the processor's DR7 at
- * its reset value (the VMM's DR7 with KVM_GUESTDBG_USE_HW_BP), so the
- * guest's own breakpoints never fire but never touch the host's debug
- * registers either; its DR7.GD is checked here (guestdbg.c). DR4/DR5
- * alias DR6/DR7 (CR4.DE=1 makes them #UD before any exit).
+ * the guest's DR0-3, DR6 and DR7 in software and every MOV DR exits
+ * (its DR7.GD is checked here, guestdbg.c). A DR7 that enables a
+ * breakpoint goes into the VMCS (vmx_write_dr7()), and vmx_run() then
+ * loads DR0-3 and DR6 around each entry and reads DR6 back after it.
+ *
+ * KVM instead stops the MOV DR exits after the first one and reads every
+ * debug register back at the next exit. Here they keep exiting: one
+ * place holds the guest's values at all times, nothing is read back but
+ * DR6, and only while a breakpoint is enabled; the cost is an exit per
+ * MOV DR, which guests make rarely (task switches with breakpoints, the
+ * #DB handler). DR4/DR5 alias DR6/DR7 (CR4.DE=1 makes them #UD before
+ * any exit).
  */
 static int vmx_handle_dr(struct mkvm_vcpu *vcpu)
 {
@@ -316,6 +323,8 @@ static int vmx_handle_dr(struct mkvm_vcpu *vcpu)
 	else if (slot == &vmx->dr7)
 		val |= VMX_DR7_RESET;
 	*slot = val;
+	if (slot == &vmx->dr7)
+		vmx_write_dr7(vcpu);
 	return vmx_skip_insn(vcpu);
 }
 

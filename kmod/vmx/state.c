@@ -693,11 +693,11 @@ void vmx_reset_guest(struct mkvm_vcpu *vcpu)
 	vmx_set_efer(vcpu, 0);
 	vmx->cr8 = 0;
 
-	/* Debug registers are virtual (exit.c); the processor's stay off. */
+	/* Debug registers: copies in software (exit.c), DR7 in the VMCS. */
 	memset(vmx->dr, 0, sizeof(vmx->dr));
 	vmx->dr6 = VMX_DR6_RESET;
 	vmx->dr7 = VMX_DR7_RESET;
-	vmcs_write(VMCS_GUEST_DR7, vmx_effective_dr7(vcpu));
+	vmx_write_dr7(vcpu);
 	vmcs_write(VMCS_GUEST_IA32_DEBUGCTL, 0);
 	vmcs_write(VMCS_GUEST_PENDING_DBG_EXCEPTIONS, 0);
 

@@ -839,11 +839,18 @@ static u32 vmx_exception_bitmap(struct mkvm_vcpu *vcpu)
 	return bitmap;
 }
 
-/* The DR7 the guest runs with: the VMM's for USE_HW_BP, else all off. */
-u64 vmx_effective_dr7(struct mkvm_vcpu *vcpu)
+/*
+ * The DR7 the guest runs with into the VMCS (current): the guest's own,
+ * or the VMM's for USE_HW_BP (mkvm_hw_dr7()). "Load debug controls" makes
+ * VM entry load it (SDM Vol.3 27.3.2.1); hw_dr7 remembers it for
+ * vmx_run(), which loads DR0-3 (and DR6) when it enables a breakpoint.
+ */
+void vmx_write_dr7(struct mkvm_vcpu *vcpu)
 {
-	return (vcpu->guest_debug & KVM_GUESTDBG_USE_HW_BP) ?
-	       vcpu->debug_dr7 : VMX_DR7_RESET;
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+
+	vmx->hw_dr7 = mkvm_hw_dr7(vcpu, vmx->dr7);
+	vmcs_write(VMCS_GUEST_DR7, vmx->hw_dr7);
 }
 
 /* KVM_SET_GUEST_DEBUG changed what to intercept, and DR7. */
@@ -853,7 +860,7 @@ static void vmx_update_guest_debug(struct mkvm_vcpu *vcpu)
 
 	vmx_vmcs_get(vmx);
 	vmcs_write(VMCS_EXCEPTION_BITMAP, vmx_exception_bitmap(vcpu));
-	vmcs_write(VMCS_GUEST_DR7, vmx_effective_dr7(vcpu));
+	vmx_write_dr7(vcpu);
 	vmx_vmcs_put(vmx);
 }
 
@@ -1145,10 +1152,46 @@ static void vmx_restore_host(struct vcpu_vmx *vmx)
 }
 
 /*
+ * The guest's breakpoints are live: DR0-3 (the guest's or the VMM's) and
+ * the guest's DR6 go into the CPU right before VM entry, which does not
+ * switch them (SDM Vol.3 27.3.2.1). DR6 is the real register in VMX
+ * non-root operation: a #DB the CPU delivers straight to the guest
+ * (#DB does not exit unless the VMM debugs) sets its bits B0-3, BS there.
+ */
+static void vmx_load_guest_debug(struct mkvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+
+	mkvm_load_debug_addrs(vcpu, vmx->dr);
+	set_debugreg(vmx->dr6, 6);
+}
+
+/*
+ * Right after such an entry's exit: read DR6 back into the copy that
+ * vmx_handle_dr() and KVM_GET_DEBUGREGS serve. It changed only if a #DB
+ * went to the guest (a #DB that exits leaves DR6 alone, SDM Vol.3 28.1),
+ * and that delivery cleared DR7.GD in the CPU (17.2.4): so in the copy.
+ * Then a clean DR6 for the host's next #DB, unless
+ * vmx_restore_host_debug() reloads the host's registers anyway.
+ */
+static void vmx_save_guest_dr6(struct vcpu_vmx *vmx)
+{
+	unsigned long dr6;
+
+	get_debugreg(dr6, 6);
+	if (dr6 != vmx->dr6) {
+		vmx->dr6 = dr6;
+		vmx->dr7 &= ~MKVM_DR7_GD;
+	}
+	if (dr6 != VMX_DR6_RESET && !hw_breakpoint_active())
+		set_debugreg(VMX_DR6_RESET, 6);
+}
+
+/*
  * After every exit: what the kernel itself may use before vcpu_put. The
  * exit clears IA32_DEBUGCTL (28.5.1; the thread's value is noted at
- * vcpu_load) and sets DR7 to 0x400 (DR0-3 and DR6 are the host's all
- * along: MOV DR exits).
+ * vcpu_load) and sets DR7 to 0x400; DR0-3 and DR6 hold the guest's if
+ * its breakpoints were live (vmx_load_guest_debug()), else the host's.
  */
 static void vmx_restore_host_debug(struct vcpu_vmx *vmx)
 {
@@ -1442,6 +1485,7 @@ static void vmx_arm_preemption_timer(struct vcpu_vmx *vmx)
 static void vmx_run(struct mkvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	bool debug_live;
 	int ret;
 
 	vmx->exit_reason = 0;
@@ -1462,12 +1506,16 @@ static void vmx_run(struct mkvm_vcpu *vcpu)
 
 	if (native_read_cr2() != vcpu->cr2)
 		native_write_cr2(vcpu->cr2);
-	mkvm_load_debug_addrs(vcpu);
+	debug_live = vmx->hw_dr7 & MKVM_DR7_BP_EN;
+	if (unlikely(debug_live))
+		vmx_load_guest_debug(vcpu);
 	if (static_branch_unlikely(&vmx_l1d_flush))
 		native_wrmsrl(MSR_IA32_FLUSH_CMD, L1D_FLUSH);
 	ret = vmx_vmenter(vcpu->regs, vmx->launched);
 	vcpu->cr2 = native_read_cr2();
 
+	if (unlikely(debug_live))
+		vmx_save_guest_dr6(vmx);
 	vmx_restore_host_debug(vmx);
 	if (ret != VMX_ENTER_EXIT)
 		vmx_record_fail(vmx, ret);

@@ -82,6 +82,7 @@ enum vmx_fail {
  * @cr0, @cr4:	the guest's view of CR0/CR4 (the read shadows)
  * @cr8:	the guest's TPR, kept in software (CR8 accesses exit)
  * @dr:		guest DR0-3, DR6, DR7, kept in software (MOV DR exits)
+ * @hw_dr7:	the DR7 in the VMCS (vmx_write_dr7())
  * @eptp:	EPT pointer last written to the VMCS
  * @need_invept: flush EPT-derived translations before the next entry
  * @need_invvpid: flush the guest's linear translations (VPID)
@@ -125,6 +126,7 @@ struct vcpu_vmx {
 	u64 cr0, cr4;
 	u8 cr8;
 	unsigned long dr[4], dr6, dr7;
+	unsigned long hw_dr7;
 
 	u64 eptp;
 	bool need_invept;
@@ -267,7 +269,7 @@ static inline void vmcs_clear_bits(unsigned long field, unsigned long bits)
 void vmx_vmcs_get(struct vcpu_vmx *vmx);
 void vmx_vmcs_put(struct vcpu_vmx *vmx);
 void vmx_set_proc_bits(struct vcpu_vmx *vmx, u32 bits, bool on);
-u64 vmx_effective_dr7(struct mkvm_vcpu *vcpu);
+void vmx_write_dr7(struct mkvm_vcpu *vcpu);
 const char *vmx_insn_error_name(u32 err);
 
 /* vmenter.S: the world switch; returns VMX_ENTER_*. */

@@ -101,6 +101,7 @@ int kvm_unknown_ioctl_errno(int fd_level);
 #define KVM_FD_VM	1
 #define KVM_FD_VCPU	2
 enum host_virt host_virt(void);
+bool host_svm_under_tcg(void);
 struct kvm_cpuid2 *kvm_get_supported_cpuid(void);
 
 /*

@@ -134,6 +134,21 @@ enum host_virt host_virt(void)
 }
 
 /*
+ * An SVM host that is QEMU's TCG emulator (the SVM rig): its hypervisor leaf says
+ * "TCGTCGTCGTCG". It does not arm the hardware breakpoints of a DR7 that VMRUN loads
+ * from the VMCB, only those of a guest's own MOV to DR7 (guestdbg_test, events_test).
+ */
+bool host_svm_under_tcg(void)
+{
+	uint32_t a, sig[3];
+
+	if (host_virt() != HOST_VIRT_SVM)
+		return false;
+	host_cpuid(0x40000000, 0, &a, &sig[0], &sig[1], &sig[2]);
+	return !memcmp(sig, "TCGTCGTCGTCG", 12);
+}
+
+/*
  * KVM_GET_SUPPORTED_CPUID: the caller must size the array; E2BIG means "too small",
  * so grow until it fits. The result is malloc()ed; free() it.
  */
