@@ -10,12 +10,15 @@
  *  - MSR_IA32_UCODE_REV, the one "feature MSR" (KVM_GET_MSR_FEATURE_INDEX_LIST,
  *    KVM_GET_MSRS on /dev/kvm): what a VMM may tell the guest.
  *  - MSR_IA32_MISC_ENABLE's MWAIT bit, and MONITOR/MWAIT themselves.
- *  - KVM_GET_TSC_KHZ.
+ *  - KVM_GET/SET_TSC_KHZ, and the TSC catch-up a rate above the host's
+ *    needs.
  *
  * Each follows KVM's ABI (Documentation/virt/kvm/api.rst in Linux).
  */
 #define pr_fmt(fmt) "minikvm: " fmt
 
+#include <linux/ktime.h>
+#include <linux/math64.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <asm/msr.h>
@@ -147,10 +150,16 @@ int mkvm_vcpu_enable_cap(struct mkvm_vcpu *vcpu,
 	}
 }
 
+/* ------------------------------------------------------------------ */
+/* The TSC: its rate (KVM_GET/SET_TSC_KHZ, catch-up), its offset      */
+/* ------------------------------------------------------------------ */
+
 /*
  * KVM_GET_TSC_KHZ on a vCPU: the rate of the guest's TSC, the one
  * KVM_SET_TSC_KHZ accepted last; at first the host's, as the host kernel
- * measured it, or 0 if it could not, as KVM answers then.
+ * measured it, or 0 if it could not, as KVM answers then. A refused
+ * KVM_SET_TSC_KHZ leaves it as it was (KVM stores the refused rate
+ * before it decides, and answers that).
  */
 long mkvm_get_tsc_khz(struct mkvm_vcpu *vcpu)
 {
@@ -166,25 +175,107 @@ static u32 mkvm_adjust_khz(u32 khz, s32 ppm)
 }
 
 /*
- * KVM_SET_TSC_KHZ on a vCPU. minikvm does not scale the guest's TSC (the
- * multiplier of AMD's TSC ratio MSR or Intel's TSC scaling is not used,
- * so KVM_CAP_TSC_CONTROL stays 0): like KVM without hardware scaling it
- * takes a rate within 250 ppm of the host's, which the guest gets as it
- * is, and 0 means the host's. Others are EINVAL; KVM without scaling
- * would take a faster one and keep the guest's TSC in step in software
- * ("catch-up"), which minikvm does not do.
+ * Ticks of a TSC of @khz in a span of host time: ns * mult >> shift,
+ * with the largest shift up to 32 that keeps mult in 32 bits (ticks per
+ * ns is khz / 10^6, below 2^13 for any u32 khz). A multiply and a shift,
+ * which cannot fault however long the span: a division
+ * (mul_u64_u32_div()) would raise #DE once the quotient passed 64 bits.
+ */
+static void mkvm_tsc_catchup_scale(struct mkvm_vcpu *vcpu, u32 khz)
+{
+	u8 shift = 32;
+
+	while (div_u64((u64)khz << shift, NSEC_PER_MSEC) > U32_MAX)
+		shift--;
+	vcpu->tsc_catchup_mult = div_u64((u64)khz << shift, NSEC_PER_MSEC);
+	vcpu->tsc_catchup_shift = shift;
+}
+
+/* Catch up from here: the guest's TSC now, and the host's clock. */
+static void mkvm_tsc_catchup_base(struct mkvm_vcpu *vcpu)
+{
+	preempt_disable();	/* both readings close together */
+	vcpu->tsc_catchup_ns = ktime_get_boottime_ns();
+	vcpu->tsc_catchup_tsc = rdtsc() + vcpu->msr_tsc_offset;
+	preempt_enable();
+}
+
+/*
+ * KVM_SET_TSC_KHZ on a vCPU; 0 means the host's rate. minikvm does not
+ * scale the guest's TSC in hardware (the multiplier of AMD's TSC ratio
+ * MSR, APM Vol.2 "TSC Ratio MSR (C000_0104h)", or Intel's TSC
+ * multiplier, SDM Vol.3 25.6.5, is not used: KVM_CAP_TSC_CONTROL stays
+ * 0), so it does what KVM does without them:
+ *
+ *  - within 250 ppm of the host's rate: taken as it is, the guest's TSC
+ *    runs at the host's;
+ *  - faster: taken, and kept in step in software ("catch-up"): the TSC
+ *    still ticks at the host's rate while the guest runs, and before each
+ *    entry mkvm_tsc_catchup() moves it forward to where the rate set
+ *    would have taken it since the rate or the TSC was last set;
+ *  - slower: -EINVAL, the TSC cannot be held back (the guest may read it
+ *    at any time without an exit). So is any rate when the host kernel
+ *    could not measure its own TSC.
  */
 int mkvm_set_tsc_khz(struct mkvm_vcpu *vcpu, unsigned long arg)
 {
 	u32 khz = arg ? (u32)arg : tsc_khz;
 
-	if (!khz)
-		return -EINVAL;
-	if (khz < mkvm_adjust_khz(tsc_khz, -MKVM_TSC_TOLERANCE_PPM) ||
-	    khz > mkvm_adjust_khz(tsc_khz, MKVM_TSC_TOLERANCE_PPM))
+	if (!tsc_khz ||
+	    khz < mkvm_adjust_khz(tsc_khz, -MKVM_TSC_TOLERANCE_PPM))
 		return -EINVAL;
 	vcpu->tsc_khz = khz;
+	vcpu->tsc_catchup =
+		khz > mkvm_adjust_khz(tsc_khz, MKVM_TSC_TOLERANCE_PPM);
+	if (vcpu->tsc_catchup) {
+		mkvm_tsc_catchup_scale(vcpu, khz);
+		mkvm_tsc_catchup_base(vcpu);
+	}
 	return 0;
+}
+
+/**
+ * mkvm_tsc_written() - the guest's TSC was set: a new msr_tsc_offset.
+ *
+ * By the guest (WRMSR to IA32_TSC or IA32_TSC_ADJUST) or by the VMM
+ * (KVM_SET_MSRS, KVM_VCPU_TSC_OFFSET): kvmclock's TSC timestamp must be
+ * taken again, and a catch-up continues from the new value instead of
+ * pulling the TSC back to its old course. (KVM starts afresh too for the
+ * VMM's writes, not for the guest's.)
+ */
+void mkvm_tsc_written(struct mkvm_vcpu *vcpu)
+{
+	set_bit(MKVM_REQ_CLOCK_UPDATE, &vcpu->requests);
+	if (vcpu->tsc_catchup)
+		mkvm_tsc_catchup_base(vcpu);
+}
+
+/**
+ * mkvm_tsc_catchup() - before an entry, with a TSC rate above the host's:
+ * move the guest's TSC forward to where that rate would have taken it.
+ *
+ * Run loop (vcpu.c), only while vcpu->tsc_catchup. Never backwards: a
+ * guest TSC ahead of the course (the guest or the VMM set it ahead and
+ * time has not caught up with it) stays. A move asks for a new kvmclock
+ * structure, written just after this and before the entry: the guest's
+ * kvmclock stays continuous (kvmclock.c).
+ */
+void mkvm_tsc_catchup(struct mkvm_vcpu *vcpu)
+{
+	u64 ns, tsc, target;
+
+	preempt_disable();
+	ns = ktime_get_boottime_ns();
+	tsc = rdtsc() + vcpu->msr_tsc_offset;
+	preempt_enable();
+	target = vcpu->tsc_catchup_tsc +
+		 mul_u64_u32_shr(ns - vcpu->tsc_catchup_ns,
+				 vcpu->tsc_catchup_mult,
+				 vcpu->tsc_catchup_shift);
+	if ((s64)(target - tsc) <= 0)
+		return;
+	vcpu->msr_tsc_offset += target - tsc;
+	set_bit(MKVM_REQ_CLOCK_UPDATE, &vcpu->requests);
 }
 
 /*
@@ -217,8 +308,7 @@ long mkvm_vcpu_device_attr(struct mkvm_vcpu *vcpu, unsigned int ioctl,
 		if (get_user(offset, uaddr))
 			return -EFAULT;
 		vcpu->msr_tsc_offset = offset;
-		/* kvmclock's TSC timestamp is in guest TSC ticks. */
-		set_bit(MKVM_REQ_CLOCK_UPDATE, &vcpu->requests);
+		mkvm_tsc_written(vcpu);
 		return 0;
 	}
 }

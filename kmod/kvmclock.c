@@ -28,13 +28,14 @@
  *
  * When is the structure written? Whenever its pair would no longer be
  * right: when the guest enables it, when the VMM sets the clock or the
- * guest's TSC (a new TSC offset), and at the first entry. A request bit
- * (MKVM_REQ_CLOCK_UPDATE) says so, and the vCPU's own thread writes the
- * structure before it enters the guest, while that guest cannot be
- * reading it; also when the vCPU thread moves to another host CPU, whose
- * TSC may be off from the last one's. Between those moments the pair
- * stays valid as long as the host's TSC runs at one rate. (KVM also
- * follows TSC frequency changes of old CPUs, and keeps one "master
+ * guest's TSC (a new TSC offset, as also each forward move of a TSC kept
+ * at a rate above the host's: features.c), and at the first entry. A
+ * request bit (MKVM_REQ_CLOCK_UPDATE) says so, and the vCPU's own thread
+ * writes the structure before it enters the guest, while that guest
+ * cannot be reading it; also when the vCPU thread moves to another host
+ * CPU, whose TSC may be off from the last one's. Between those moments
+ * the pair stays valid as long as the host's TSC runs at one rate. (KVM
+ * also follows TSC frequency changes of old CPUs, and keeps one "master
  * clock" for all vCPUs when the host's TSCs agree; we do neither, and so
  * never set PVCLOCK_TSC_STABLE_BIT: the guest then keeps its readings
  * monotonic across its vCPUs itself.)
@@ -100,6 +101,14 @@ static void mkvm_kvmclock_write(struct mkvm_vcpu *vcpu)
 	u64 gpa = vcpu->msr_kvm_system_time & ~1ULL;
 	u32 version = vcpu->kvmclock_version + 1;	/* odd: in progress */
 
+	/*
+	 * The host's rate, also when KVM_SET_TSC_KHZ set a faster one: the
+	 * TSC ticks at the host's rate while the guest runs, which is when
+	 * the guest uses this formula. The catch-up moves it forward only
+	 * between two runs, and each move asks for a new (TSC, ns) pair
+	 * before the entry. With the faster rate here the guest's clock
+	 * would run slow while the guest runs and jump at each entry.
+	 */
 	mkvm_kvmclock_scale(tsc_khz, &pv.tsc_to_system_mul, &pv.tsc_shift);
 	preempt_disable();	/* both readings on one CPU, close together */
 	pv.tsc_timestamp = rdtsc() + vcpu->msr_tsc_offset;

@@ -223,7 +223,8 @@ long mkvm_check_extension(long ext)
 	case KVM_CAP_ENFORCE_PV_FEATURE_CPUID:
 	/*
 	 * KVM_GET/SET_TSC_KHZ on a vCPU (features.c). KVM_CAP_TSC_CONTROL
-	 * stays 0: rates are not scaled, only the host's is taken.
+	 * stays 0: no hardware scaling; a faster rate is caught up in
+	 * software, a slower one refused.
 	 */
 	case KVM_CAP_GET_TSC_KHZ:
 	/*

@@ -405,6 +405,18 @@ struct mkvm_vcpu {
 	 */
 	u64 msr_tsc_offset;
 	u32 tsc_khz;		/* KVM_GET/SET_TSC_KHZ (features.c) */
+	/*
+	 * TSC catch-up (features.c), on while tsc_khz is above the host's:
+	 * before each entry the offset is moved forward to where tsc_khz
+	 * would have taken the TSC from tsc_catchup_tsc at host
+	 * CLOCK_BOOTTIME tsc_catchup_ns (the last write of the TSC or of
+	 * the rate); ticks = ns * tsc_catchup_mult >> tsc_catchup_shift.
+	 */
+	bool tsc_catchup;
+	u8 tsc_catchup_shift;
+	u32 tsc_catchup_mult;
+	u64 tsc_catchup_ns;
+	u64 tsc_catchup_tsc;
 	u64 msr_pat;
 	u64 msr_power_ctl;	/* MSR_IA32_POWER_CTL: kept, no effect */
 	u64 msr_apic_base;
@@ -851,6 +863,8 @@ int mkvm_vcpu_enable_cap(struct mkvm_vcpu *vcpu,
 bool mkvm_cpuid_faults(struct mkvm_vcpu *vcpu);
 long mkvm_get_tsc_khz(struct mkvm_vcpu *vcpu);
 int mkvm_set_tsc_khz(struct mkvm_vcpu *vcpu, unsigned long arg);
+void mkvm_tsc_written(struct mkvm_vcpu *vcpu);
+void mkvm_tsc_catchup(struct mkvm_vcpu *vcpu);
 long mkvm_vcpu_device_attr(struct mkvm_vcpu *vcpu, unsigned int ioctl,
 			   struct kvm_device_attr __user *argp);
 int mkvm_feature_get_msr(struct mkvm_vcpu *vcpu, u32 index, u64 *data,

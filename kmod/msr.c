@@ -140,8 +140,7 @@ static bool mkvm_pat_valid(u64 pat)
 static void mkvm_tsc_adjust_offset(struct mkvm_vcpu *vcpu, s64 delta)
 {
 	vcpu->msr_tsc_offset += delta;
-	/* kvmclock's TSC timestamp is in guest TSC ticks. */
-	set_bit(MKVM_REQ_CLOCK_UPDATE, &vcpu->requests);
+	mkvm_tsc_written(vcpu);	/* kvmclock, catch-up (features.c) */
 }
 
 static void mkvm_set_tsc(struct mkvm_vcpu *vcpu, u64 data, bool host)

@@ -848,6 +848,9 @@ static int mkvm_vcpu_run_loop(struct mkvm_vcpu *vcpu)
 		if (unlikely(vcpu->smi_pending ||
 			     test_bit(MKVM_REQ_SMI, &vcpu->requests)))
 			mkvm_smm_prepare(vcpu);
+		/* A TSC rate above the host's: catch up (features.c). */
+		if (unlikely(vcpu->tsc_catchup))
+			mkvm_tsc_catchup(vcpu);
 		/* kvmclock: refreshed here, where guest memory may fault. */
 		if (unlikely(test_bit(MKVM_REQ_CLOCK_UPDATE, &vcpu->requests)))
 			mkvm_kvmclock_update(vcpu);

@@ -28,6 +28,11 @@
  * after the VMM moved the clock far ahead, asks for the wall clock, and turns the
  * clock off. The host compares each reading with KVM_GET_CLOCK taken before and
  * after, and the wall clock with CLOCK_REALTIME minus the VM's clock.
+ *
+ * tsc_catchup: with KVM_SET_TSC_KHZ at twice the host's rate the guest's TSC is
+ * caught up between runs; two kvmclock readings 200 ms of host sleep apart still
+ * differ by 200 ms (not more than KVM_GET_CLOCK moved), and the structure's rate
+ * is the host's.
  */
 #include <asm/kvm_para.h>
 #include <errno.h>
@@ -35,6 +40,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "kselftest_harness.h"
 #include "vm.h"
@@ -66,6 +72,36 @@ struct pvclock_wall_clock {
 #define NSEC_PER_SEC	1000000000ULL
 #define NSEC_PER_MSEC	1000000ULL
 #define FAR_AHEAD	(1000 * 86400 * NSEC_PER_SEC)	/* 1000 days */
+
+/*
+ * The guest's reading of kvmclock, as a routine @name for each guest blob below:
+ * RBP = the structure; returns the time in RAX. Clobbers RCX, RDX, R8, R9.
+ */
+#define PVCLOCK_READ(name)						\
+	name ":\n"							\
+	"1: mov (%rbp), %r8d\n\t"					\
+	"test $1, %r8d\n\t"						\
+	"jnz 1b\n\t"							\
+	"lfence\n\t"							\
+	"rdtsc\n\t"							\
+	"shl $32, %rdx\n\t"						\
+	"or %rdx, %rax\n\t"						\
+	"sub 8(%rbp), %rax\n\t"						\
+	"movsbl 28(%rbp), %ecx\n\t"					\
+	"test %ecx, %ecx\n\t"						\
+	"js 2f\n\t"							\
+	"shl %cl, %rax\n\t"						\
+	"jmp 3f\n"							\
+	"2: neg %ecx\n\t"						\
+	"shr %cl, %rax\n"						\
+	"3: mov 24(%rbp), %r9d\n\t"					\
+	"mul %r9\n\t"							\
+	"shrd $32, %rdx, %rax\n\t"					\
+	"add 16(%rbp), %rax\n\t"					\
+	"lfence\n\t"							\
+	"cmp (%rbp), %r8d\n\t"						\
+	"jne 1b\n\t"							\
+	"ret\n\t"
 
 /*
  * RBX: the system-time MSR, R12: the wall-clock MSR (set by the host).
@@ -112,31 +148,7 @@ GUEST_ASM(kvmclock_guest, 64,
 	GUEST_SYNC
 	GUEST_SYNC
 	GUEST_DONE
-	/* RBP = the structure; returns the time in RAX. Clobbers RCX, RDX, R8, R9. */
-	"pvclock_read:\n"
-	"1: mov (%rbp), %r8d\n\t"
-	"test $1, %r8d\n\t"
-	"jnz 1b\n\t"
-	"lfence\n\t"
-	"rdtsc\n\t"
-	"shl $32, %rdx\n\t"
-	"or %rdx, %rax\n\t"
-	"sub 8(%rbp), %rax\n\t"
-	"movsbl 28(%rbp), %ecx\n\t"
-	"test %ecx, %ecx\n\t"
-	"js 2f\n\t"
-	"shl %cl, %rax\n\t"
-	"jmp 3f\n"
-	"2: neg %ecx\n\t"
-	"shr %cl, %rax\n"
-	"3: mov 24(%rbp), %r9d\n\t"
-	"mul %r9\n\t"
-	"shrd $32, %rdx, %rax\n\t"
-	"add 16(%rbp), %rax\n\t"
-	"lfence\n\t"
-	"cmp (%rbp), %r8d\n\t"
-	"jne 1b\n\t"
-	"ret\n\t");
+	PVCLOCK_READ("pvclock_read"));
 
 static struct kvm_clock_data get_clock(struct __test_metadata *_metadata, struct vm *vm)
 {
@@ -441,6 +453,72 @@ TEST(wall_clock_is_per_vm)
 	EXPECT_NE(0, wall->version);
 	EXPECT_LT(ns_abs(wall_ns - expected), 100 * NSEC_PER_MSEC);
 	vm_free(vm);
+}
+
+/*
+ * A TSC rate above the host's (KVM_SET_TSC_KHZ at twice the host's, where nothing
+ * scales the TSC in hardware): the TSC is moved forward between two runs of the
+ * guest (model_test tsc_catchup), and kvmclock must not jump with it. The
+ * structure keeps the host's rate, at which the TSC ticks while the guest runs,
+ * and gets a new (TSC, ns) pair after each move: two readings 200 ms of host
+ * sleep apart differ by about 200 ms, not by the time the TSC gained.
+ * The guest reports its kvmclock and its TSC in one ucall after another.
+ */
+GUEST_ASM(kvmclock_read_guest, 64,
+	"mov $" GSTR(PVTI_GPA) ", %ebp\n\t"
+	"1: call clock_read\n\t"
+	"mov %rax, %rdi\n\t"
+	"rdtsc\n\t"
+	"shl $32, %rdx\n\t"
+	"or %rdx, %rax\n\t"
+	"mov %rax, %rsi\n\t"
+	GUEST_SYNC
+	"jmp 1b\n\t"
+	PVCLOCK_READ("clock_read"));
+
+TEST(tsc_catchup)
+{
+	volatile struct pvclock_vcpu_time_info *pvti;
+	uint64_t k1, k2, tsc1, tsc2, c0, c3;
+	struct kvm_cpuid2 *cpuid;
+	struct vcpu *vcpu;
+	struct ucall uc;
+	double khz;
+	long rate;
+
+	TEST_REQUIRE_CAP(KVM_CAP_GET_TSC_KHZ);
+	vcpu = vm_create_guest(MODE_LONG64, GUEST_CODE(kvmclock_read_guest));
+	cpuid = kvm_get_supported_cpuid();
+	vcpu_set_cpuid(vcpu, cpuid);
+	free(cpuid);
+	rate = ioctl(vcpu->fd, KVM_GET_TSC_KHZ);
+	ASSERT_LT(0, rate);
+	ASSERT_EQ(0, ioctl(vcpu->fd, KVM_SET_TSC_KHZ, 2 * rate));
+	vcpu_set_msr(vcpu, MSR_KVM_SYSTEM_TIME_NEW, PVTI_GPA | 1);
+	c0 = get_clock(_metadata, vcpu->vm).clock;
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
+	k1 = uc.args[0];
+	tsc1 = uc.args[1];
+	usleep(200 * 1000);
+	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
+	k2 = uc.args[0];
+	tsc2 = uc.args[1];
+	c3 = get_clock(_metadata, vcpu->vm).clock;
+	TH_LOG("kvmclock +%llu ns, TSC +%llu (%.2f ticks/ns; host %ld kHz), VM clock +%llu ns",
+	       (unsigned long long)(k2 - k1), (unsigned long long)(tsc2 - tsc1),
+	       (double)(tsc2 - tsc1) / (k2 - k1 ? k2 - k1 : 1), rate,
+	       (unsigned long long)(c3 - c0));
+	EXPECT_GE(k2 - k1, 200 * NSEC_PER_MSEC - NSEC_PER_MSEC);
+	EXPECT_LE(k2 - k1, c3 - c0 + slack(c3 - c0));
+	/* The rate in the structure: the host's, to 1%. */
+	pvti = gpa_to_hva(vcpu->vm, PVTI_GPA);
+	ASSERT_NE(0, pvti->tsc_to_system_mul);
+	khz = 4294967296.0 * 1e6 / pvti->tsc_to_system_mul /
+	      (pvti->tsc_shift >= 0 ? (double)(1 << pvti->tsc_shift) :
+				      1.0 / (1 << -pvti->tsc_shift));
+	EXPECT_LT(khz, rate * 1.01) TH_LOG("kvmclock: %.0f kHz, host %ld", khz, rate);
+	EXPECT_GT(khz, rate * 0.99) TH_LOG("kvmclock: %.0f kHz, host %ld", khz, rate);
+	vm_free(vcpu->vm);
 }
 
 TEST_HARNESS_MAIN

@@ -472,9 +472,13 @@ static void apic_deadline_start(struct mkvm_lapic *apic)
 		atomic_set(&apic->timer_pending, 1);
 		return;
 	}
-	/* The guest's TSC ticks at the host's rate: tsc_khz per ms. */
+	/*
+	 * At the guest's rate (KVM_SET_TSC_KHZ): above the host's, the TSC
+	 * is caught up to it before each entry (features.c), so it has
+	 * reached the deadline by the entry that delivers the interrupt.
+	 */
 	ns = mul_u64_u32_div(apic->tsc_deadline - now, NSEC_PER_MSEC,
-			     tsc_khz);
+			     vcpu->tsc_khz);
 	hrtimer_start(&apic->timer, ktime_add_ns(ktime_get(), ns),
 		      HRTIMER_MODE_ABS_HARD);
 }
