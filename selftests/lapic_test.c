@@ -12,6 +12,9 @@
  *                   lowered; PPR reads the class in service inside the handler
  *   timer           one-shot then periodic LVT timer, the guest waiting in HLT
  *   tsc_deadline    TSC-deadline mode: WRMSR 0x6e0, HLT, one interrupt, MSR reads 0
+ *   deadline_far    a deadline of 2^64 - 1 (about 2,900 years at 200 MHz, Bochs' TSC):
+ *                   armed and read back, no interrupt, disarmed; the host's
+ *                   TSC-to-ns conversion must not overflow (a #DE in the host)
  *   x2apic          EXTD on: id and logical id by MSR, SELF IPI, EOI by MSR
  *   ipi             fixed IPIs from vCPU 0 to vCPU 1 (its own thread, halted
  *                   between them); a signal ends vCPU 1's KVM_RUN with EINTR
@@ -113,6 +116,28 @@ GUEST_ASM(lapic_guest, 64,
 	"cmpq $6, " GSTR(COUNT_GPA) "\n\t"
 	"jb 3b\n\t"
 	"movl $0, 0x380(%rbx)\n\t"		/* stop */
+	GUEST_DONE
+
+	/* ---- deadline_far: the farthest deadline, then disarmed ---- */
+	"deadline_far_entry:\n\t"
+	XAPIC_ON
+	"movl $" GSTR(0x40000 | VEC_DEADLINE) ", 0x320(%rbx)\n\t"
+	"mov $0xffffffff, %eax\n\t"
+	"mov $0xffffffff, %edx\n\t"
+	"mov $0x6e0, %ecx\n\t"
+	"wrmsr\n\t"
+	"sti\n\t"
+	"nop\n\t"
+	"cli\n\t"
+	"rdmsr\n\t"
+	"and %edx, %eax\n\t"
+	"cmp $0xffffffff, %eax\n\t"
+	"jne lapic_fail\n\t"
+	"xor %eax, %eax\n\t"
+	"xor %edx, %edx\n\t"
+	"wrmsr\n\t"
+	"cmpq $0, " GSTR(COUNT_GPA) "\n\t"
+	"jne lapic_fail\n\t"
 	GUEST_DONE
 
 	/* ---- tsc_deadline: 2M TSC ticks ahead ---- */
@@ -271,7 +296,8 @@ GUEST_ASM(lapic_guest, 64,
 	"mov %ecx, %edi\n\t"
 	GUEST_FAIL
 	"hlt\n\t");
-extern const uint8_t self_ipi_entry[], timer_entry[], deadline_entry[], x2apic_entry[],
+extern const uint8_t self_ipi_entry[], timer_entry[], deadline_entry[], deadline_far_entry[],
+	x2apic_entry[],
 	ipi_bsp_entry[], ipi_ap_entry[], sipi_bsp_entry[], xapic_handler[], ap_handler[],
 	x2_handler[], split_entry[], ring_entry[], ring_handler[];
 
@@ -400,6 +426,20 @@ TEST(tsc_deadline)
 	vcpu = irqchip_vcpu(vm, 0, deadline_entry);
 	vcpu_run_until_done(vcpu);
 	EXPECT_EQ(1, guest_u64(vm, COUNT_GPA));
+	vm_free(vm);
+}
+
+TEST(deadline_far)
+{
+	struct vcpu *vcpu;
+	struct vm *vm;
+
+	TEST_REQUIRE_CASE("deadline_far");
+	TEST_REQUIRE_CAP(KVM_CAP_TSC_DEADLINE_TIMER);
+	vm = irqchip_vm();
+	vcpu = irqchip_vcpu(vm, 0, deadline_far_entry);
+	vcpu_run_until_done(vcpu);
+	EXPECT_EQ(0, guest_u64(vm, COUNT_GPA));
 	vm_free(vm);
 }
 

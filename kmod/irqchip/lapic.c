@@ -459,6 +459,23 @@ static void apic_timer_start(struct mkvm_lapic *apic, u32 count)
 }
 
 /* TSC-deadline mode: fire when the guest's TSC reaches the deadline. */
+/*
+ * TSC ticks at @khz to nanoseconds, saturated. The guest picks the
+ * deadline, up to 2^64 - 1 ticks away: below 1 GHz (Bochs' TSC runs at
+ * 200 MHz) ticks * 10^6 / khz would not fit in 64 bits, and the divide
+ * would fault (#DE) in the host. Beyond 2^62 ns (146 years) it makes no
+ * difference when the timer fires. (A host that could not measure its TSC
+ * rate has khz 0: never fire.)
+ */
+static u64 apic_tsc_to_ns(u64 ticks, u32 khz)
+{
+	const u64 max_ns = 1ULL << 62;
+
+	if (!khz || div64_u64(ticks, khz) >= div64_u64(max_ns, NSEC_PER_MSEC))
+		return max_ns;
+	return mul_u64_u32_div(ticks, NSEC_PER_MSEC, khz);
+}
+
 static void apic_deadline_start(struct mkvm_lapic *apic)
 {
 	struct mkvm_vcpu *vcpu = apic->vcpu;
@@ -477,8 +494,7 @@ static void apic_deadline_start(struct mkvm_lapic *apic)
 	 * is caught up to it before each entry (features.c), so it has
 	 * reached the deadline by the entry that delivers the interrupt.
 	 */
-	ns = mul_u64_u32_div(apic->tsc_deadline - now, NSEC_PER_MSEC,
-			     vcpu->tsc_khz);
+	ns = apic_tsc_to_ns(apic->tsc_deadline - now, vcpu->tsc_khz);
 	hrtimer_start(&apic->timer, ktime_add_ns(ktime_get(), ns),
 		      HRTIMER_MODE_ABS_HARD);
 }
