@@ -37,6 +37,7 @@ struct monitor {
 	struct vm *vm;
 	int listen_fd, client_fd;
 	bool negotiated;		/* qmp_capabilities seen */
+	bool discarding;		/* the rest of a line too long to keep */
 	char path[108];
 	char line[MONITOR_LINE];
 	size_t used;
@@ -170,6 +171,7 @@ static void monitor__accept(struct monitor *m)
 	}
 	m->client_fd = fd;
 	m->negotiated = false;
+	m->discarding = false;
 	m->used = 0;
 	monitor__send(m, "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 0, \"minor\": 0, "
 		      "\"major\": 0}, \"package\": \"minikvm-run\"}, \"capabilities\": []}}");
@@ -190,6 +192,10 @@ static void monitor__read(struct monitor *m)
 	m->line[m->used] = '\0';
 	while ((nl = strchr(m->line, '\n'))) {
 		*nl = '\0';
+		if (m->discarding) {		/* the end of the overlong line */
+			m->discarding = false;
+			m->line[0] = '\0';
+		}
 		if (nl > m->line && nl[-1] == '\r')
 			nl[-1] = '\0';
 		if (m->line[0])
@@ -197,8 +203,10 @@ static void monitor__read(struct monitor *m)
 		m->used -= nl + 1 - m->line;
 		memmove(m->line, nl + 1, m->used + 1);
 	}
-	if (m->used == sizeof(m->line) - 1) {	/* a line too long: drop it */
-		monitor__error(m, "GenericError", "command line too long");
+	if (m->used == sizeof(m->line) - 1) {	/* a line too long: drop it all */
+		if (!m->discarding)
+			monitor__error(m, "GenericError", "command line too long");
+		m->discarding = true;
 		m->used = 0;
 	}
 }
@@ -231,20 +239,29 @@ int monitor__start(struct vm *vm, const char *path)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	struct monitor *m = &mon;
+	int fd;
 
 	if (strlen(path) >= sizeof(addr.sun_path)) {
 		pr_err("--monitor %s: the path is too long for a UNIX socket", path);
 		return -EINVAL;
 	}
-	strcpy(addr.sun_path, path);
-	m->vm = vm;
-	m->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (m->listen_fd < 0 ||
-	    bind(m->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
-	    listen(m->listen_fd, 1) < 0) {
-		pr_err("--monitor %s: %s", path, strerror(errno));
-		return -errno;
+	if (m->listen_fd >= 0) {
+		pr_err("--monitor %s: one monitor per machine", path);
+		return -EBUSY;
 	}
+	strcpy(addr.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ||
+	    listen(fd, 1) < 0) {
+		int err = errno;
+
+		pr_err("--monitor %s: %s", path, strerror(err));
+		if (fd >= 0)
+			close(fd);
+		return -err;
+	}
+	m->vm = vm;
+	m->listen_fd = fd;
 	snprintf(m->path, sizeof(m->path), "%s", path);
 	if (pthread_create(&m->thread, NULL, monitor__thread, m)) {
 		pr_err("--monitor: cannot start its thread");
