@@ -26,7 +26,8 @@
  *   soft_interrupt   SET_VCPU_EVENTS with a software interrupt (INT n, soft 1)
  *                    "being delivered" while RIP is at that INT n: accepted,
  *                    never reported back, and the guest's handler runs once
- *                    (kvm_intel fails the entry: the case skips there)
+ *                    (kvm_amd 6.12: once or twice; kvm_intel fails the entry:
+ *                    the case skips there)
  *   debugregs        reset values, KVM's checks, a round trip, the guest's MOV
  *                    from DR0-3/DR6/DR7 sees them, its MOV to DR0 is seen
  *   guest_breakpoints  the guest's own hardware breakpoints: it arms an
@@ -41,7 +42,8 @@
  *                    guest; the guest's MOV to DR7 turns them off again
  *
  * Every case passes on kvm.ko too (the rigs run it on both); guest_breakpoints_set
- * skips in the SVM rig, whose emulated CPU cannot run it (see the case).
+ * skips in the SVM rig, whose emulated CPU cannot run it (see the case), and so
+ * does guest_breakpoints there on minikvm, which emulates every MOV DR.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -616,7 +618,13 @@ TEST(soft_interrupt)
 		     "it injects with the length of the last event exit, 0 here");
 	}
 	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));
-	EXPECT_EQ(1, uc.args[0]);
+	if (kvm_is_minikvm()) {
+		EXPECT_EQ(1, uc.args[0]);
+	} else {
+		/* kvm_amd 6.1: 1; 6.12 returns to the INT n itself: 2 (6.12 SVM rig). */
+		EXPECT_LE(1, uc.args[0]);
+		EXPECT_GE(2, uc.args[0]);
+	}
 	vcpu_run_until_done(vcpu);
 	vm_free(vcpu->vm);
 }
@@ -731,6 +739,14 @@ TEST(guest_breakpoints)
 	struct vm *vm;
 
 	TEST_REQUIRE_CAP(KVM_CAP_DEBUGREGS);
+	/*
+	 * minikvm emulates every MOV DR on SVM (kmod/svm/svm.c:svm_handle_dr), so
+	 * the guest's DR7 reaches the CPU only through the VMCB, whose DR7 QEMU TCG
+	 * does not arm (guest_breakpoints_set). kvm_amd lets the guest's MOV to DR7
+	 * run in the emulated CPU, which arms it: this case passes there.
+	 */
+	if (kvm_is_minikvm() && host_svm_under_tcg())
+		SKIP(return, "minikvm on QEMU TCG: the DR7 VMRUN loads is not armed (see above)");
 	vcpu = events_vcpu(gbp_entry, nmi_count_handler);
 	vm = vcpu->vm;
 	ASSERT_EQ(UCALL_SYNC, vcpu_run_ucall(vcpu, &uc));

@@ -1479,17 +1479,18 @@ static int svm_decode_mov_crdr(struct mkvm_vcpu *vcpu)
  * DR7 enables a breakpoint (svm_load_debug()). Its DR7.GD is checked
  * here first, as the CPU would before the intercept (guestdbg.c).
  *
- * Then, unless the VMM debugs the guest, the MOV is not emulated: as KVM
- * does, the intercepts go off and the guest runs the instruction again,
- * in the hardware, with its own DR0-3 loaded (svm_run()), DR6 and DR7
- * from the VMCB; the next #VMEXIT, whatever its reason, reads them back
- * and intercepts again (svm_sync_guest_dr()). A guest that writes DR7
- * and DR0-3 in a row (a kernel switching to a task with breakpoints)
- * exits once, not five times. The emulator in QEMU TCG, the SVM rig,
- * also arms hardware breakpoints only when the guest's own MOV to DR7
- * runs, never from the DR7 that VMRUN loads: with every MOV DR emulated,
- * the guest's breakpoints would never fire there. While the VMM debugs
- * (KVM_SET_GUEST_DEBUG), every MOV DR is emulated from the copies.
+ * Every MOV DR is emulated from the copies. KVM instead turns the
+ * intercepts off at the first one while the VMM does not debug the guest,
+ * and lets the guest run its MOVs in the hardware until the next #VMEXIT
+ * reads DR0-3 and DR7 back (svm_set_dr_intercepts(), svm_sync_guest_dr()
+ * can do that here too): a guest that writes DR7 and DR0-3 in a row exits
+ * once, not five times. minikvm keeps that off: in the SVM rig the
+ * emulator (QEMU 7.2 TCG) arms a breakpoint when a nested guest's own MOV
+ * to DR7 runs, and then died in the fuzzer's short run, with a
+ * segmentation fault or "assertion failed: (!qemu_mutex_iothread_locked())"
+ * (seed 0x94a59ea17b1993ea, 2026-12-03), where emulating every MOV kept it
+ * alive. On hardware both designs give the guest its breakpoints: VMRUN
+ * loads DR7 from the VMCB and svm_run() loads DR0-3.
  */
 static int svm_handle_dr(struct mkvm_vcpu *vcpu)
 {
@@ -1502,10 +1503,6 @@ static int svm_handle_dr(struct mkvm_vcpu *vcpu)
 
 	if (mkvm_dr_general_detect(vcpu, &r))
 		return r;
-	if (!vcpu->guest_debug) {
-		svm_set_dr_intercepts(svm, false);
-		return 1;	/* RIP unchanged: the MOV runs in the guest */
-	}
 
 	if (svm_caps.decode_assists && (info & SVM_EXITINFO_MOV_VALID)) {
 		gpr = info & SVM_EXITINFO_MOV_GPR;
