@@ -176,8 +176,7 @@ void svm_set_interrupt_shadow(struct mkvm_vcpu *vcpu, u32 shadow)
 
 /*
  * DR0-3 and DR7 are the software copies svm_handle_dr() serves to the
- * guest's MOV DR, read back after each stretch in which the guest used
- * the registers directly (svm.c: svm_sync_guest_dr()); DR6 is the VMCB's
+ * guest's MOV DR; DR6 is the VMCB's
  * (the CPU sets its bits in the guest). A new DR7 reaches the VMCB at the
  * next VMRUN (svm_load_debug()).
  */

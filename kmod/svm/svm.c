@@ -501,7 +501,6 @@ static void svm_vcpu_reset(struct mkvm_vcpu *vcpu)
 	svm_init_save(&svm->vmcb->save);
 	memset(svm->db, 0, sizeof(svm->db));
 	svm->dr7 = SVM_RESET_DR7;
-	svm->dr_passthrough = false;	/* the MOV DR intercepts are back */
 	svm->flush_tlb = true;
 	svm->virq_posted = false;
 
@@ -971,7 +970,7 @@ static void svm_prepare_tlb(struct vcpu_svm *svm, struct svm_cpu *sd)
  */
 static bool svm_debug_addrs_live(struct vcpu_svm *svm)
 {
-	return (svm->vmcb->save.dr7 & MKVM_DR7_BP_EN) || svm->dr_passthrough;
+	return svm->vmcb->save.dr7 & MKVM_DR7_BP_EN;
 }
 
 static void svm_load_debug(struct mkvm_vcpu *vcpu, struct vmcb *vmcb)
@@ -1046,39 +1045,9 @@ static void svm_load_guest_regs(struct vcpu_svm *svm, struct svm_cpu *sd,
 		write_pkru(svm->pkru);
 }
 
-/*
- * MOV DR intercepts on or off (svm_handle_dr()). Off, the guest reads
- * and writes its DR0-3 in the CPU (svm_run() loads them) and DR6/DR7 in
- * the VMCB, until svm_sync_guest_dr() after the next #VMEXIT.
- */
-static void svm_set_dr_intercepts(struct vcpu_svm *svm, bool on)
-{
-	svm->vmcb->control.intercepts[VMCB_ICPT_DR] = on ? SVM_DR_INTERCEPTS : 0;
-	svm->dr_passthrough = !on;
-}
-
-/*
- * After a #VMEXIT that ended a stretch of MOV DR without exits: take
- * back what the guest left in DR0-3 and the VMCB's DR7 (DR6 stays in the
- * VMCB, where svm_get_debugregs() reads it), and intercept again, so the
- * copies stay the truth outside guest mode. Before the host's registers
- * are reloaded, with GIF = 0.
- */
-static void svm_sync_guest_dr(struct vcpu_svm *svm)
-{
-	get_debugreg(svm->db[0], 0);
-	get_debugreg(svm->db[1], 1);
-	get_debugreg(svm->db[2], 2);
-	get_debugreg(svm->db[3], 3);
-	svm->dr7 = svm->vmcb->save.dr7;
-	svm_set_dr_intercepts(svm, true);
-}
-
 static void svm_load_host_regs(struct vcpu_svm *svm, struct svm_cpu *sd,
 			       u32 host_pkru)
 {
-	if (unlikely(svm->dr_passthrough))
-		svm_sync_guest_dr(svm);
 	if (svm_has_tsc_aux && svm->tsc_aux != sd->host_tsc_aux)
 		wrmsrl(MSR_TSC_AUX, sd->host_tsc_aux);
 	/*
@@ -1148,15 +1117,12 @@ static void svm_run(struct mkvm_vcpu *vcpu)
 
 /*
  * KVM_SET_GUEST_DEBUG: #BP exits only for USE_SW_BP; #DB always does.
- * While the VMM debugs, every MOV DR exits (svm_handle_dr()); the copies
- * are current (a stretch without MOV DR exits ends at each #VMEXIT).
+ * Every MOV DR exits (svm_handle_dr()), so the copies are always current.
  */
 static void svm_update_guest_debug(struct mkvm_vcpu *vcpu)
 {
 	struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
 
-	if (vcpu->guest_debug)
-		svm_set_dr_intercepts(to_svm(vcpu), true);
 	if (vcpu->guest_debug & KVM_GUESTDBG_USE_SW_BP)
 		c->intercepts[VMCB_ICPT_EXC] |= BIT(MKVM_BP_VECTOR);
 	else
@@ -1482,9 +1448,8 @@ static int svm_decode_mov_crdr(struct mkvm_vcpu *vcpu)
  * Every MOV DR is emulated from the copies. KVM instead turns the
  * intercepts off at the first one while the VMM does not debug the guest,
  * and lets the guest run its MOVs in the hardware until the next #VMEXIT
- * reads DR0-3 and DR7 back (svm_set_dr_intercepts(), svm_sync_guest_dr()
- * can do that here too): a guest that writes DR7 and DR0-3 in a row exits
- * once, not five times. minikvm keeps that off: in the SVM rig the
+ * reads DR0-3 and DR7 back: a guest that writes DR7 and DR0-3 in a row
+ * exits once, not five times. minikvm keeps that off: in the SVM rig the
  * emulator (QEMU 7.2 TCG) arms a breakpoint when a nested guest's own MOV
  * to DR7 runs, and then died in the fuzzer's short run, with a
  * segmentation fault or "assertion failed: (!qemu_mutex_iothread_locked())"

@@ -42,7 +42,6 @@ struct svm_vm {
  * @flush_tlb:	flush this VM's ASID at the next VMRUN
  * @db:		guest DR0-DR3, loaded into the CPU around VMRUN when needed
  * @dr7:	guest DR7 (the VMCB's is mkvm_hw_dr7() of it), see svm_handle_dr()
- * @dr_passthrough: MOV DR does not exit until the next #VMEXIT
  * @tsc_aux:	guest MSR_TSC_AUX, loaded around VMRUN for RDTSCP/RDPID
  * @pkru:	guest PKRU, loaded around VMRUN on hosts that use PKU
  */
@@ -53,7 +52,6 @@ struct vcpu_svm {
 	bool flush_tlb;
 	unsigned long db[4];
 	unsigned long dr7;
-	bool dr_passthrough;
 	u64 tsc_aux;
 	u32 pkru;
 	/*
