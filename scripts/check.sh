@@ -17,13 +17,23 @@
 #      kmemleak, DEBUG_LIST and DEBUG_PREEMPT (scripts/debug-kernel.sh: built once,
 #      cached outside the clone; on a fresh machine it builds in the background
 #      while 1-4 run)
-# The last line is "N passed, N failed, N skipped" (the sum of every piece); the exit
-# status is non-zero if anything failed.
+# The last line is "N passed, N failed, N skipped" (the sum of every piece), after
+# the table of pieces and the "not ok" lines of all of them; the exit status is
+# non-zero if anything failed.
 set -euo pipefail
 
 mkdir -p build/logs
 total_p=0 total_f=0 total_s=0
 table=()
+failures=()   # the "not ok" lines of every piece, repeated before the total
+
+# failed_lines NAME FILE: keep the "not ok" lines of a piece's output for the end.
+failed_lines() {
+	local l
+	while IFS= read -r l; do
+		failures+=("$1: $l")
+	done < <(tr -d '\r' < "$2" | grep -E '^not ok' || true)
+}
 
 # add NAME P F S SECONDS: count one piece.
 add() {
@@ -39,6 +49,7 @@ account() {
 		read -r p f s < "$2"
 	else
 		echo "not ok - $1: ended before reporting results"
+		failures+=("$1: not ok - ended before reporting results")
 		p=0 f=1 s=0
 	fi
 	add "$1" "$p" "$f" "$s" "$3"
@@ -53,8 +64,10 @@ counted() {
 	echo "=== $name"
 	# A piece's own bare "N passed, N failed, N skipped" line gets its name in front:
 	# the unprefixed form is reserved for the grand total at the very end.
-	"$@" 2>&1 | sed -u -E "s/^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$/$name: &/" || true
+	"$@" 2>&1 | sed -u -E "s/^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$/$name: &/" |
+		tee "build/logs/check-$name.out" || true
 	account "$name" "$counts" $((SECONDS - start))
+	failed_lines "$name" "build/logs/check-$name.out"
 }
 
 # build NAME COMMAND...: one check; fails on a non-zero exit or any compiler warning.
@@ -71,6 +84,7 @@ build() {
 		grep -E 'warning:|error:' "$log" | head -n 20 || true
 		tail -n 5 "$log"
 		echo "not ok - $name: exit status $rc, $(grep -c -E 'warning:|error:' "$log" || true) warning/error lines (log: $log)"
+		failures+=("$name: not ok - exit status $rc (log: $log)")
 		add "$name" 0 1 0 $((SECONDS - start))
 	fi
 }
@@ -118,6 +132,7 @@ rig_pair() {
 		echo "=== $n (run side by side)"
 		cat "build/logs/check-$n.out"
 		account "$n" "build/rig/$n/counts" $((SECONDS - start))
+		failed_lines "$n" "build/logs/check-$n.out"
 	done
 }
 
@@ -248,11 +263,18 @@ if scripts/debug-kernel.sh version > /dev/null 2>&1; then
 else
 	tail -n 20 build/logs/debug-kernel.log
 	echo "not ok - build-debug-kernel (log: build/logs/debug-kernel.log)"
+	failures+=("build-debug-kernel: not ok (log: build/logs/debug-kernel.log)")
 	add build-debug-kernel 0 1 0 $((SECONDS - start))
 fi
 
 echo
 echo "=== summary"
 printf '%s\n' "${table[@]}"
+# What failed, by name, where a reader of the last lines alone sees it (the first
+# 20, cut at 200 characters; the whole lines are in the pieces' output above).
+if [ "${#failures[@]}" -gt 0 ]; then
+	echo "=== failed (${#failures[@]} lines)"
+	printf '%s\n' "${failures[@]}" | head -n 20 | cut -c1-200
+fi
 echo "$total_p passed, $total_f failed, $total_s skipped"
 [ "$total_f" = 0 ]

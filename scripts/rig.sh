@@ -398,6 +398,7 @@ RIG_DEMO='$demo'
 RIG_SELFTESTS='$selftests'
 RIG_UPSTREAM='${upstream_tests[*]}'
 RIG_UPSTREAM_TIMEOUT='$upstream_timeout'
+RIG_UPSTREAM_RETRY='$(scripts/upstream-selftests.sh retries | tr '\n' ' ')'
 CONF
 
 (cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$dir/initrd.gz"

@@ -19,6 +19,8 @@
 #   table VENDOR MINIKVM_RESULTS KVM_RESULTS
 #                          the per-test table minikvm vs kvm (markdown) on stdout
 #   lint                   check expected.txt itself (also done by judge)
+#   retries                the tests expected.txt allows a second run (its "retry"
+#                          lines), one a line
 #   run VENDOR SPEC MODULE_KO [RIG_ARGS...]
 #                          make upstream: SPEC in the VENDOR rig on minikvm (MODULE_KO),
 #                          then on the real kvm module, one after the other; the table
@@ -95,9 +97,19 @@ cmd_dir() {
 	echo "$(cache_dir)/bin"
 }
 
-# The expectation lines: TEST VENDOR MODULE RESULT [REASON...], comments and blanks out.
+# The expectation lines: TEST VENDOR MODULE RESULT [REASON...], comments, blanks
+# and retry lines out.
 expectations() {
-	sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$expected"
+	sed -e 's/#.*//' -e '/^[[:space:]]*$/d' -e '/^retry[[:space:]]/d' "$expected"
+}
+
+# retries: the tests of the "retry TEST REASON" lines. Such a test that does not
+# pass runs once more in the same machine (guest-init.sh, run_upstream); the second
+# run's result is the one judged, and judge names the first in its TAP line. Only
+# for tests whose own deadline a busy emulator can miss, on either module, with the
+# reason on the line.
+cmd_retries() {
+	sed -e 's/#.*//' "$expected" | awk '$1 == "retry" { print $2 }'
 }
 
 cmd_list() {
@@ -113,6 +125,7 @@ cmd_list() {
 # non-pass with a reason, and the differential rule: a test that passes on minikvm
 # passes on the real kvm module in the same rig.
 cmd_lint() {
+	sed -e 's/#.*//' "$expected" | awk '$1 == "retry" && NF < 3 { print "expected.txt: " $0 ": a retry needs a reason"; e++ } END { exit e > 0 }' || return 1
 	expectations | awk '
 		function bad(msg) { print "expected.txt: " msg; errors++ }
 		{
@@ -159,8 +172,13 @@ cmd_judge() {
 			tail[t] = tail[t] "\n" substr($0, length($2) + 4)
 			next
 		}
+		/^UPSTREAM-FIRST: / {
+			first[$2] = $3 " " $4
+			next
+		}
 		/^UPSTREAM: / {
 			reason = why($2, $3)
+			if ($2 in first) reason = reason (reason != "" ? " " : "") "(second run; the first: " first[$2] ")"
 			# 128 + N: how the shell reports a process killed by signal N
 			# (254 is how the selftest library exits on a failed assertion).
 			if ($3 == "fail" && $4 > 128 && $4 < 160) reason = reason " (killed by signal " $4 - 128 ")"
@@ -202,7 +220,9 @@ cmd_judge() {
 			 END { if (!f) print "unknown" }')
 		if [ "$got" = "$want" ]; then
 			if [ "$got" = pass ]; then
-				echo "ok $n upstream.$t"; p=$((p + 1))
+				# a note only after a retry: "(second run; the first: fail 254)"
+				reason=$(cut -s -d' ' -f5- <<<"$line")
+				echo "ok $n upstream.$t${reason:+ $reason}"; p=$((p + 1))
 			else
 				echo "ok $n upstream.$t # SKIP $got as expected: $reason"; s=$((s + 1))
 			fi
@@ -296,6 +316,7 @@ list)  cmd_list "$@" ;;
 judge) cmd_judge "$@" ;;
 table) cmd_table "$@" ;;
 lint)  cmd_lint ;;
+retries) cmd_retries ;;
 run)   cmd_run "$@" ;;
 *)     sed -n '2,/^set -e/p' "$0" | sed '$d' >&2; exit 2 ;;
 esac

@@ -95,6 +95,44 @@ UPSTREAM: a_test pass 0 1.5
 UPSTREAM: z_test fail 1 0.3
 LOG
 
+check "a second run after a retry is the one judged" minikvm check "1 0 2" 0 <<'LOG'
+UPSTREAM: a_test pass 0 1.5
+RIG: upstream b_test
+# b_test| ==== Test Assertion Failure ====
+# b_test|   x.c:217: false
+UPSTREAM-FIRST: b_test fail 254 3.2
+RIG: upstream b_test
+# b_test| ==== Test Assertion Failure ====
+# b_test|   lib/kvm_util.c:1446: !ret
+UPSTREAM: b_test fail 254 0.1
+UPSTREAM: c_test skip 4 0.0
+LOG
+if grep -qx 'b_test fail 254 0.1 lib/kvm_util.c:1446: !ret (second run; the first: fail 254)' "$tmp/results"; then
+	ok "a retried failure gives the second run's reason and names the first"
+else
+	cp "$tmp/results" "$tmp/out"; not_ok "a retried failure gives the second run's reason and names the first"
+fi
+check "a pass on the second run counts as a pass, named so" kvm check "2 0 1" 0 <<'LOG'
+RIG: upstream a_test
+# a_test| ==== Test Assertion Failure ====
+# a_test|   x.c:217: false
+UPSTREAM-FIRST: a_test fail 254 3.2
+RIG: upstream a_test
+UPSTREAM: a_test pass 0 3.1
+UPSTREAM: b_test pass 0 2.0
+UPSTREAM: c_test skip 4 0.0
+LOG
+if grep -qx 'ok 1 upstream.a_test (second run; the first: fail 254)' "$tmp/out"; then
+	ok "its TAP line names the first run"
+else
+	not_ok "its TAP line names the first run"
+fi
+check "a first run alone (the rig ended) fails" kvm check "1 1 1" 1 <<'LOG'
+UPSTREAM-FIRST: a_test fail 254 3.2
+UPSTREAM: b_test pass 0 2.0
+UPSTREAM: c_test skip 4 0.0
+LOG
+
 # lint: the differential rule, both modules listed, a reason for every non-pass.
 lint_case() {
 	local name=$1 want_rc=$2 rc=0
@@ -116,6 +154,17 @@ EXP
 lint_case "a well-formed file passes" 0 <<'EXP'
 a_test svm minikvm fail  no irqchip
 a_test svm kvm     pass
+retry a_test  its deadline is wall time
+EXP
+if [ "$("$top/scripts/upstream-selftests.sh" retries)" = a_test ]; then
+	ok "retries lists the retry lines"
+else
+	echo "retries: $("$top/scripts/upstream-selftests.sh" retries)" > "$tmp/out"; not_ok "retries lists the retry lines"
+fi
+lint_case "a retry without a reason is refused" 1 <<'EXP'
+a_test svm minikvm pass
+a_test svm kvm     pass
+retry a_test
 EXP
 check "a malformed expected.txt fails the judge" minikvm check "0 1 0" 1 <<'LOG'
 UPSTREAM: a_test pass 0 1.5
