@@ -40,6 +40,14 @@
  *           the guest must not count for the next 3 s), query-status (paused),
  *           system_powerdown (an error: no ACPI), cont (a RESUME event; the
  *           count must go on), quit (minikvm-run exits 0, "quit (monitor)")
+ *   snapshot the monitor's machine again: at "L2-COUNT 2", snapshot-save to a
+ *           file (user/runner/snapshot.c), a few more counts, quit. Then a new
+ *           minikvm-run with the same options and --restore FILE: no boot (no
+ *           "L2: init running", no marker), the first count it prints is one
+ *           after the count at the save, not 0, and the guest counts on (both
+ *           vCPUs and the in-kernel timers came back); there, snapshot-load
+ *           of the same file takes the count back again. A copy of the file
+ *           cut in half must be refused: exit status 1, "truncated", no run
  * Each must print the marker, report its number of CPUs ("L2: init running,
  * kernel ..., N cpu") and reset.
  *
@@ -108,6 +116,7 @@ FIXTURE_VARIANT(l2) {
 	bool sigterm;		/* stop it with SIGTERM at "L2-COUNT 1" */
 	bool virtio;		/* --disk, --disk-ro, --rng; l2mode=virtio */
 	bool monitor;		/* --monitor: stop, cont, quit at "L2-COUNT 1" */
+	bool snapshot;		/* --monitor: snapshot-save, --restore, snapshot-load */
 };
 
 FIXTURE_VARIANT_ADD(l2, user) {
@@ -132,6 +141,11 @@ FIXTURE_VARIANT_ADD(l2, monitor) {
 	.monitor = true,
 };
 
+FIXTURE_VARIANT_ADD(l2, snapshot) {
+	.name = "snapshot", .irqchip = "kernel", .cpus = 2, .append = "l2mode=counter",
+	.monitor = true, .snapshot = true,
+};
+
 FIXTURE_VARIANT_ADD(l2, virtio) {
 	.name = "virtio", .irqchip = "kernel", .cpus = 2, .append = "l2mode=virtio",
 	.virtio = true,
@@ -150,6 +164,9 @@ struct l2_seen {
 	char trouble[160];		/* the first line of an oops, WARN, panic */
 	bool count1;			/* "L2-COUNT 1" (l2mode=counter) */
 	int last_count;			/* the last "L2-COUNT n"; -1 (atomic) */
+	int first_count;		/* the first "L2-COUNT n"; -1 */
+	int counts;			/* "L2-COUNT" lines so far (atomic) */
+	bool init_ran;			/* "L2: init running" (a boot) */
 	bool quit;			/* "minikvm-run: quit (monitor)" */
 	bool terminated;		/* "minikvm-run: terminated by a signal" */
 	/* l2mode=virtio: the "L2-VIRTIO ..." lines */
@@ -218,8 +235,14 @@ static void echo_line(char *line, struct l2_seen *seen)
 		sscanf(p, ", %d cpu", &seen->cpus);
 	if (strstr(line, "L2-COUNT 1"))
 		seen->count1 = true;
-	if ((p = strstr(line, "L2-COUNT ")) && sscanf(p, "L2-COUNT %d", &k) == 1)
+	if ((p = strstr(line, "L2-COUNT ")) && sscanf(p, "L2-COUNT %d", &k) == 1) {
+		if (seen->first_count < 0)
+			seen->first_count = k;
 		__atomic_store_n(&seen->last_count, k, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&seen->counts, 1, __ATOMIC_RELAXED);
+	}
+	if (strstr(line, "L2: init running"))
+		seen->init_ran = true;
 	if (strstr(line, "minikvm-run: quit (monitor)"))
 		seen->quit = true;
 	if (strstr(line, "minikvm-run: terminated by a signal"))
@@ -264,7 +287,14 @@ struct qmp_session {
 	char failed[200];	/* the first step that went wrong; "" */
 	int paused_from, paused_to;	/* last count 1 s and 4 s after "stop" */
 	int resumed;		/* a count seen after "cont"; -1 */
+	/* The snapshot variant. */
+	bool restored;		/* this run is the --restore one */
+	int saved_before, saved_after;	/* the last count before and after the save */
+	int loaded_at, after_load;	/* the count at snapshot-load, the next one */
 };
+
+#define SNAP_FILE	"/tmp/l2.snap"
+#define SNAP_BAD	"/tmp/l2-cut.snap"
 
 /* One line from the monitor (without CR LF), within @ms; false on timeout. */
 static bool qmp_line(struct qmp_session *q, char *buf, size_t size, int ms)
@@ -363,12 +393,72 @@ static void *qmp_thread(void *arg)
 	return NULL;
 }
 
+static int qmp_seen_counts(struct qmp_session *q)
+{
+	return __atomic_load_n(&q->seen->counts, __ATOMIC_RELAXED);
+}
+
+/* Wait (up to @s seconds) until the guest has printed @n more counts. */
+static bool qmp_wait_counts(struct qmp_session *q, int n, int s)
+{
+	int want = qmp_seen_counts(q) + n;
+
+	for (int i = 0; i < s * 10; i++) {
+		if (qmp_seen_counts(q) >= want)
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+/*
+ * The snapshot variant's session. First run: snapshot-save at a count of
+ * 2 or more, two more counts, quit. The --restore run: two counts, then
+ * snapshot-load of the same file, the next count, quit.
+ */
+static void *snap_thread(void *arg)
+{
+	struct qmp_session *q = arg;
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	char buf[512];
+
+	strcpy(addr.sun_path, MON_SOCK);
+	q->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	QMP_STEP(q, q->fd >= 0 && !connect(q->fd, (struct sockaddr *)&addr, sizeof(addr)),
+		 "connect to " MON_SOCK);
+	QMP_STEP(q, qmp_line(q, buf, sizeof(buf), 30000) && strstr(buf, "{\"QMP\""),
+		 "the greeting");
+	QMP_STEP(q, qmp_cmd(q, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}", NULL),
+		 "qmp_capabilities");
+	if (!q->restored) {
+		for (int i = 0; i < 600 && qmp_count(q) < 2; i++)
+			usleep(100000);
+		q->saved_before = qmp_count(q);
+		QMP_STEP(q, qmp_cmd(q, "{\"execute\": \"snapshot-save\", \"arguments\": "
+				    "{\"file\": \"" SNAP_FILE "\"}}", "{\"return\": {}}", NULL),
+			 "snapshot-save");
+		q->saved_after = qmp_count(q);
+		QMP_STEP(q, qmp_wait_counts(q, 2, 60), "two counts after snapshot-save");
+	} else {
+		QMP_STEP(q, qmp_wait_counts(q, 2, 60), "two counts after --restore");
+		q->loaded_at = qmp_count(q);
+		QMP_STEP(q, qmp_cmd(q, "{\"execute\": \"snapshot-load\", \"arguments\": "
+				    "{\"file\": \"" SNAP_FILE "\"}}", "{\"return\": {}}", NULL),
+			 "snapshot-load");
+		QMP_STEP(q, qmp_wait_counts(q, 1, 60), "a count after snapshot-load");
+		q->after_load = qmp_count(q);
+	}
+	QMP_STEP(q, qmp_cmd(q, "{\"execute\": \"quit\"}", "{\"return\": {}}", NULL), "quit");
+	return NULL;
+}
+
 /*
  * Run minikvm-run for variant @var, echo its output; returns its wait status,
  * fills *seen, sets *stuck if the silence watchdog had to stop it.
  */
 static int run_l2(const FIXTURE_VARIANT(l2) *var, const char *nonce,
-		  struct l2_seen *seen, bool *stuck, struct qmp_session *qmp)
+		  struct l2_seen *seen, bool *stuck, struct qmp_session *qmp,
+		  const char *restore)
 {
 	const char *extra = getenv("L2BOOT_APPEND");
 	char line[512], buf[256], append[512], irqchip[32], cpus[16];
@@ -416,13 +506,20 @@ static int run_l2(const FIXTURE_VARIANT(l2) *var, const char *nonce,
 		argv[argc++] = MON_SOCK;
 		unlink(MON_SOCK);	/* minikvm-run binds a new socket */
 	}
+	if (restore) {
+		argv[argc++] = "--restore";
+		argv[argc++] = restore;
+	}
 	argv[argc] = NULL;
-	printf("# minikvm-run %s --cpus %s%s --append '%s'\n", irqchip, cpus,
+	printf("# minikvm-run %s --cpus %s%s%s%s%s --append '%s'\n", irqchip, cpus,
 	       var->virtio ? " --initrd " L2_INITRD_VIRTIO " --disk " DISK_RW " --disk-ro "
-	       DISK_RO " --rng --virtio-console" : "", append);
+	       DISK_RO " --rng --virtio-console" : "", var->monitor ? " --monitor " MON_SOCK : "",
+	       restore ? " --restore " : "", restore ? restore : "", append);
 	*seen = (struct l2_seen){ .cpus = -1, .vdb_ro = -1, .hwrng_bytes = -1,
-				  .last_count = -1 };
-	*qmp = (struct qmp_session){ .seen = seen, .fd = -1, .resumed = -1 };
+				  .last_count = -1, .first_count = -1 };
+	*qmp = (struct qmp_session){ .seen = seen, .fd = -1, .resumed = -1,
+				     .restored = restore != NULL, .saved_before = -1,
+				     .saved_after = -1, .loaded_at = -1, .after_load = -1 };
 	*stuck = false;
 	if (pipe(pipefd) || (var->virtio && pipe(inpipe)))
 		return -1;
@@ -493,8 +590,10 @@ static int run_l2(const FIXTURE_VARIANT(l2) *var, const char *nonce,
 			pinged = write(inpipe[1], ping, len) == len;
 		}
 		/* The guest counts: talk to the monitor (once). */
-		if (var->monitor && seen->count1 && !qmp->thread &&
-		    pthread_create(&qmp->thread, NULL, qmp_thread, qmp))
+		if (var->monitor && (seen->count1 || (restore && seen->first_count >= 0)) &&
+		    !qmp->thread &&
+		    pthread_create(&qmp->thread, NULL, var->snapshot ? snap_thread : qmp_thread,
+				   qmp))
 			snprintf(qmp->failed, sizeof(qmp->failed), "pthread_create");
 		if (var->sigterm && seen->count1 && !termed) {
 			printf("# L2 is counting: SIGTERM to minikvm-run\n");
@@ -547,6 +646,23 @@ static int file_copy_or_cmp(const char *a, const char *b, bool cmp)
 	return ret;
 }
 
+/* The first line of `cmd`'s output that contains @what into buf ("" if none). */
+static void first_line_matching(const char *cmd, const char *what, char *buf, size_t len)
+{
+	FILE *f = popen(cmd, "r");
+	char line[512];
+
+	buf[0] = '\0';
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (!buf[0] && strstr(line, what)) {
+			line[strcspn(line, "\r\n")] = '\0';
+			snprintf(buf, len, "%.*s", (int)len - 1, line);
+		}
+	pclose(f);
+}
+
 /* The first line of `cmd`'s output into buf, without its newline. */
 static void first_line(const char *cmd, char *buf, size_t len)
 {
@@ -562,6 +678,59 @@ static void first_line(const char *cmd, char *buf, size_t len)
 
 static void check_virtio(struct __test_metadata *_metadata, const struct l2_seen *seen,
 			 const char *nonce);
+
+/*
+ * The snapshot variant after its first run (@first: its session): the
+ * save worked; then the --restore run and the cut file.
+ */
+static void check_snapshot(struct __test_metadata *_metadata, const FIXTURE_VARIANT(l2) *var,
+			   const struct qmp_session *first)
+{
+	struct qmp_session qmp;
+	struct l2_seen seen;
+	char cmd[256], out[256];
+	bool stuck;
+	int status;
+
+	ASSERT_STREQ("", first->failed) TH_LOG("the monitor step that failed (first run)");
+	printf("# saved between counts %d and %d\n", first->saved_before, first->saved_after);
+	ASSERT_LE(2, first->saved_before);
+
+	status = run_l2(var, "0", &seen, &stuck, &qmp, SNAP_FILE);
+	ASSERT_NE(-1, status);
+	ASSERT_FALSE(stuck) TH_LOG("the restored guest stopped making progress");
+	EXPECT_STREQ("", qmp.failed) TH_LOG("the monitor step that failed (--restore run)");
+	EXPECT_STREQ("", seen.trouble) TH_LOG("the restored kernel reported a problem");
+	EXPECT_FALSE(seen.init_ran) TH_LOG("the restored machine booted instead");
+	EXPECT_FALSE(seen.marker) TH_LOG("the restored machine booted instead");
+	printf("# restored: first count %d; snapshot-load at %d, then %d\n",
+	       seen.first_count, qmp.loaded_at, qmp.after_load);
+	/* The guest goes on from the save: the count after it, not 0. */
+	EXPECT_LE(first->saved_before, seen.first_count);
+	EXPECT_GE(first->saved_after + 1, seen.first_count);
+	/* snapshot-load: back to the same point, behind where it was. */
+	EXPECT_LT(qmp.after_load, qmp.loaded_at);
+	EXPECT_LE(first->saved_before, qmp.after_load);
+	EXPECT_GE(first->saved_after + 1, qmp.after_load);
+	ASSERT_TRUE(WIFEXITED(status)) TH_LOG("minikvm-run died: status 0x%x", status);
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_TRUE(seen.quit) TH_LOG("no \"minikvm-run: quit (monitor)\"");
+
+	/* A file cut in half: refused before anything runs. */
+	snprintf(cmd, sizeof(cmd), "head -c $(($(stat -c %%s %s) / 2)) %s > %s", SNAP_FILE,
+		 SNAP_FILE, SNAP_BAD);
+	ASSERT_EQ(0, system(cmd));
+	snprintf(cmd, sizeof(cmd), RUNNER " --kernel " L2_KERNEL " --initrd " L2_INITRD
+		 " --memory 256 --irqchip=kernel --cpus %d --restore " SNAP_BAD " 2>&1; "
+		 "echo status=$?", var->cpus);
+	first_line_matching(cmd, "truncated", out, sizeof(out));
+	printf("# cut file: %s\n", out);
+	EXPECT_NE(NULL, strstr(out, "truncated"));
+	first_line_matching(cmd, "status=", out, sizeof(out));
+	EXPECT_STREQ("status=1", out);
+	unlink(SNAP_BAD);
+	unlink(SNAP_FILE);
+}
 
 /*
  * L2BOOT_RUNS=N in the environment (the rig passes APPEND="L2BOOT_RUNS=N"
@@ -602,7 +771,7 @@ TEST_F_TIMEOUT(l2, linux_boot_and_reboot, 3000)
 			ASSERT_EQ(0, file_copy_or_cmp(L2_DISK, DISK_RW, false));
 			ASSERT_EQ(0, file_copy_or_cmp(L2_DISK, DISK_RO, false));
 		}
-		status = run_l2(variant, nonce, &seen, &stuck, &qmp);
+		status = run_l2(variant, nonce, &seen, &stuck, &qmp, NULL);
 		ASSERT_NE(-1, status);
 		if (WIFEXITED(status) && WEXITSTATUS(status) == 3)
 			SKIP(return, "this KVM lacks an ioctl minikvm-run needs (see above)");
@@ -627,7 +796,9 @@ TEST_F_TIMEOUT(l2, linux_boot_and_reboot, 3000)
 		ASSERT_EQ(0, WEXITSTATUS(status));
 		if (variant->virtio)
 			check_virtio(_metadata, &seen, nonce);
-		if (variant->monitor) {
+		if (variant->snapshot) {
+			check_snapshot(_metadata, variant, &qmp);
+		} else if (variant->monitor) {
 			EXPECT_STREQ("", qmp.failed) TH_LOG("the monitor step that failed");
 			EXPECT_EQ(qmp.paused_from, qmp.paused_to)
 				TH_LOG("the guest counted on while stopped");

@@ -49,6 +49,35 @@ void vm__stop(struct vm *v, int code, const char *fmt, ...)
 	(void)!write(v->stop_fd, &one, sizeof(one));
 }
 
+/* snapshot.c's two, stubbed: they record what they were asked and answer
+ * what the test sets. */
+static char snap_file[1100];
+static int snap_saves, snap_loads, snap_ret;
+static bool snap_touched;
+static bool snap_paused;	/* the machine was paused when they ran */
+
+int snapshot__save(struct vm *v, const char *path, char *why, size_t why_len)
+{
+	snap_saves++;
+	snap_paused = atomic_load(&v->paused);
+	snprintf(snap_file, sizeof(snap_file), "%s", path);
+	if (snap_ret)
+		snprintf(why, why_len, "snapshot: \"%s\": No space left on device", path);
+	return snap_ret;
+}
+
+int snapshot__load(struct vm *v, const char *path, char *why, size_t why_len,
+		   bool *touched)
+{
+	snap_loads++;
+	snap_paused = atomic_load(&v->paused);
+	snprintf(snap_file, sizeof(snap_file), "%s", path);
+	*touched = snap_touched;
+	if (snap_ret)
+		snprintf(why, why_len, "snapshot %s: truncated", path);
+	return snap_ret;
+}
+
 static int client(const char *path)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -128,6 +157,30 @@ int main(void)
 	r = ask(fd, "{\"execute\": \"cont\"}\n");
 	tap_ok(strstr(r, "\"RESUME\"") && !strcmp(line(fd), "{\"return\": {}}") && resumes == 1,
 	       "cont: the RESUME event, the answer, one resume");
+	r = ask(fd, "{\"execute\": \"snapshot-save\"}\n");
+	tap_ok(strstr(r, "GenericError") && strstr(r, "file") && !snap_saves,
+	       "snapshot-save without a file: %s", r);
+	r = ask(fd, "{\"execute\": \"snapshot-save\", \"arguments\": {\"file\": \"a\\\\b\"}}\n");
+	tap_ok(strstr(r, "GenericError") && !snap_saves, "a file name with an escape: %s", r);
+	r = ask(fd, "{\"execute\": \"snapshot-save\", \"arguments\": { \"file\" : \"/tmp/s.snap\" }}\n");
+	tap_ok(!strcmp(r, "{\"return\": {}}") && snap_saves == 1 && snap_paused &&
+	       !strcmp(snap_file, "/tmp/s.snap") && pauses == 2 && resumes == 2 &&
+	       !atomic_load(&vm.paused),
+	       "snapshot-save: paused around the save, running again: %s", r);
+	snap_ret = -ENOSPC;
+	r = ask(fd, "{\"execute\": \"snapshot-save\", \"arguments\": {\"file\": \"/tmp/s.snap\"}}\n");
+	tap_ok(strstr(r, "GenericError") && strstr(r, "No space left") && !strstr(r, "\\\"") &&
+	       !atomic_load(&vm.paused) && !atomic_load(&vm.stopping),
+	       "a failed save: an error (quotes made JSON-safe), the guest runs on: %s", r);
+	snap_ret = -EINVAL;
+	r = ask(fd, "{\"execute\": \"snapshot-load\", \"arguments\": {\"file\": \"/tmp/t.snap\"}}\n");
+	tap_ok(strstr(r, "GenericError") && strstr(r, "truncated") && snap_loads == 1 &&
+	       !atomic_load(&vm.paused) && !atomic_load(&vm.stopping),
+	       "a bad file to load, nothing changed: an error, the guest runs on: %s", r);
+	snap_ret = 0;
+	r = ask(fd, "{\"execute\": \"snapshot-load\", \"arguments\": {\"file\": \"/tmp/s.snap\"}}\n");
+	tap_ok(!strcmp(r, "{\"return\": {}}") && snap_loads == 2 && snap_paused &&
+	       !atomic_load(&vm.paused), "snapshot-load: paused around the load: %s", r);
 	r = ask(fd, "{\"execute\": \"system_powerdown\"}\n");
 	tap_ok(strstr(r, "GenericError") && strstr(r, "ACPI"), "system_powerdown: %s", r);
 	r = ask(fd, "{\"execute\": \"migrate\"}\n");
@@ -149,6 +202,24 @@ int main(void)
 	       vm.exit_code == EXIT_GUEST_DONE, "quit: the answer, SHUTDOWN, the machine stops");
 	monitor__stop(&vm);
 	tap_ok(access(sock, F_OK) < 0 && errno == ENOENT, "the socket file is removed at the end");
+	close(fd);
+
+	/* A new machine's monitor: a load that fails half way stops the machine. */
+	atomic_store(&vm.stopping, false);
+	vm.exit_reason[0] = '\0';
+	vm.exit_code = 0;
+	close(vm.stop_fd);
+	vm.stop_fd = eventfd(0, EFD_CLOEXEC);
+	snap_ret = -EINVAL;
+	snap_touched = true;
+	fd = monitor__start(&vm, sock) == 0 ? client(sock) : -1;
+	line(fd);
+	ask(fd, "{\"execute\": \"qmp_capabilities\"}\n");
+	r = ask(fd, "{\"execute\": \"snapshot-load\", \"arguments\": {\"file\": \"/tmp/s.snap\"}}\n");
+	tap_ok(strstr(r, "GenericError") && atomic_load(&vm.stopping) && vm.exit_code == EXIT_ERROR &&
+	       strstr(vm.exit_reason, "half loaded"),
+	       "a load that failed after changing the machine stops it: %s", vm.exit_reason);
+	monitor__stop(&vm);
 	close(fd);
 	rmdir(path);
 	return tap_done();

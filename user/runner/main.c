@@ -5,7 +5,7 @@
  *   minikvm-run --kernel bzImage [--initrd FILE] [--append "CMDLINE"]
  *               [--memory MiB] [--cpus N] [--irqchip=kernel|user]
  *               [--disk FILE[,ro]]... [--disk-ro FILE]... [--rng]
- *               [--virtio-console] [--monitor PATH]
+ *               [--virtio-console] [--monitor PATH] [--restore FILE]
  *   minikvm-run --image FILE.bin [--entry ADDR] [--mode real|prot|long]
  *
  * The machine is a minimal legacy PC: RAM from 0, a 16550A on COM1 (the
@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "runner.h"
@@ -58,7 +59,7 @@ static void usage(FILE *f)
 	fputs("usage: minikvm-run --kernel bzImage [--initrd FILE] [--append CMDLINE]\n"
 	      "                   [--memory MiB] [--cpus N] [--irqchip=kernel|user]\n"
 	      "                   [--disk FILE[,ro]]... [--disk-ro FILE]... [--rng]\n"
-	      "                   [--virtio-console] [--monitor PATH]\n"
+	      "                   [--virtio-console] [--monitor PATH] [--restore FILE]\n"
 	      "       minikvm-run --image FILE.bin [--entry ADDR] [--mode real|prot|long]\n"
 	      "                   [--memory MiB]\n"
 	      "options: --cpus N   vCPUs, 1 to 64 (more than 1 needs --irqchip=kernel)\n"
@@ -71,7 +72,10 @@ static void usage(FILE *f)
 	      "                    stdin goes to hvc0 instead of COM1 (console=hvc0)\n"
 	      "                    (virtio devices need --irqchip=kernel)\n"
 	      "         --monitor PATH  a QMP-like monitor on a new UNIX socket at PATH:\n"
-	      "                    qmp_capabilities, query-status, stop, cont, quit\n"
+	      "                    qmp_capabilities, query-status, stop, cont, quit,\n"
+	      "                    snapshot-save and snapshot-load {\"file\": PATH}\n"
+	      "         --restore FILE  start from a snapshot (snapshot-save) instead of\n"
+	      "                    booting: give the machine options it was saved with\n"
 	      "         --trace    report port and MMIO accesses no device claims\n"
 	      "The console is COM1 on stdin/stdout; Ctrl-A x quits.\n", f);
 }
@@ -135,6 +139,8 @@ static void check_args(const struct config *cfg)
 	if (virtio && cfg->irqchip == IRQCHIP_USER)
 		die(EXIT_USAGE, "virtio devices need --irqchip=kernel: their interrupts "
 		    "are irqfds on IOAPIC lines");
+	if (cfg->restore && access(cfg->restore, R_OK))
+		die(EXIT_ERROR, "--restore %s: %s", cfg->restore, strerror(errno));
 	/* A disk that is not there is bad input: say so before building anything. */
 	for (int i = 0; i < cfg->nr_disks; i++)
 		if (access(cfg->disk[i].path, cfg->disk[i].ro ? R_OK : R_OK | W_OK))
@@ -175,6 +181,7 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 		{ "rng",    no_argument,       NULL, 'r' },
 		{ "virtio-console", no_argument, NULL, 'C' },
 		{ "monitor", required_argument, NULL, 'Q' },
+		{ "restore", required_argument, NULL, 'R' },
 		{ "trace",  no_argument,       NULL, 't' },
 		{ "help",   no_argument,       NULL, 'h' },
 		{ 0 }
@@ -197,6 +204,7 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 		case 'r': cfg->rng = true; break;
 		case 'C': cfg->virtio_console = true; break;
 		case 'Q': cfg->monitor = optarg; break;
+		case 'R': cfg->restore = optarg; break;
 		case 'e':
 			cfg->entry = parse_number("--entry", optarg);
 			cfg->entry_set = true;
@@ -281,6 +289,24 @@ int main(int argc, char **argv)
 	ret = cfg.kernel ? boot__load_kernel(vm, &cfg) : boot__load_image(vm, &cfg);
 	if (ret)
 		die(exit_code_for(ret), "cannot load the guest");
+	/*
+	 * --restore: the machine just built (same options, same kernel: its
+	 * devices and vCPUs exist) becomes the saved one; no vCPU has run yet.
+	 */
+	if (cfg.restore) {
+		char why[512] = "";
+		bool touched;
+		struct kvm_clock_data clock = { 0 };
+
+		ret = snapshot__load(vm, cfg.restore, why, sizeof(why), &touched);
+		if (ret)
+			die(EXIT_ERROR, "%s", why[0] ? why : strerror(-ret));
+		clock.clock = vm->paused_clock.clock;
+		if (ioctl(vm->vm_fd, KVM_SET_CLOCK, &clock) < 0)
+			die(EXIT_ERROR, "KVM_SET_CLOCK: %s", strerror(errno));
+		vm->paused_clock_ok = false;
+		fprintf(stderr, "minikvm-run: restored from %s\n", cfg.restore);
+	}
 
 	if (vcpu__install_kick() < 0)
 		die(EXIT_ERROR, "sigaction: %s", strerror(errno));

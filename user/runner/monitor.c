@@ -13,9 +13,10 @@
  *   <- {"event": "STOP", "timestamp": {...}}                 then the answer
  *   <- {"return": {}}
  *
- * Commands: qmp_capabilities, query-status, stop, cont, quit, and
- * system_powerdown, which answers an error (the machine has no ACPI, so no
- * power button). One client at a time, one command per line; the thread
+ * Commands: qmp_capabilities, query-status, stop, cont, quit,
+ * snapshot-save and snapshot-load (with {"arguments": {"file": PATH}}:
+ * snapshot.c), and system_powerdown, which answers an error (the machine
+ * has no ACPI, so no power button). One client at a time, one command per line; the thread
  * below serves it. "stop" parks every vCPU thread outside KVM_RUN
  * (vm__pause(), vcpu.c): the guest's state stays in KVM, nothing runs, and
  * "cont" lets the threads go on from there.
@@ -111,6 +112,78 @@ static bool monitor__command(const char *line, char *cmd, size_t size)
 	return true;
 }
 
+/*
+ * The string value of "arguments": {..., "@key": "value"} in @line, into
+ * @out. Values with escapes (a backslash) are refused: this parser does not
+ * undo them. Returns false if there is no such string.
+ */
+static bool monitor__arg(const char *line, const char *key, char *out, size_t size)
+{
+	const char *p = strstr(line, "\"arguments\""), *end;
+	char quoted[64];
+	size_t len;
+
+	snprintf(quoted, sizeof(quoted), "\"%s\"", key);
+	if (!p || !(p = strstr(p, quoted)))
+		return false;
+	p += strlen(quoted);
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p++ != ':')
+		return false;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p++ != '"')
+		return false;
+	end = strchr(p, '"');
+	len = end ? (size_t)(end - p) : 0;
+	if (!end || !len || len >= size || memchr(p, '\\', len))
+		return false;
+	memcpy(out, p, len);
+	out[len] = '\0';
+	return true;
+}
+
+/*
+ * snapshot-save / snapshot-load: pause (if running), save or load, and run
+ * again if it was running. A failed load stops the machine: its memory and
+ * some of its vCPUs may already be the snapshot's.
+ */
+static void monitor__snapshot(struct monitor *m, const char *line, bool save)
+{
+	struct vm *vm = m->vm;
+	bool was_running = !atomic_load(&vm->paused), touched = false;
+	char file[1024], why[512], buf[400];
+	int r;
+
+	if (!monitor__arg(line, "file", file, sizeof(file))) {
+		monitor__error(m, "GenericError",
+			       "expected {\\\"arguments\\\": {\\\"file\\\": \\\"PATH\\\"}}");
+		return;
+	}
+	if (was_running)
+		vm__pause(vm);
+	why[0] = '\0';
+	r = save ? snapshot__save(vm, file, why, sizeof(why)) :
+		   snapshot__load(vm, file, why, sizeof(why), &touched);
+	if (r) {
+		/* JSON: the message must not carry a quote or a backslash. */
+		for (char *c = why; *c; c++)
+			if (*c == '"' || *c == '\\' || (unsigned char)*c < ' ')
+				*c = '\'';
+		snprintf(buf, sizeof(buf), "%s", why[0] ? why : strerror(-r));
+		monitor__error(m, "GenericError", buf);
+		if (touched)
+			vm__stop(vm, EXIT_ERROR, "%s (the machine is half loaded)", why);
+		else if (was_running)
+			vm__resume(vm);
+		return;
+	}
+	if (was_running)
+		vm__resume(vm);
+	monitor__send(m, "{\"return\": {}}");
+}
+
 static void monitor__execute(struct monitor *m, const char *line)
 {
 	struct vm *vm = m->vm;
@@ -149,6 +222,8 @@ static void monitor__execute(struct monitor *m, const char *line)
 		monitor__send(m, "{\"return\": {}}");
 		monitor__event(m, "SHUTDOWN");
 		vm__stop(vm, EXIT_GUEST_DONE, "quit (monitor)");
+	} else if (!strcmp(cmd, "snapshot-save") || !strcmp(cmd, "snapshot-load")) {
+		monitor__snapshot(m, line, !strcmp(cmd, "snapshot-save"));
 	} else if (!strcmp(cmd, "system_powerdown")) {
 		monitor__error(m, "GenericError",
 			       "no power button: this machine has no ACPI (use quit)");
@@ -283,4 +358,5 @@ void monitor__stop(struct vm *vm)
 		close(m->client_fd);
 	close(m->listen_fd);
 	unlink(m->path);
+	*m = (struct monitor){ .listen_fd = -1, .client_fd = -1 };
 }

@@ -71,6 +71,7 @@ struct config {
 	bool rng;				/* --rng */
 	bool virtio_console;			/* --virtio-console: stdin/stdout on hvc0 */
 	const char *monitor;			/* --monitor PATH: a QMP-like socket */
+	const char *restore;			/* --restore FILE: a snapshot */
 };
 
 /* One virtio device in the machine (virtio/virtio.c). */
@@ -161,6 +162,11 @@ void vm__resume(struct vm *vm);
 /* monitor.c */
 int monitor__start(struct vm *vm, const char *path);
 void monitor__stop(struct vm *vm);
+
+/* snapshot.c */
+int snapshot__save(struct vm *vm, const char *path, char *why, size_t why_len);
+int snapshot__load(struct vm *vm, const char *path, char *why, size_t why_len,
+		   bool *touched);
 
 /* irq.c */
 int irq__init(struct vm *vm, const struct config *cfg);

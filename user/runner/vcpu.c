@@ -363,6 +363,16 @@ static void vcpu__park(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
 
+	/*
+	 * Finish the instruction whose port or MMIO read this thread has just
+	 * answered: KVM completes it at the next KVM_RUN, which immediate_exit
+	 * ends before any guest code runs (api.rst). A snapshot taken while we
+	 * are parked then holds the state after that instruction, as it must.
+	 */
+	v->run->immediate_exit = 1;
+	(void)!ioctl(v->fd, KVM_RUN, 0);
+	v->run->immediate_exit = 0;
+
 	pthread_mutex_lock(&vm->pause_lock);
 	vm->parked++;
 	pthread_cond_broadcast(&vm->pause_cond);
