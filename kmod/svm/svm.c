@@ -1526,9 +1526,18 @@ static int svm_handle_cr8_write(struct mkvm_vcpu *vcpu)
 /*
  * VMRUN found the VMCB's guest state invalid (APM Vol.2 15.5.1). KVM
  * reports the exit code as the 32-bit value 0xffffffff: so do we.
+ *
+ * What a failed VMRUN leaves in the VMCB is not defined, and one CPU
+ * (QEMU 7.2's emulated SVM) writes int_ctl back as 0 when VMRUN fails one
+ * of its first checks. Without V_INTR_MASKING the guest's RFLAGS.IF then
+ * decides whether the host's interrupts are taken (15.21.1): the next
+ * guest to sit with IF=0 keeps the CPU until an NMI (fail_entry_test's
+ * failed_entry_keeps_host_interrupts: 21 s, until the RCU stall detector's
+ * NMI). So put the bit back; it is never the guest's to change.
  */
 static int svm_handle_invalid(struct mkvm_vcpu *vcpu)
 {
+	to_svm(vcpu)->vmcb->control.int_ctl |= V_INTR_MASKING;
 	return mkvm_exit_fail_entry(vcpu, lower_32_bits(SVM_EXIT_ERR));
 }
 
