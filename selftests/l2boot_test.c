@@ -352,19 +352,28 @@ static int qmp_count(struct qmp_session *q)
 	}									\
 } while (0)
 
-static void *qmp_thread(void *arg)
+/* Connect to the monitor and read its greeting; the failed step or NULL. */
+static const char *qmp_open(struct qmp_session *q)
 {
-	struct qmp_session *q = arg;
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	char buf[512];
-	int i;
 
 	strcpy(addr.sun_path, MON_SOCK);
 	q->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	QMP_STEP(q, q->fd >= 0 && !connect(q->fd, (struct sockaddr *)&addr, sizeof(addr)),
-		 "connect to " MON_SOCK);
-	QMP_STEP(q, qmp_line(q, buf, sizeof(buf), 30000) && strstr(buf, "{\"QMP\""),
-		 "the greeting");
+	if (q->fd < 0 || connect(q->fd, (struct sockaddr *)&addr, sizeof(addr)))
+		return "connect to " MON_SOCK;
+	if (!qmp_line(q, buf, sizeof(buf), 30000) || !strstr(buf, "{\"QMP\""))
+		return "the greeting";
+	return NULL;
+}
+
+static void *qmp_thread(void *arg)
+{
+	struct qmp_session *q = arg;
+	const char *step = qmp_open(q);
+	int i;
+
+	QMP_STEP(q, !step, step);
 	QMP_STEP(q, qmp_cmd(q, "{\"execute\": \"query-status\"}", "CommandNotFound", NULL),
 		 "a command before qmp_capabilities is refused");
 	QMP_STEP(q, qmp_cmd(q, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}", NULL),
@@ -419,15 +428,9 @@ static bool qmp_wait_counts(struct qmp_session *q, int n, int s)
 static void *snap_thread(void *arg)
 {
 	struct qmp_session *q = arg;
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	char buf[512];
+	const char *step = qmp_open(q);
 
-	strcpy(addr.sun_path, MON_SOCK);
-	q->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	QMP_STEP(q, q->fd >= 0 && !connect(q->fd, (struct sockaddr *)&addr, sizeof(addr)),
-		 "connect to " MON_SOCK);
-	QMP_STEP(q, qmp_line(q, buf, sizeof(buf), 30000) && strstr(buf, "{\"QMP\""),
-		 "the greeting");
+	QMP_STEP(q, !step, step);
 	QMP_STEP(q, qmp_cmd(q, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}", NULL),
 		 "qmp_capabilities");
 	if (!q->restored) {

@@ -78,48 +78,14 @@ static void monitor__error(struct monitor *m, const char *class, const char *des
 }
 
 /*
- * The value of "execute" in one JSON object, into @cmd. Not a general JSON
- * parser: enough for {"execute": "name"} with optional "arguments" or "id"
- * members, which are ignored. Returns false for anything else.
+ * The string after the member name @key in @p (the first one from there):
+ * @key "value" with a colon between, into @out. Not a general JSON parser:
+ * a value with an escape (a backslash) is refused, since it would have to
+ * be undone. Returns false for anything else.
  */
-static bool monitor__command(const char *line, char *cmd, size_t size)
+static bool monitor__string(const char *p, const char *key, char *out, size_t size)
 {
-	const char *p = line, *key, *end;
-	size_t len;
-
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (*p != '{' || !strrchr(p, '}'))
-		return false;
-	key = strstr(p, "\"execute\"");
-	if (!key)
-		return false;
-	p = key + strlen("\"execute\"");
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (*p++ != ':')
-		return false;
-	while (*p == ' ' || *p == '\t')
-		p++;
-	if (*p++ != '"')
-		return false;
-	end = strchr(p, '"');
-	len = end ? (size_t)(end - p) : 0;
-	if (!end || !len || len >= size)
-		return false;
-	memcpy(cmd, p, len);
-	cmd[len] = '\0';
-	return true;
-}
-
-/*
- * The string value of "arguments": {..., "@key": "value"} in @line, into
- * @out. Values with escapes (a backslash) are refused: this parser does not
- * undo them. Returns false if there is no such string.
- */
-static bool monitor__arg(const char *line, const char *key, char *out, size_t size)
-{
-	const char *p = strstr(line, "\"arguments\""), *end;
+	const char *end;
 	char quoted[64];
 	size_t len;
 
@@ -142,6 +108,27 @@ static bool monitor__arg(const char *line, const char *key, char *out, size_t si
 	memcpy(out, p, len);
 	out[len] = '\0';
 	return true;
+}
+
+/*
+ * The value of "execute" in one JSON object, into @cmd: enough for
+ * {"execute": "name"} with optional "arguments" or "id" members.
+ */
+static bool monitor__command(const char *line, char *cmd, size_t size)
+{
+	const char *p = line;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p != '{' || !strrchr(p, '}'))
+		return false;
+	return monitor__string(p, "execute", cmd, size);
+}
+
+/* The string value of "arguments": {..., "@key": "value"} in @line. */
+static bool monitor__arg(const char *line, const char *key, char *out, size_t size)
+{
+	return monitor__string(strstr(line, "\"arguments\""), key, out, size);
 }
 
 /*
