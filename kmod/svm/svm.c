@@ -1080,7 +1080,7 @@ static void svm_run(struct mkvm_vcpu *vcpu)
 	struct vcpu_svm *svm = to_svm(vcpu);
 	struct svm_cpu *sd = this_cpu_ptr(&svm_cpu);
 	struct vmcb *vmcb = svm->vmcb;
-	u32 host_pkru;
+	u32 host_pkru, int_ctl;
 
 	svm_load_vmcb(vcpu, vmcb);
 	svm_prepare_tlb(svm, sd);
@@ -1100,9 +1100,22 @@ static void svm_run(struct mkvm_vcpu *vcpu)
 	 * (15.21.1): it must be 1, or an interrupt would not exit the
 	 * guest. GIF = 0 still holds it off in host code on both sides.
 	 */
+	int_ctl = vmcb->control.int_ctl;
 	raw_local_irq_enable();
 	__svm_vcpu_run(vcpu->regs, svm->vmcb_pa, sd->host_save_pa);
 	raw_local_irq_disable();
+	/*
+	 * What a failed VMRUN leaves in the VMCB is not defined, and one CPU
+	 * (QEMU 7.2's emulated SVM) writes int_ctl back as 0 when VMRUN fails
+	 * one of its first checks. That loses V_INTR_MASKING, without which
+	 * the guest's RFLAGS.IF decides whether the host's interrupts are
+	 * taken (15.21.1): the next guest to sit with IF=0 kept the CPU until
+	 * an NMI (fail_entry_test: failed_entry_keeps_host_interrupts, 21 s).
+	 * Nothing ran, so put back all of it: V_TPR and V_IRQ too.
+	 */
+	if (unlikely(lower_32_bits(vmcb->control.exit_code) ==
+		     lower_32_bits(SVM_EXIT_ERR)))
+		vmcb->control.int_ctl = int_ctl;
 
 	svm_load_host_regs(svm, sd, host_pkru);
 	/*
@@ -1526,18 +1539,10 @@ static int svm_handle_cr8_write(struct mkvm_vcpu *vcpu)
 /*
  * VMRUN found the VMCB's guest state invalid (APM Vol.2 15.5.1). KVM
  * reports the exit code as the 32-bit value 0xffffffff: so do we.
- *
- * What a failed VMRUN leaves in the VMCB is not defined, and one CPU
- * (QEMU 7.2's emulated SVM) writes int_ctl back as 0 when VMRUN fails one
- * of its first checks. Without V_INTR_MASKING the guest's RFLAGS.IF then
- * decides whether the host's interrupts are taken (15.21.1): the next
- * guest to sit with IF=0 keeps the CPU until an NMI (fail_entry_test's
- * failed_entry_keeps_host_interrupts: 21 s, until the RCU stall detector's
- * NMI). So put the bit back; it is never the guest's to change.
+ * (svm_run() has put int_ctl back as it was before the VMRUN.)
  */
 static int svm_handle_invalid(struct mkvm_vcpu *vcpu)
 {
-	to_svm(vcpu)->vmcb->control.int_ctl |= V_INTR_MASKING;
 	return mkvm_exit_fail_entry(vcpu, lower_32_bits(SVM_EXIT_ERR));
 }
 

@@ -150,6 +150,11 @@ static void monitor__snapshot(struct monitor *m, const char *line, bool save)
 	}
 	if (was_running)
 		vm__pause(vm);
+	/* vm__pause() gives up when the machine stops: its vCPUs may still run. */
+	if (atomic_load(&vm->stopping)) {
+		monitor__error(m, "GenericError", "the machine is stopping");
+		return;
+	}
 	why[0] = '\0';
 	r = save ? snapshot__save(vm, file, why, sizeof(why)) :
 		   snapshot__load(vm, file, why, sizeof(why), &touched);

@@ -38,7 +38,9 @@
  * before it changes anything it cannot take back (the machine it loads into
  * is stopped after a failed load: half a machine must not run).
  * The device records are this build's C structs: a snapshot is for the same
- * minikvm-run build (a layout word in the header checks that).
+ * minikvm-run build. A layout word in the header (the structs' sizes) catches
+ * the plainest mismatch, not every one; and since the file is input like
+ * any other, every index and count in those structs is checked before use.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -80,6 +82,7 @@ struct snap_devices {
 	struct kbd kbd;
 	struct pci pci;
 	struct misc misc;
+	uint32_t irq_levels;	/* the lines the VMM holds high (irq.c) */
 };
 
 struct snap_msrs {
@@ -164,8 +167,10 @@ static int get_msrs(struct vm *vm, struct vcpu *v, struct snap_msrs *m)
 
 #define GET(fd, req, what, p) do {						\
 	if (ioctl(fd, req, p) < 0) {						\
-		pr_err("snapshot: " #req " (%s): %s", what, strerror(errno));	\
-		return -errno;							\
+		int err_ = errno;						\
+									\
+		pr_err("snapshot: " #req " (%s): %s", what, strerror(err_));	\
+		return -err_;							\
 	}									\
 } while (0)
 
@@ -236,7 +241,8 @@ static int put_vm(struct snap_out *o, struct vm *vm)
 	}
 	pthread_mutex_lock(&vm->lock);
 	dev = (struct snap_devices){ .com1 = vm->com1, .rtc = vm->rtc, .kbd = vm->kbd,
-				     .pci = vm->pci, .misc = vm->misc };
+				     .pci = vm->pci, .misc = vm->misc,
+				     .irq_levels = vm->irq_levels };
 	pthread_mutex_unlock(&vm->lock);
 	put(o, REC_DEVICES, 0, &dev, sizeof(dev));
 	/* The guest's clock as it was at the pause (vm__pause()). */
@@ -284,6 +290,7 @@ int snapshot__save(struct vm *vm, const char *path, char *why, size_t why_len)
 		snprintf(why, why_len, "snapshot: path too long");
 		return -ENAMETOOLONG;
 	}
+	/* A FILE.tmp left by a save that died half way is ours to replace. */
 	o.f = fopen(tmp, "wbx");
 	if (!o.f && errno == EEXIST && !unlink(tmp))
 		o.f = fopen(tmp, "wbx");
@@ -331,7 +338,7 @@ static int bad(struct snap_in *in, const char *what)
 	return -EINVAL;
 }
 
-/* The next record's header; its data must be @len bytes (0: any). */
+/* The next record's header. */
 static int next(struct snap_in *in, struct snap_rec_hdr *h)
 {
 	if (fread(h, sizeof(*h), 1, in->f) != 1)
@@ -368,10 +375,38 @@ struct snap {
 	struct kvm_pit_state2 pit;
 	struct snap_devices dev;
 	struct kvm_clock_data clock;
-	unsigned int have;
+	unsigned int have;	/* bit per REC_ type */
+	unsigned int chips;	/* bit per KVM_IRQCHIP_ id */
 	uint64_t *bitmap;
 	long ram_offset;	/* where the pages start in the file */
 };
+
+/* A bool read from a file: only 0 and 1 are bools. */
+static bool is_bool(const bool *b)
+{
+	unsigned char c;
+
+	memcpy(&c, b, 1);
+	return c <= 1;
+}
+
+/*
+ * The device state of a file, before it goes into the devices: every index
+ * in range (rtc.c writes ram[index]; serial.c and kbd.c index their FIFOs
+ * with head and count), every bool a bool.
+ */
+static bool devices_ok(const struct snap_devices *d)
+{
+	if (d->rtc.index >= sizeof(d->rtc.ram) ||
+	    d->com1.rx_head >= SERIAL_FIFO || d->com1.rx_count > SERIAL_FIFO ||
+	    d->kbd.q_head >= KBD_QUEUE || d->kbd.q_count > KBD_QUEUE ||
+	    !is_bool(&d->com1.thre_pending))
+		return false;
+	for (int i = 0; i < KBD_QUEUE; i++)
+		if (!is_bool(&d->kbd.queue_aux[i]))
+			return false;
+	return true;
+}
 
 static int parse(struct snap_in *in, struct vm *vm, struct snap *s)
 {
@@ -399,20 +434,31 @@ static int parse(struct snap_in *in, struct vm *vm, struct snap *s)
 		void *dst = NULL;
 		uint64_t want = 0;
 		struct snap_vcpu *v = NULL;
+		unsigned int *have;
 
 		r = next(in, &h);
 		if (r)
 			return r;
 		if (h.type == REC_END)
 			break;
+		if (h.type > REC_DEVICES)
+			return bad(in, "a record of an unknown type");
 		if (h.type >= REC_REGS && h.type <= REC_DEBUGREGS) {
 			if (h.id >= (uint32_t)vm->nr_vcpus)
 				return bad(in, "a record of a vCPU this machine does not have");
 			v = &s->vcpu[h.id];
-			v->have |= 1u << h.type;
+			have = &v->have;
+		} else if (h.type == REC_IRQCHIP) {
+			if (h.id > KVM_IRQCHIP_IOAPIC)
+				return bad(in, "a bad irqchip record");
+			have = &s->chips;
 		} else {
-			s->have |= 1u << h.type;
+			have = &s->have;
 		}
+		/* One of each: a second would silently win over the first. */
+		if (*have & (1u << (h.type == REC_IRQCHIP ? h.id : h.type)))
+			return bad(in, "a record twice");
+		*have |= 1u << (h.type == REC_IRQCHIP ? h.id : h.type);
 		switch (h.type) {
 		case REC_REGS:	dst = &v->regs; want = sizeof(v->regs); break;
 		case REC_SREGS:	dst = &v->sregs; want = sizeof(v->sregs); break;
@@ -434,8 +480,6 @@ static int parse(struct snap_in *in, struct vm *vm, struct snap *s)
 				return bad(in, "a bad MSR record");
 			continue;
 		case REC_IRQCHIP:
-			if (h.id > KVM_IRQCHIP_IOAPIC)
-				return bad(in, "a bad irqchip record");
 			dst = &s->chip[h.id]; want = sizeof(s->chip[0]);
 			break;
 		case REC_PIT2:	dst = &s->pit; want = sizeof(s->pit); break;
@@ -460,8 +504,6 @@ static int parse(struct snap_in *in, struct vm *vm, struct snap *s)
 			if (fseek(in->f, nonzero * PAGE, SEEK_CUR))
 				return bad(in, "truncated (RAM)");
 			continue;
-		default:
-			return bad(in, "a record of an unknown type");
 		}
 		if (h.len != want)
 			return bad(in, "a record of the wrong size");
@@ -480,8 +522,13 @@ static int parse(struct snap_in *in, struct vm *vm, struct snap *s)
 			return bad(in, "truncated");
 	}
 	if (!(s->have & (1u << REC_RAM)) || !(s->have & (1u << REC_CLOCK)) ||
-	    !(s->have & (1u << REC_DEVICES)) || !(s->have & (1u << REC_IRQCHIP)))
+	    !(s->have & (1u << REC_DEVICES)) || s->chips != 7)
 		return bad(in, "a machine record is missing");
+	for (uint32_t c = 0; c < 3; c++)
+		if (s->chip[c].chip_id != c)
+			return bad(in, "an irqchip record of the wrong chip");
+	if (!devices_ok(&s->dev))
+		return bad(in, "device state out of range");
 	if (vm->kernel_pit != !!(s->have & (1u << REC_PIT2)))
 		return bad(in, "the in-kernel PIT does not match");
 	for (int i = 0; i < vm->nr_vcpus; i++) {
@@ -489,8 +536,11 @@ static int parse(struct snap_in *in, struct vm *vm, struct snap *s)
 				    1u << REC_MSRS | 1u << REC_MP_STATE | 1u << REC_EVENTS |
 				    1u << REC_DEBUGREGS;
 
+		unsigned int fpu = s->vcpu[i].have & (1u << REC_XSAVE | 1u << REC_XCRS |
+						      1u << REC_FPU);
+
 		if ((s->vcpu[i].have & need) != need ||
-		    !(s->vcpu[i].have & (1u << REC_XSAVE | 1u << REC_FPU)))
+		    (fpu != (1u << REC_XSAVE | 1u << REC_XCRS) && fpu != 1u << REC_FPU))
 			return bad(in, "a vCPU record is missing");
 	}
 	return 0;
@@ -518,9 +568,11 @@ static int load_ram(struct snap_in *in, struct vm *vm, struct snap *s)
 
 #define SET(fd, req, what, p) do {						\
 	if (ioctl(fd, req, p) < 0) {						\
+		int err_ = errno;						\
+									\
 		snprintf(why, why_len, "snapshot: " #req " (%s): %s", what,	\
-			 strerror(errno));					\
-		return -errno;							\
+			 strerror(err_));					\
+		return -err_;							\
 	}									\
 } while (0)
 
@@ -549,6 +601,12 @@ static int load_vcpu(struct vcpu *v, struct snap_vcpu *s, char *why, size_t why_
 		}
 	}
 	SET(v->fd, KVM_SET_MP_STATE, what, &s->mp);
+	/*
+	 * kvm.ko's KVM_GET_VCPU_EVENTS does not flag these two as valid, and
+	 * KVM_SET_VCPU_EVENTS then leaves them alone: say that they are, as
+	 * QEMU does, or a pending NMI and the SIPI vector stay behind.
+	 */
+	s->ev.flags |= KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SIPI_VECTOR;
 	SET(v->fd, KVM_SET_VCPU_EVENTS, what, &s->ev);
 	SET(v->fd, KVM_SET_DEBUGREGS, what, &s->dr);
 	return 0;
@@ -580,6 +638,8 @@ static void load_devices(struct vm *vm, const struct snap_devices *d)
 	vm->kbd = kbd;
 	vm->pci = pci;
 	vm->misc = misc;
+	/* The in-kernel PIC and IOAPIC came back with these lines' levels. */
+	vm->irq_levels = d->irq_levels;
 	pthread_mutex_unlock(&vm->lock);
 }
 
@@ -605,6 +665,7 @@ int snapshot__load(struct vm *vm, const char *path, char *why, size_t why_len,
 	const char *no = snapshot__unsupported(vm);
 	int r;
 
+	*touched = false;
 	if (!s)
 		return -ENOMEM;
 	if (no) {

@@ -369,9 +369,19 @@ static void vcpu__park(struct vcpu *v)
 	 * ends before any guest code runs (api.rst). A snapshot taken while we
 	 * are parked then holds the state after that instruction, as it must.
 	 */
-	v->run->immediate_exit = 1;
-	(void)!ioctl(v->fd, KVM_RUN, 0);
-	v->run->immediate_exit = 0;
+	for (int i = 0; i < 16; i++) {
+		int ret;
+
+		v->run->immediate_exit = 1;
+		ret = ioctl(v->fd, KVM_RUN, 0);
+		v->run->immediate_exit = 0;
+		/*
+		 * 0: finishing it made another exit (the second half of a split
+		 * MMIO access, say): handle that too, then try again.
+		 */
+		if (ret || vcpu__handle_exit(v))
+			break;
+	}
 
 	pthread_mutex_lock(&vm->pause_lock);
 	vm->parked++;
