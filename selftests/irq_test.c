@@ -187,8 +187,14 @@ TEST(window_opens_at_sti)
 		TH_LOG("the window opened %llu loop iterations after STI",
 		       (unsigned long long)*count);
 	}
-	/* One window exit from the guest, one return to the VMM because of it. */
-	EXPECT_EQ(1, vcpu_stat(vcpu, "irq_window_exits"));
+	/*
+	 * One return to the VMM because of the window. Usually one window exit
+	 * from the guest caused it; but both modules look for an open window
+	 * after every exit, so a host interrupt that lands just after the STI
+	 * ends the run without one: kvm_amd, fresh-clone make check, 2026-12-03,
+	 * "Expected 1 (1) == vcpu_stat(vcpu, "irq_window_exits") (0)".
+	 */
+	EXPECT_GE(1, vcpu_stat(vcpu, "irq_window_exits"));
 	EXPECT_EQ(1, vcpu_stat(vcpu, "request_irq_exits"));
 	EXPECT_EQ(0, vcpu_stat(vcpu, "irq_injections"));
 	vm_free(vcpu->vm);
