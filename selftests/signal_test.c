@@ -188,4 +188,44 @@ TEST(signal_mask)
 	vm_free(vcpu->vm);
 }
 
+/*
+ * The same with a guest that was entered with IF=1 and then turns interrupts
+ * off itself (CLI) and spins: the host's interrupts still exit it, on real
+ * CPUs (SDM Vol.3 26.2, "external-interrupt exiting"; APM Vol.2 15.21.1,
+ * V_INTR_MASKING). minikvm in both rigs: "KVM_RUN ended 0.05 s after the
+ * entry". kvm_intel under Bochs did not come back: the rig printed nothing
+ * more until its 300 s limit (2026-12-03, "cli-vmx-kvm"), so the case skips
+ * there; why kvm_intel's entries differ from minikvm's there is not known.
+ */
+GUEST_ASM(cli_spin_guest, 64,
+	"cli\n\t"
+	"1: incq " GSTR(GUEST_DATA_GPA) "\n\t"
+	"jmp 1b\n\t");
+
+TEST(timer_signal_after_cli)
+{
+	struct kvm_regs regs;
+	struct timespec t0, t1;
+	struct vcpu *vcpu;
+	double secs;
+
+	TEST_REQUIRE_KVM();
+	if (host_virt() == HOST_VIRT_VMX && !kvm_is_minikvm())
+		SKIP(return, "kvm_intel under Bochs: this spin held the rig's CPU (see above)");
+	install_handler(0);
+	vcpu = vm_create_guest(MODE_LONG64, GUEST_CODE(cli_spin_guest));
+	vcpu_get_regs(vcpu, &regs);
+	regs.rflags |= X86_RFLAGS_IF;
+	vcpu_set_regs(vcpu, &regs);
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	run_until_signal(_metadata, vcpu, true);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	TH_LOG("KVM_RUN ended %.2f s after the entry (the signal came at 0.05 s)", secs);
+	EXPECT_GT(counter(vcpu), 0);
+	EXPECT_LT(secs, 5.0) TH_LOG("the guest kept the CPU from the host's interrupts");
+	vm_free(vcpu->vm);
+}
+
 TEST_HARNESS_MAIN
