@@ -27,12 +27,15 @@ total_p=0 total_f=0 total_s=0
 table=()
 failures=()   # the "not ok" lines of every piece, repeated before the total
 
-# failed_lines NAME FILE: keep the "not ok" lines of a piece's output for the end.
+# failed_lines NAME FILE: keep the first 3 "not ok" lines of a piece's output for
+# the end, and how many more there were.
 failed_lines() {
-	local l
+	local l n=0
 	while IFS= read -r l; do
-		failures+=("$1: $l")
+		n=$((n + 1))
+		[ "$n" -le 3 ] && failures+=("$1: $l")
 	done < <(tr -d '\r' < "$2" | grep -E '^not ok' || true)
+	[ "$n" -le 3 ] || failures+=("$1: ... and $((n - 3)) more not ok lines")
 }
 
 # add NAME P F S SECONDS: count one piece.
@@ -273,11 +276,11 @@ fi
 echo
 echo "=== summary"
 printf '%s\n' "${table[@]}"
-# What failed, by name, where a reader of the last lines alone sees it (the first
-# 20, cut at 200 characters; the whole lines are in the pieces' output above).
+# What failed, by name, where a reader of the last lines alone sees it (3 lines a
+# piece, cut at 200 characters; the whole lines are in the pieces' output above).
 if [ "${#failures[@]}" -gt 0 ]; then
-	echo "=== failed (${#failures[@]} lines)"
-	printf '%s\n' "${failures[@]}" | head -n 20 | cut -c1-200
+	echo "=== failed"
+	printf '%s\n' "${failures[@]}" | cut -c1-200
 fi
 echo "$total_p passed, $total_f failed, $total_s skipped"
 [ "$total_f" = 0 ]

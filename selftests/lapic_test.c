@@ -523,7 +523,13 @@ TEST(ipi)
 	vcpu_run_until_done(bsp);
 	EXPECT_EQ(NR_IPIS, guest_u64(vm, AP_COUNT_GPA));
 
-	/* vCPU 1 is asleep in HLT inside KVM_RUN: a signal ends that. */
+	/*
+	 * vCPU 1 is asleep in HLT inside KVM_RUN, or about to be: after the
+	 * last IPI it counts and halts again. Give it the time to get there
+	 * (on the debug kernel it had not, once: mp_state RUNNABLE in a
+	 * fresh-clone make check, 2026-12-03), then a signal ends the sleep.
+	 */
+	usleep(200 * 1000);
 	pthread_kill(t.thread, SIGUSR1);
 	pthread_join(t.thread, NULL);
 	EXPECT_EQ(-1, t.ret);
