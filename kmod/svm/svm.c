@@ -72,6 +72,9 @@ struct svm_caps svm_caps;
 /* The CPU has MSR_TSC_AUX (it has RDTSCP or RDPID, which read it). */
 static bool svm_has_tsc_aux;
 
+/* The CPU is QEMU's emulated one (TCG): see svm_tcg_repoll(). */
+static bool svm_on_tcg __read_mostly;
+
 /*
  * Per-CPU state. Two pages each: the host save area VMRUN writes the
  * host's state to (its address goes to MSR_VM_HSAVE_PA; software must not
@@ -137,6 +140,20 @@ static bool svm_is_canonical(u64 v)
  * 2), not disabled by firmware (VM_CR.SVMDIS, 15.30.1), and nested paging
  * (CPUID 8000_000Ah EDX bit 0): minikvm has no shadow paging.
  */
+/*
+ * QEMU's TCG names itself in the hypervisor CPUID leaf 4000_0000h
+ * ("TCGTCGTCGTCG"), as KVM does with "KVMKVMKVM".
+ */
+static bool svm_cpu_is_tcg(void)
+{
+	u32 eax, sig[3];
+
+	if (!boot_cpu_has(X86_FEATURE_HYPERVISOR))
+		return false;
+	cpuid(0x40000000, &eax, &sig[0], &sig[1], &sig[2]);
+	return !memcmp(sig, "TCGTCGTCGTCG", sizeof(sig));
+}
+
 static int svm_probe(void)
 {
 	u32 eax, ebx, ecx, edx;
@@ -167,6 +184,9 @@ static int svm_probe(void)
 	svm_caps.decode_assists = edx & CPUID_SVM_EDX_DECODE;
 	svm_has_tsc_aux = boot_cpu_has(X86_FEATURE_RDTSCP) ||
 			  boot_cpu_has(X86_FEATURE_RDPID);
+	svm_on_tcg = svm_cpu_is_tcg();
+	if (svm_on_tcg)
+		pr_info("svm: QEMU TCG CPU: the APIC is re-polled after a VMRUN with V_IRQ\n");
 	pr_info("svm: SVM rev %u, %u ASIDs, NPT%s%s%s\n", eax & 0xff, ebx,
 		svm_caps.nrips ? ", NRIPS" : "",
 		svm_caps.flush_by_asid ? ", FlushByAsid" : "",
@@ -1075,6 +1095,30 @@ static void svm_load_host_regs(struct vcpu_svm *svm, struct svm_cpu *sd,
  * One VMRUN. Interrupts are off (the core), so nothing can move us to
  * another CPU between reading per-CPU data and the world switch.
  */
+/*
+ * A workaround for the emulated CPU of the SVM rig, never needed on real
+ * hardware. QEMU 7.2's VMRUN, when V_IRQ is set, marks a virtual interrupt
+ * pending in its vCPU's request word with a plain read-modify-write,
+ * without the lock its device threads hold when they post to that word.
+ * The host's own LAPIC timer posts there from another thread ("poll the
+ * APIC"): a post that lands inside that read-modify-write is lost. The
+ * timer's vector then sits in the host's IRR and is never taken; a host
+ * CPU that goes idle waiting for it never wakes (seen as a hung SVM rig in
+ * qemu_test smp4: the rig's QEMU showed the CPU halted with IF=1, GIF=1,
+ * IRR 236 and no request pending). minikvm posts every interrupt through
+ * V_IRQ (svm_post_virq()), so it met this far more often than kvm_amd.
+ *
+ * Writing the TPR back with its own value makes QEMU look at the APIC
+ * again, on the vCPU's thread, and raise what is pending.
+ */
+static void svm_tcg_repoll(void)
+{
+	unsigned long cr8;
+
+	asm volatile("mov %%cr8, %0" : "=r" (cr8));
+	asm volatile("mov %0, %%cr8" : : "r" (cr8) : "memory");
+}
+
 static void svm_run(struct mkvm_vcpu *vcpu)
 {
 	struct vcpu_svm *svm = to_svm(vcpu);
@@ -1116,6 +1160,8 @@ static void svm_run(struct mkvm_vcpu *vcpu)
 	if (unlikely(lower_32_bits(vmcb->control.exit_code) ==
 		     lower_32_bits(SVM_EXIT_ERR)))
 		vmcb->control.int_ctl = int_ctl;
+	if (unlikely(svm_on_tcg) && (int_ctl & V_IRQ))
+		svm_tcg_repoll();
 
 	svm_load_host_regs(svm, sd, host_pkru);
 	/*
