@@ -48,6 +48,16 @@
  *           vCPUs and the in-kernel timers came back); there, snapshot-load
  *           of the same file takes the count back again. A copy of the file
  *           cut in half must be refused: exit status 1, "truncated", no run
+ *   migrate live migration (user/runner/migrate.c): a second minikvm-run with
+ *           the same options and --incoming tcp:127.0.0.1:MIG_PORT waits; the
+ *           guest (l2mode=memcount) rewrites 256 KiB of a 4 MiB buffer each
+ *           second and checks its md5 ("L2-COUNT N mem=ok"). At a count of 2
+ *           the monitor's migrate to a closed port must fail and leave the
+ *           guest counting; then migrate moves it: the answer must say "completed",
+ *           with the total time, downtime and pages per round; the source must
+ *           then be "postmigrate" and refuse cont. The destination must not
+ *           boot, must go on counting from where the source stopped (the next
+ *           count, not 0), and every count on either side must say mem=ok
  * Each must print the marker, report its number of CPUs ("L2: init running,
  * kernel ..., N cpu") and reset.
  *
@@ -75,6 +85,7 @@
  * Under QEMU TCG the nested boot takes minutes: give the rig TIMEOUT=900.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -117,6 +128,7 @@ FIXTURE_VARIANT(l2) {
 	bool virtio;		/* --disk, --disk-ro, --rng; l2mode=virtio */
 	bool monitor;		/* --monitor: stop, cont, quit at "L2-COUNT 1" */
 	bool snapshot;		/* --monitor: snapshot-save, --restore, snapshot-load */
+	bool migrate;		/* --monitor: migrate to an --incoming minikvm-run */
 };
 
 FIXTURE_VARIANT_ADD(l2, user) {
@@ -146,6 +158,11 @@ FIXTURE_VARIANT_ADD(l2, snapshot) {
 	.monitor = true, .snapshot = true,
 };
 
+FIXTURE_VARIANT_ADD(l2, migrate) {
+	.name = "migrate", .irqchip = "kernel", .cpus = 2, .append = "l2mode=memcount",
+	.monitor = true, .migrate = true,
+};
+
 FIXTURE_VARIANT_ADD(l2, virtio) {
 	.name = "virtio", .irqchip = "kernel", .cpus = 2, .append = "l2mode=virtio",
 	.virtio = true,
@@ -166,6 +183,7 @@ struct l2_seen {
 	int last_count;			/* the last "L2-COUNT n"; -1 (atomic) */
 	int first_count;		/* the first "L2-COUNT n"; -1 */
 	int counts;			/* "L2-COUNT" lines so far (atomic) */
+	int mem_bad;			/* "L2-COUNT n mem=BAD" lines */
 	bool init_ran;			/* "L2: init running" (a boot) */
 	bool quit;			/* "minikvm-run: quit (monitor)" */
 	bool terminated;		/* "minikvm-run: terminated by a signal" */
@@ -240,6 +258,8 @@ static void echo_line(char *line, struct l2_seen *seen)
 			seen->first_count = k;
 		__atomic_store_n(&seen->last_count, k, __ATOMIC_RELAXED);
 		__atomic_add_fetch(&seen->counts, 1, __ATOMIC_RELAXED);
+		if (strstr(p, " mem=BAD"))
+			seen->mem_bad++;
 	}
 	if (strstr(line, "L2: init running"))
 		seen->init_ran = true;
@@ -291,6 +311,9 @@ struct qmp_session {
 	bool restored;		/* this run is the --restore one */
 	int saved_before, saved_after;	/* the last count before and after the save */
 	int loaded_at, after_load;	/* the count at snapshot-load, the next one */
+	/* The migrate variant. */
+	int migrated_at;		/* the last count before "migrate"; -1 */
+	char mig_reply[512];		/* its answer */
 };
 
 #define SNAP_FILE	"/tmp/l2.snap"
@@ -460,6 +483,51 @@ static void *snap_thread(void *arg)
 }
 
 /*
+ * The migrate variant's session, on the source: at a count of 2, migrate
+ * to the --incoming minikvm-run; then the source must say "postmigrate"
+ * and refuse cont; quit.
+ */
+#define MIG_PORT	"4445"
+#define MIG_URI		"tcp:127.0.0.1:" MIG_PORT
+#define MIG_OUT		"/tmp/l2-incoming.out"
+
+static void *mig_thread(void *arg)
+{
+	struct qmp_session *q = arg;
+	const char *mig_cmd = "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \""
+			      MIG_URI "\"}}\n";
+	const char *step = qmp_open(q);
+	char buf[512];
+
+	QMP_STEP(q, !step, step);
+	QMP_STEP(q, qmp_cmd(q, "{\"execute\": \"qmp_capabilities\"}", "{\"return\": {}}", NULL),
+		 "qmp_capabilities");
+	for (int i = 0; i < 600 && qmp_count(q) < 2; i++)
+		usleep(100000);
+	/* Nobody listens there: an error, and the guest runs on here. */
+	QMP_STEP(q, qmp_cmd(q, "{\"execute\": \"migrate\", \"arguments\": {\"uri\": "
+			    "\"tcp:127.0.0.1:1\"}}", "Connection refused", NULL),
+		 "migrate to a closed port: Connection refused");
+	QMP_STEP(q, qmp_wait_counts(q, 1, 60), "a count after the failed migrate");
+	q->migrated_at = qmp_count(q);
+	printf("# qmp -> migrate to " MIG_URI " (at count %d)\n", q->migrated_at);
+	QMP_STEP(q, write(q->fd, mig_cmd, strlen(mig_cmd)) == (ssize_t)strlen(mig_cmd),
+		 "migrate: write");
+	while (qmp_line(q, buf, sizeof(buf), 300000) && !strstr(buf, "\"return\"") &&
+	       !strstr(buf, "\"error\""))
+		;
+	snprintf(q->mig_reply, sizeof(q->mig_reply), "%s", buf);
+	QMP_STEP(q, strstr(buf, "\"status\": \"completed\"") && strstr(buf, "\"downtime\": ") &&
+		 strstr(buf, "\"round-pages\": ["), "migrate: completed, with its figures");
+	QMP_STEP(q, qmp_cmd(q, "{\"execute\": \"query-status\"}", "\"status\": \"postmigrate\"",
+			    NULL), "query-status: postmigrate");
+	QMP_STEP(q, qmp_cmd(q, "{\"execute\": \"cont\"}", "GenericError", NULL),
+		 "cont after the migration: refused");
+	QMP_STEP(q, qmp_cmd(q, "{\"execute\": \"quit\"}", "{\"return\": {}}", NULL), "quit");
+	return NULL;
+}
+
+/*
  * Run minikvm-run for variant @var, echo its output; returns its wait status,
  * fills *seen, sets *stuck if the silence watchdog had to stop it.
  */
@@ -526,7 +594,8 @@ static int run_l2(const FIXTURE_VARIANT(l2) *var, const char *nonce,
 				  .last_count = -1, .first_count = -1 };
 	*qmp = (struct qmp_session){ .seen = seen, .fd = -1, .resumed = -1,
 				     .restored = restore != NULL, .saved_before = -1,
-				     .saved_after = -1, .loaded_at = -1, .after_load = -1 };
+				     .saved_after = -1, .loaded_at = -1, .after_load = -1,
+				     .migrated_at = -1 };
 	*stuck = false;
 	if (pipe(pipefd) || (var->virtio && pipe(inpipe)))
 		return -1;
@@ -599,8 +668,8 @@ static int run_l2(const FIXTURE_VARIANT(l2) *var, const char *nonce,
 		/* The guest counts: talk to the monitor (once). */
 		if (var->monitor && (seen->count1 || (restore && seen->first_count >= 0)) &&
 		    !qmp->thread &&
-		    pthread_create(&qmp->thread, NULL, var->snapshot ? snap_thread : qmp_thread,
-				   qmp))
+		    pthread_create(&qmp->thread, NULL, var->snapshot ? snap_thread :
+				   var->migrate ? mig_thread : qmp_thread, qmp))
 			snprintf(qmp->failed, sizeof(qmp->failed), "pthread_create");
 		/* A monitor session that failed: end the run (the guest would
 		 * count on, and the silence watchdog never fire). */
@@ -751,6 +820,96 @@ static void check_snapshot(struct __test_metadata *_metadata, const FIXTURE_VARI
 }
 
 /*
+ * The migrate variant's destination: minikvm-run with the machine options of
+ * the source and --incoming, its output into MIG_OUT. It waits for the
+ * source's migrate.
+ */
+static pid_t spawn_incoming(const FIXTURE_VARIANT(l2) *var)
+{
+	char irqchip[32], cpus[16];
+	pid_t pid;
+
+	snprintf(irqchip, sizeof(irqchip), "--irqchip=%s", var->irqchip);
+	snprintf(cpus, sizeof(cpus), "%d", var->cpus);
+	printf("# minikvm-run %s --cpus %s --incoming " MIG_URI " > " MIG_OUT "\n", irqchip, cpus);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(MIG_OUT, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (fd < 0)
+			_exit(127);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl(RUNNER, RUNNER, "--kernel", L2_KERNEL, "--initrd", L2_INITRD, "--append",
+		      L2_APPEND " " "l2mode=memcount", "--memory", "256", irqchip, "--cpus", cpus,
+		      "--incoming", MIG_URI, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+/*
+ * After the source quit: the destination must have taken the guest and go
+ * on counting from where the source stopped, memory intact. Reads MIG_OUT
+ * as it grows (up to 120 s, until 3 counts), then stops the destination.
+ */
+static void check_migrate(struct __test_metadata *_metadata, const struct qmp_session *q,
+			  const struct l2_seen *src, pid_t dest)
+{
+	char line[512], took[200] = "";
+	struct l2_seen seen = { .cpus = -1, .last_count = -1, .first_count = -1 };
+	FILE *f = NULL;
+	int status = -1;
+
+	printf("# migrate's answer: %s\n", q->mig_reply);
+	EXPECT_STREQ("", q->failed) TH_LOG("the monitor step that failed (source)");
+	for (int i = 0; i < 1200 && seen.counts < 3; i++) {
+		if (!f)
+			f = fopen(MIG_OUT, "r");
+		if (f && !i)
+			printf("# the destination's output:\n");
+		while (f && fgets(line, sizeof(line), f)) {
+			if (strstr(line, "minikvm-run: incoming migration:"))
+				snprintf(took, sizeof(took), "%.*s", (int)strcspn(line, "\r\n"), line);
+			echo_line(line, &seen);
+		}
+		if (f)
+			clearerr(f);
+		if (seen.counts < 3)
+			usleep(100000);
+	}
+	if (seen.counts < 3) {
+		printf("# the destination does not count: SIGUSR2 for its state\n");
+		kill(dest, SIGUSR2);
+		sleep(2);
+	}
+	kill(dest, SIGTERM);
+	waitpid(dest, &status, 0);
+	while (f && fgets(line, sizeof(line), f))
+		echo_line(line, &seen);
+	if (f)
+		fclose(f);
+	printf("# source: last count %d (migrate at %d); destination: first count %d, %d counts\n",
+	       src->last_count, q->migrated_at, seen.first_count, seen.counts);
+	EXPECT_NE(0, took[0]) TH_LOG("no \"incoming migration: ...\" from the destination");
+	EXPECT_FALSE(seen.init_ran) TH_LOG("the destination booted instead");
+	EXPECT_FALSE(seen.marker) TH_LOG("the destination booted instead");
+	EXPECT_STREQ("", seen.trouble) TH_LOG("the migrated kernel reported a problem");
+	EXPECT_LE(3, seen.counts) TH_LOG("the migrated guest did not count on");
+	/* The next count (a line cut by the pause may be lost on both sides). */
+	EXPECT_LT(src->last_count, seen.first_count);
+	EXPECT_GE(src->last_count + 2, seen.first_count);
+	EXPECT_LE(q->migrated_at, src->last_count);
+	EXPECT_EQ(0, src->mem_bad) TH_LOG("the source's guest found its memory changed");
+	EXPECT_EQ(0, seen.mem_bad) TH_LOG("the migrated guest found its memory changed");
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1 && seen.terminated)
+		TH_LOG("the destination did not stop on SIGTERM: status 0x%x", status);
+	unlink(MIG_OUT);
+}
+
+/*
  * L2BOOT_RUNS=N in the environment (the rig passes APPEND="L2BOOT_RUNS=N"
  * through the kernel command line to /init) boots N times in a row: a
  * stress mode for intermittent failures, not used by `make check`.
@@ -789,6 +948,9 @@ TEST_F_TIMEOUT(l2, linux_boot_and_reboot, 3000)
 			ASSERT_EQ(0, file_copy_or_cmp(L2_DISK, DISK_RW, false));
 			ASSERT_EQ(0, file_copy_or_cmp(L2_DISK, DISK_RO, false));
 		}
+		pid_t dest = variant->migrate ? spawn_incoming(variant) : 0;
+
+		ASSERT_NE(-1, dest);
 		status = run_l2(variant, nonce, &seen, &stuck, &qmp, NULL);
 		ASSERT_NE(-1, status);
 		if (WIFEXITED(status) && WEXITSTATUS(status) == 3)
@@ -816,6 +978,9 @@ TEST_F_TIMEOUT(l2, linux_boot_and_reboot, 3000)
 			check_virtio(_metadata, &seen, nonce);
 		if (variant->snapshot) {
 			check_snapshot(_metadata, variant, &qmp);
+		} else if (variant->migrate) {
+			EXPECT_TRUE(seen.quit) TH_LOG("no \"minikvm-run: quit (monitor)\"");
+			check_migrate(_metadata, &qmp, &seen, dest);
 		} else if (variant->monitor) {
 			EXPECT_STREQ("", qmp.failed) TH_LOG("the monitor step that failed");
 			EXPECT_EQ(qmp.paused_from, qmp.paused_to)

@@ -856,7 +856,7 @@ static void svm_post_virq(struct vcpu_svm *svm, u8 vector)
 
 	c->int_vector = vector;
 	c->int_ctl |= V_IRQ | V_IGN_TPR | V_INTR_PRIO_MASK;
-	c->intercepts[VMCB_ICPT_MISC1] &= ~INTERCEPT_VINTR;
+	c->intercepts[VMCB_ICPT_MISC1] &= ~(INTERCEPT_VINTR | INTERCEPT_PAUSE);
 	svm->virq_posted = true;
 }
 
@@ -1109,7 +1109,9 @@ static void svm_load_host_regs(struct vcpu_svm *svm, struct svm_cpu *sd,
  * V_IRQ (svm_post_virq()), so it met this far more often than kvm_amd.
  *
  * Writing the TPR back with its own value makes QEMU look at the APIC
- * again, on the vCPU's thread, and raise what is pending.
+ * again, on the vCPU's thread, and raise what is pending. That needs the
+ * VMRUN to end: one that opened an interrupt window for a guest spinning
+ * with IF=0 ends at its next PAUSE (svm_enable_irq_window()).
  */
 static void svm_tcg_repoll(void)
 {
@@ -1218,6 +1220,14 @@ static void svm_enable_irq_window(struct mkvm_vcpu *vcpu)
 
 	c->int_ctl |= V_IRQ | V_IGN_TPR | (0xf << V_INTR_PRIO_SHIFT);
 	c->intercepts[VMCB_ICPT_MISC1] |= INTERCEPT_VINTR;
+	/*
+	 * QEMU's emulated CPU only: a guest that waits with IF=0 makes no
+	 * exit of its own, and the host interrupt that would end its run may
+	 * be the one QEMU lost at this VMRUN (svm_tcg_repoll()). Spin loops
+	 * PAUSE: let each PAUSE exit, so the re-poll comes soon.
+	 */
+	if (unlikely(svm_on_tcg))
+		c->intercepts[VMCB_ICPT_MISC1] |= INTERCEPT_PAUSE;
 }
 
 static void svm_disable_irq_window(struct mkvm_vcpu *vcpu)
@@ -1225,7 +1235,7 @@ static void svm_disable_irq_window(struct mkvm_vcpu *vcpu)
 	struct vmcb_control *c = &to_svm(vcpu)->vmcb->control;
 
 	c->int_ctl &= ~(V_IRQ | V_IGN_TPR | V_INTR_PRIO_MASK);
-	c->intercepts[VMCB_ICPT_MISC1] &= ~INTERCEPT_VINTR;
+	c->intercepts[VMCB_ICPT_MISC1] &= ~(INTERCEPT_VINTR | INTERCEPT_PAUSE);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1450,6 +1460,14 @@ static int svm_handle_shutdown(struct mkvm_vcpu *vcpu)
 }
 
 /* The guest can take an interrupt now (svm_enable_irq_window()). */
+/* PAUSE, intercepted only on QEMU's CPU with a window open: step over it. */
+static int svm_handle_pause(struct mkvm_vcpu *vcpu)
+{
+	svm_set_insn_len(vcpu, 2);	/* F3 90 */
+	mkvm_skip_insn(vcpu);
+	return 1;
+}
+
 static int svm_handle_vintr(struct mkvm_vcpu *vcpu)
 {
 	svm_disable_irq_window(vcpu);
@@ -1615,6 +1633,7 @@ static int (*const svm_exit_handlers[])(struct mkvm_vcpu *vcpu) = {
 	[SVM_EXIT_NMI]					= svm_handle_host_event,
 	[SVM_EXIT_SMI]					= svm_handle_host_event,
 	[SVM_EXIT_VINTR]				= svm_handle_vintr,
+	[SVM_EXIT_PAUSE]				= svm_handle_pause,
 	[SVM_EXIT_RDPMC]				= svm_handle_rdpmc,
 	[SVM_EXIT_CPUID]				= svm_handle_cpuid,
 	[SVM_EXIT_RSM]					= mkvm_emulate_rsm,

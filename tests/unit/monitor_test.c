@@ -78,6 +78,26 @@ int snapshot__load(struct vm *v, const char *path, char *why, size_t why_len,
 	return snap_ret;
 }
 
+/* migrate.c's migrate__send, stubbed: on success the machine stays paused,
+ * migrated, as the real one leaves it. */
+static char mig_uri[300];
+static int mig_calls, mig_ret;
+
+int migrate__send(struct vm *v, const char *uri, char *report, size_t report_len,
+		  char *why, size_t why_len)
+{
+	mig_calls++;
+	snprintf(mig_uri, sizeof(mig_uri), "%s", uri);
+	if (mig_ret) {
+		snprintf(why, why_len, "migrate: connecting to %s: Connection \"refused\"", uri);
+		return mig_ret;
+	}
+	atomic_store(&v->paused, true);
+	v->migrated = true;
+	snprintf(report, report_len, "\"total-time\": 812, \"downtime\": 41, \"rounds\": 3");
+	return 0;
+}
+
 static int client(const char *path)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -183,8 +203,9 @@ int main(void)
 	       !atomic_load(&vm.paused), "snapshot-load: paused around the load: %s", r);
 	r = ask(fd, "{\"execute\": \"system_powerdown\"}\n");
 	tap_ok(strstr(r, "GenericError") && strstr(r, "ACPI"), "system_powerdown: %s", r);
-	r = ask(fd, "{\"execute\": \"migrate\"}\n");
-	tap_ok(strstr(r, "CommandNotFound") && strstr(r, "migrate"), "an unknown command: %s", r);
+	r = ask(fd, "{\"execute\": \"human-monitor-command\"}\n");
+	tap_ok(strstr(r, "CommandNotFound") && strstr(r, "human-monitor-command"),
+	       "an unknown command: %s", r);
 	r = ask(fd, "execute stop\n");
 	tap_ok(strstr(r, "GenericError") && strstr(r, "Invalid JSON"), "not JSON: %s", r);
 	r = ask(fd, "{\"execute\": 7}\n");
@@ -196,6 +217,28 @@ int main(void)
 	tap_ok(strstr(r, "too long") != NULL, "an overlong line: %s", r);
 	r = ask(fd, "{\"execute\": \"query-status\"}\n");
 	tap_ok(strstr(r, "\"running\": true") != NULL, "the connection survives it: %s", r);
+	r = ask(fd, "{\"execute\": \"migrate\"}\n");
+	tap_ok(strstr(r, "GenericError") && strstr(r, "uri") && !mig_calls,
+	       "migrate without a uri: %s", r);
+	mig_ret = -ECONNREFUSED;
+	r = ask(fd, "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"tcp:127.0.0.1:1\"}}\n");
+	tap_ok(strstr(r, "GenericError") && strstr(r, "'refused'") &&
+	       mig_calls == 1 && !strcmp(mig_uri, "tcp:127.0.0.1:1") && !atomic_load(&vm.paused),
+	       "a failed migrate: an error, the guest runs on: %s", r);
+	mig_ret = 0;
+	r = ask(fd, "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"tcp:127.0.0.1:4444\"}}\n");
+	tap_ok(strstr(r, "\"STOP\"") != NULL, "migrate: the STOP event first: %s", r);
+	r = line(fd);
+	tap_ok(strstr(r, "\"status\": \"completed\"") && strstr(r, "\"downtime\": 41") &&
+	       mig_calls == 2, "migrate: completed, with its figures: %s", r);
+	r = ask(fd, "{\"execute\": \"query-status\"}\n");
+	tap_ok(strstr(r, "\"status\": \"postmigrate\"") && strstr(r, "\"running\": false"),
+	       "query-status after it: %s", r);
+	r = ask(fd, "{\"execute\": \"cont\"}\n");
+	tap_ok(strstr(r, "GenericError") && atomic_load(&vm.paused),
+	       "cont after a migration: refused, no second copy of the guest: %s", r);
+	r = ask(fd, "{\"execute\": \"migrate\", \"arguments\": {\"uri\": \"tcp:127.0.0.1:4444\"}}\n");
+	tap_ok(strstr(r, "migrated already") && mig_calls == 2, "a second migrate: %s", r);
 	r = ask(fd, "{\"execute\": \"quit\"}\n");
 	tap_ok(!strcmp(r, "{\"return\": {}}") && strstr(line(fd), "\"SHUTDOWN\"") &&
 	       atomic_load(&vm.stopping) && !strcmp(vm.exit_reason, "quit (monitor)") &&

@@ -6,6 +6,7 @@
  *               [--memory MiB] [--cpus N] [--irqchip=kernel|user]
  *               [--disk FILE[,ro]]... [--disk-ro FILE]... [--rng]
  *               [--virtio-console] [--monitor PATH] [--restore FILE]
+ *               [--incoming tcp:[ADDR]:PORT]
  *   minikvm-run --image FILE.bin [--entry ADDR] [--mode real|prot|long]
  *
  * The machine is a minimal legacy PC: RAM from 0, a 16550A on COM1 (the
@@ -15,7 +16,9 @@
  * MP table that lists them, and the virtio-mmio devices asked for: disks
  * on raw image files, an entropy source and a console (virtio/). A monitor
  * socket, if asked for, takes QMP-like commands (monitor.c). No BIOS: Linux is started by the 64-bit boot
- * protocol, a raw image at its entry address in the mode asked.
+ * protocol, a raw image at its entry address in the mode asked. Instead of
+ * booting, the machine can become a saved one (--restore, snapshot.c) or
+ * take a running guest from another minikvm-run (--incoming, migrate.c).
  *
  * The program is: parse options, build the VM (vm.c, irq.c), create the
  * vCPUs, load the guest (x86/boot.c), start the event thread (event.c) and
@@ -60,6 +63,7 @@ static void usage(FILE *f)
 	      "                   [--memory MiB] [--cpus N] [--irqchip=kernel|user]\n"
 	      "                   [--disk FILE[,ro]]... [--disk-ro FILE]... [--rng]\n"
 	      "                   [--virtio-console] [--monitor PATH] [--restore FILE]\n"
+	      "                   [--incoming tcp:[ADDR]:PORT]\n"
 	      "       minikvm-run --image FILE.bin [--entry ADDR] [--mode real|prot|long]\n"
 	      "                   [--memory MiB]\n"
 	      "options: --cpus N   vCPUs, 1 to 64 (more than 1 needs --irqchip=kernel)\n"
@@ -73,9 +77,12 @@ static void usage(FILE *f)
 	      "                    (virtio devices need --irqchip=kernel)\n"
 	      "         --monitor PATH  a QMP-like monitor on a new UNIX socket at PATH:\n"
 	      "                    qmp_capabilities, query-status, stop, cont, quit,\n"
-	      "                    snapshot-save and snapshot-load {\"file\": PATH}\n"
+	      "                    snapshot-save and snapshot-load {\"file\": PATH},\n"
+	      "                    migrate {\"uri\": \"tcp:ADDR:PORT\"}\n"
 	      "         --restore FILE  start from a snapshot (snapshot-save) instead of\n"
 	      "                    booting: give the machine options it was saved with\n"
+	      "         --incoming tcp:[ADDR]:PORT  wait there for a live migration (the\n"
+	      "                    monitor's migrate) instead of booting; same options\n"
 	      "         --trace    report port and MMIO accesses no device claims\n"
 	      "The console is COM1 on stdin/stdout; Ctrl-A x quits.\n", f);
 }
@@ -139,6 +146,10 @@ static void check_args(const struct config *cfg)
 	if (virtio && cfg->irqchip == IRQCHIP_USER)
 		die(EXIT_USAGE, "virtio devices need --irqchip=kernel: their interrupts "
 		    "are irqfds on IOAPIC lines");
+	if (cfg->restore && cfg->incoming)
+		die(EXIT_USAGE, "--restore or --incoming: the machine comes from one place");
+	if (cfg->incoming && !cfg->kernel)
+		die(EXIT_USAGE, "--incoming goes with --kernel");
 	if (cfg->restore && access(cfg->restore, R_OK))
 		die(EXIT_ERROR, "--restore %s: %s", cfg->restore, strerror(errno));
 	/* A disk that is not there is bad input: say so before building anything. */
@@ -182,6 +193,7 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 		{ "virtio-console", no_argument, NULL, 'C' },
 		{ "monitor", required_argument, NULL, 'Q' },
 		{ "restore", required_argument, NULL, 'R' },
+		{ "incoming", required_argument, NULL, 'G' },
 		{ "trace",  no_argument,       NULL, 't' },
 		{ "help",   no_argument,       NULL, 'h' },
 		{ 0 }
@@ -205,6 +217,7 @@ static void parse_args(int argc, char **argv, struct config *cfg)
 		case 'C': cfg->virtio_console = true; break;
 		case 'Q': cfg->monitor = optarg; break;
 		case 'R': cfg->restore = optarg; break;
+		case 'G': cfg->incoming = optarg; break;
 		case 'e':
 			cfg->entry = parse_number("--entry", optarg);
 			cfg->entry_set = true;
@@ -306,6 +319,14 @@ int main(int argc, char **argv)
 			die(EXIT_ERROR, "KVM_SET_CLOCK: %s", strerror(errno));
 		vm->paused_clock_ok = false;
 		fprintf(stderr, "minikvm-run: restored from %s\n", cfg.restore);
+	}
+	/* --incoming: the same, from a live migration (migrate.c). */
+	if (cfg.incoming) {
+		char why[512] = "";
+
+		ret = migrate__receive(vm, cfg.incoming, why, sizeof(why));
+		if (ret)
+			die(EXIT_ERROR, "%s", why[0] ? why : strerror(-ret));
 	}
 
 	if (vcpu__install_kick() < 0)

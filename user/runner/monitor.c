@@ -15,7 +15,9 @@
  *
  * Commands: qmp_capabilities, query-status, stop, cont, quit,
  * snapshot-save and snapshot-load (with {"arguments": {"file": PATH}}:
- * snapshot.c), and system_powerdown, which answers an error (the machine
+ * snapshot.c), migrate (with {"arguments": {"uri": "tcp:ADDR:PORT"}}:
+ * migrate.c; it answers when the guest runs at the destination, with the
+ * figures: total time, downtime, pages per round), and system_powerdown, which answers an error (the machine
  * has no ACPI, so no power button). One client at a time, one command per line; the thread
  * below serves it. "stop" parks every vCPU thread outside KVM_RUN
  * (vm__pause(), vcpu.c): the guest's state stays in KVM, nothing runs, and
@@ -176,6 +178,35 @@ static void monitor__snapshot(struct monitor *m, const char *line, bool save)
 	monitor__send(m, "{\"return\": {}}");
 }
 
+/* migrate: the monitor is busy until the destination runs the guest. */
+static void monitor__migrate(struct monitor *m, const char *line)
+{
+	char uri[256], why[512], report[1024], buf[1200];
+	int r;
+
+	if (!monitor__arg(line, "uri", uri, sizeof(uri))) {
+		monitor__error(m, "GenericError",
+			       "expected {\\\"arguments\\\": {\\\"uri\\\": \\\"tcp:ADDR:PORT\\\"}}");
+		return;
+	}
+	if (m->vm->migrated) {
+		monitor__error(m, "GenericError", "the guest was migrated already");
+		return;
+	}
+	why[0] = '\0';
+	r = migrate__send(m->vm, uri, report, sizeof(report), why, sizeof(why));
+	if (r) {
+		for (char *c = why; *c; c++)
+			if (*c == '"' || *c == '\\' || (unsigned char)*c < ' ')
+				*c = '\'';
+		monitor__error(m, "GenericError", why[0] ? why : strerror(-r));
+		return;
+	}
+	monitor__event(m, "STOP");
+	snprintf(buf, sizeof(buf), "{\"return\": {\"status\": \"completed\", %s}}", report);
+	monitor__send(m, buf);
+}
+
 static void monitor__execute(struct monitor *m, const char *line)
 {
 	struct vm *vm = m->vm;
@@ -196,7 +227,8 @@ static void monitor__execute(struct monitor *m, const char *line)
 
 		snprintf(buf, sizeof(buf),
 			 "{\"return\": {\"status\": \"%s\", \"singlestep\": false, \"running\": %s}}",
-			 running ? "running" : "paused", running ? "true" : "false");
+			 running ? "running" : vm->migrated ? "postmigrate" : "paused",
+			 running ? "true" : "false");
 		monitor__send(m, buf);
 	} else if (!strcmp(cmd, "stop")) {
 		if (!atomic_load(&vm->paused)) {
@@ -204,6 +236,9 @@ static void monitor__execute(struct monitor *m, const char *line)
 			monitor__event(m, "STOP");
 		}
 		monitor__send(m, "{\"return\": {}}");
+	} else if (!strcmp(cmd, "cont") && vm->migrated) {
+		/* A second copy of the guest would run here: QEMU warns, we refuse. */
+		monitor__error(m, "GenericError", "the guest runs at the migration's destination");
 	} else if (!strcmp(cmd, "cont")) {
 		if (atomic_load(&vm->paused)) {
 			vm__resume(vm);
@@ -216,6 +251,8 @@ static void monitor__execute(struct monitor *m, const char *line)
 		vm__stop(vm, EXIT_GUEST_DONE, "quit (monitor)");
 	} else if (!strcmp(cmd, "snapshot-save") || !strcmp(cmd, "snapshot-load")) {
 		monitor__snapshot(m, line, !strcmp(cmd, "snapshot-save"));
+	} else if (!strcmp(cmd, "migrate")) {
+		monitor__migrate(m, line);
 	} else if (!strcmp(cmd, "system_powerdown")) {
 		monitor__error(m, "GenericError",
 			       "no power button: this machine has no ACPI (use quit)");

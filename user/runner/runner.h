@@ -72,6 +72,7 @@ struct config {
 	bool virtio_console;			/* --virtio-console: stdin/stdout on hvc0 */
 	const char *monitor;			/* --monitor PATH: a QMP-like socket */
 	const char *restore;			/* --restore FILE: a snapshot */
+	const char *incoming;			/* --incoming tcp:ADDR:PORT */
 };
 
 /* One virtio device in the machine (virtio/virtio.c). */
@@ -143,6 +144,7 @@ struct vm {
 	pthread_cond_t pause_cond;
 	struct kvm_clock_data paused_clock;	/* KVM_GET_CLOCK at the pause */
 	bool paused_clock_ok;
+	bool migrated;			/* the guest runs elsewhere now (migrate.c) */
 	int exit_code;
 	char exit_reason[160];
 	pthread_mutex_t stop_lock;
@@ -167,6 +169,19 @@ void monitor__stop(struct vm *vm);
 int snapshot__save(struct vm *vm, const char *path, char *why, size_t why_len);
 int snapshot__load(struct vm *vm, const char *path, char *why, size_t why_len,
 		   bool *touched);
+const char *snapshot__unsupported(struct vm *vm);
+int snapshot__write_state(struct vm *vm, FILE *f);
+int snapshot__read_state(struct vm *vm, FILE *f, const char *name, char *why,
+			 size_t why_len, bool *touched);
+
+/* migrate.c */
+int migrate__parse_uri(const char *uri, char *host, size_t host_len,
+		       char *port, size_t port_len);
+int migrate__send(struct vm *vm, const char *uri, char *report, size_t report_len,
+		  char *why, size_t why_len);
+int migrate__load_stream(struct vm *vm, FILE *f, char *why, size_t why_len,
+			 bool *touched, int *rounds, uint64_t *pages_in);
+int migrate__receive(struct vm *vm, const char *uri, char *why, size_t why_len);
 
 /* irq.c */
 int irq__init(struct vm *vm, const struct config *cfg);

@@ -255,13 +255,53 @@ static int put_vm(struct snap_out *o, struct vm *vm)
 }
 
 /* Why this machine cannot be saved, or NULL. */
-static const char *snapshot__unsupported(struct vm *vm)
+const char *snapshot__unsupported(struct vm *vm)
 {
 	if (!vm->kernel_irqchip)
 		return "needs --irqchip=kernel (minikvm-run's own PIC and PIT are not saved)";
 	if (vm->nr_virtio)
 		return "the virtio devices' state is not saved: no --disk, --rng or --virtio-console";
 	return NULL;
+}
+
+/* Header, every vCPU, the VM, the devices, RAM if @with_ram, the end. */
+static int put_all(struct snap_out *o, struct vm *vm, bool with_ram)
+{
+	struct snap_header h = { .magic = SNAP_MAGIC, .version = SNAP_VERSION,
+				 .nr_vcpus = vm->nr_vcpus, .mem_size = vm->mem_size,
+				 .layout = snap_layout() };
+	bool xsave = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) > 0;
+	int r = 0;
+
+	if (fwrite(&h, sizeof(h), 1, o->f) != 1)
+		o->err = errno ? errno : EIO;
+	for (int i = 0; i < vm->nr_vcpus && !r; i++)
+		r = put_vcpu(o, vm, &vm->vcpu[i], xsave);
+	if (!r)
+		r = put_vm(o, vm);
+	if (!r && with_ram)
+		put_ram(o, vm);
+	put(o, REC_END, 0, NULL, 0);
+	return r;
+}
+
+/**
+ * snapshot__write_state() - the paused machine without its RAM, into @f.
+ * Live migration (migrate.c) sends RAM page by page before and after the
+ * pause, then this. Return: 0 or a negative errno.
+ */
+int snapshot__write_state(struct vm *vm, FILE *f)
+{
+	struct snap_out o = { .f = f };
+	const char *no = snapshot__unsupported(vm);
+	int r;
+
+	if (no)
+		return -EOPNOTSUPP;
+	r = put_all(&o, vm, false);
+	if (!r && fflush(f))
+		o.err = errno;
+	return r ? r : -o.err;
 }
 
 /**
@@ -273,11 +313,7 @@ static const char *snapshot__unsupported(struct vm *vm)
  */
 int snapshot__save(struct vm *vm, const char *path, char *why, size_t why_len)
 {
-	struct snap_header h = { .magic = SNAP_MAGIC, .version = SNAP_VERSION,
-				 .nr_vcpus = vm->nr_vcpus, .mem_size = vm->mem_size,
-				 .layout = snap_layout() };
 	struct snap_out o = { 0 };
-	bool xsave = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) > 0;
 	const char *no = snapshot__unsupported(vm);
 	char tmp[4096];
 	int r = 0;
@@ -299,15 +335,7 @@ int snapshot__save(struct vm *vm, const char *path, char *why, size_t why_len)
 		snprintf(why, why_len, "snapshot: %s: %s", tmp, strerror(errno));
 		return r;
 	}
-	if (fwrite(&h, sizeof(h), 1, o.f) != 1)
-		o.err = errno ? errno : EIO;
-	for (int i = 0; i < vm->nr_vcpus && !r; i++)
-		r = put_vcpu(&o, vm, &vm->vcpu[i], xsave);
-	if (!r)
-		r = put_vm(&o, vm);
-	if (!r)
-		put_ram(&o, vm);
-	put(&o, REC_END, 0, NULL, 0);
+	r = put_all(&o, vm, true);
 	if (fflush(o.f) || fsync(fileno(o.f)))
 		o.err = o.err ? o.err : errno;
 	if (fclose(o.f) && !o.err)
@@ -327,6 +355,7 @@ int snapshot__save(struct vm *vm, const char *path, char *why, size_t why_len)
 
 struct snap_in {
 	FILE *f;
+	bool with_ram;		/* a snapshot file; a migration's state has none */
 	const char *path;
 	char *why;
 	size_t why_len;
@@ -521,7 +550,10 @@ static int parse(struct snap_in *in, struct vm *vm, struct snap *s)
 		if (ftell(in->f) != end)
 			return bad(in, "truncated");
 	}
-	if (!(s->have & (1u << REC_RAM)) || !(s->have & (1u << REC_CLOCK)) ||
+	if (in->with_ram != !!(s->have & (1u << REC_RAM)))
+		return bad(in, in->with_ram ? "a machine record is missing" :
+			       "RAM in a migration's state record");
+	if (!(s->have & (1u << REC_CLOCK)) ||
 	    !(s->have & (1u << REC_DEVICES)) || s->chips != 7)
 		return bad(in, "a machine record is missing");
 	for (uint32_t c = 0; c < 3; c++)
@@ -657,35 +689,67 @@ static void load_devices(struct vm *vm, const struct snap_devices *d)
  * the first KVM_RUN) writes it with KVM_SET_CLOCK.
  * Return: 0 or a negative errno.
  */
+static int load_all(struct snap_in *in, struct vm *vm, bool *touched);
+
 int snapshot__load(struct vm *vm, const char *path, char *why, size_t why_len,
 		   bool *touched)
 {
-	struct snap_in in = { .path = path, .why = why, .why_len = why_len };
-	struct snap *s = calloc(1, sizeof(*s));
+	struct snap_in in = { .path = path, .why = why, .why_len = why_len,
+			      .with_ram = true };
 	const char *no = snapshot__unsupported(vm);
 	int r;
 
 	*touched = false;
-	if (!s)
-		return -ENOMEM;
 	if (no) {
 		snprintf(why, why_len, "snapshot: %s", no);
-		free(s);
 		return -EOPNOTSUPP;
 	}
 	in.f = fopen(path, "rb");
 	if (!in.f) {
 		r = -errno;
 		snprintf(why, why_len, "snapshot %s: %s", path, strerror(errno));
-		free(s);
 		return r;
 	}
-	r = parse(&in, vm, s);
+	r = load_all(&in, vm, touched);
+	fclose(in.f);
+	return r;
+}
+
+/**
+ * snapshot__read_state() - load what snapshot__write_state() wrote.
+ * @f: a seekable stream (migrate.c reads the record into memory first)
+ * @name: what to call it in messages
+ * As snapshot__load(), but guest memory is left as it is: a migration
+ * filled it already.
+ */
+int snapshot__read_state(struct vm *vm, FILE *f, const char *name, char *why,
+			 size_t why_len, bool *touched)
+{
+	struct snap_in in = { .f = f, .path = name, .why = why, .why_len = why_len };
+
+	*touched = false;
+	if (snapshot__unsupported(vm)) {
+		snprintf(why, why_len, "%s: %s", name, snapshot__unsupported(vm));
+		return -EOPNOTSUPP;
+	}
+	return load_all(&in, vm, touched);
+}
+
+static int load_all(struct snap_in *in, struct vm *vm, bool *touched)
+{
+	struct snap *s = calloc(1, sizeof(*s));
+	char *why = in->why;
+	size_t why_len = in->why_len;
+	int r;
+
+	if (!s)
+		return -ENOMEM;
+	r = parse(in, vm, s);
 	if (r == -ENOMEM)
 		snprintf(why, why_len, "snapshot: out of memory");
 	*touched = !r;
-	if (!r)
-		r = load_ram(&in, vm, s);
+	if (!r && in->with_ram)
+		r = load_ram(in, vm, s);
 	for (uint32_t c = 0; c < 3 && !r; c++) {
 		if (ioctl(vm->vm_fd, KVM_SET_IRQCHIP, &s->chip[c]) < 0) {
 			r = -errno;
@@ -704,7 +768,6 @@ int snapshot__load(struct vm *vm, const char *path, char *why, size_t why_len,
 		vm->paused_clock = s->clock;
 		vm->paused_clock_ok = true;
 	}
-	fclose(in.f);
 	free(s->bitmap);
 	free(s->vcpu);
 	free(s);

@@ -18,6 +18,10 @@
 # whose state moves, for selftests/migrate_test.c (a migrated guest must go on from
 # where the source stopped, without booting again) and libvirt_test.c.
 #
+# l2mode=memcount counts the same way, with a memory check on each line
+# ("L2-COUNT N mem=ok"): 4 MiB of random data, 256 KiB of it rewritten each
+# second, for live migration (l2boot_test.c, variant "migrate").
+#
 # With l2mode=virtio the /init, after the marker, tries minikvm-run's virtio devices
 # (--disk, --disk-ro, --rng, --virtio-console; selftests/l2boot_test.c, variant
 # "virtio"): it loads the virtio, virtio-blk, virtio-rng, virtio_console and ext4
@@ -142,6 +146,26 @@ if /bin/busybox grep -q 'l2mode=virtio' /proc/cmdline; then
 	else
 		echo "L2-HVC no /dev/hvc0"
 	fi
+fi
+if /bin/busybox grep -q 'l2mode=memcount' /proc/cmdline; then
+	# 4 MiB of random data in RAM (the initramfs is tmpfs), its md5 kept in a
+	# shell variable; each second: is the data still what was written? Then
+	# rewrite 256 KiB of it and note the new sum. A live migration that lost
+	# a page the guest wrote shows as "mem=BAD".
+	bb=/bin/busybox
+	$bb dd if=/dev/urandom of=/m bs=4096 count=1024 2>/dev/null
+	sum=$($bb md5sum < /m)
+	n=0
+	while :; do
+		now=$($bb md5sum < /m)
+		[ "$now" = "$sum" ] && ok=ok || ok=BAD
+		echo "L2-COUNT $n mem=$ok"
+		$bb dd if=/dev/urandom of=/m bs=4096 count=64 seek=$((n * 64 % 1024)) \
+			conv=notrunc 2>/dev/null
+		sum=$($bb md5sum < /m)
+		n=$((n + 1))
+		$bb sleep 1
+	done
 fi
 if /bin/busybox grep -q 'l2mode=counter' /proc/cmdline; then
 	n=0
